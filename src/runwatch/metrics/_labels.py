@@ -1,0 +1,57 @@
+"""Class labels: encoding a batch to indices and learning new labels as they arrive.
+
+Labels are kept as plain Python scalars (``int``, ``float``, ``bool``, ``str``)
+so they hash the same whatever array they came from; a label set is a list
+whose position is the class index used by every state array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def as_label_list(values: Iterable[Any]) -> list[Any]:
+    """Plain Python scalars for ``values`` (numpy scalars unwrapped), order kept."""
+    out = np.asarray(list(values) if not isinstance(values, np.ndarray) else values)
+    if out.ndim != 1:
+        raise ValueError(f"labels must be 1-D; got an array of shape {out.shape}.")
+    labels = out.tolist()
+    if len(set(labels)) != len(labels):
+        raise ValueError("labels contains duplicates.")
+    return labels
+
+
+def sorted_labels(labels: Iterable[Any]) -> list[Any]:
+    """Labels in ascending order (as scikit-learn orders ``classes_``)."""
+    return sorted(labels)
+
+
+def encode(name: str, values: np.ndarray, index: dict[Any, int]) -> tuple[np.ndarray, list[Any]]:
+    """Class indices of ``values`` under ``index``; -1 and the list of unknown labels otherwise.
+
+    Sorting the batch once (``np.unique``) keeps the Python-level work at one
+    dictionary look-up per distinct label, not per sample.
+    """
+    if values.size == 0:
+        return np.zeros(0, np.int64), []
+    uniques, inverse = np.unique(values, return_inverse=True)
+    distinct = uniques.tolist()
+    codes = np.array([index.get(u, -1) for u in distinct], dtype=np.int64)
+    unknown = [u for u, c in zip(distinct, codes) if c < 0]
+    return codes[inverse.reshape(-1)], unknown
+
+
+def distinct(values: np.ndarray) -> list[Any]:
+    """The distinct labels of a batch as Python scalars, sorted."""
+    return np.unique(values).tolist() if values.size else []
+
+
+def labels_to_array(labels: list[Any]) -> np.ndarray:
+    """A non-object numpy array of the labels, for a state dict."""
+    array = np.asarray(labels) if labels else np.zeros(0, np.int64)
+    if array.dtype.kind == "O":
+        raise ValueError("labels must be all strings or all numbers to be saved.")
+    return array

@@ -1,0 +1,676 @@
+"""``ClassificationMetrics``: every Azure AutoML classification metric, incrementally.
+
+State (all plain arrays, merged by addition or concatenation):
+
+- the weighted and the unweighted K×K confusion matrices (rows true,
+  columns predicted): every label metric comes from them;
+- for ``norm_macro_recall``, a third matrix of Azure's prediction (the arg-max
+  over the columns of classes present in ``y_true``) and the few rows whose
+  arg-max class has not been seen in ``y_true`` yet, resolved when it appears
+  or at ``compute`` (notes/engine.md §4.1);
+- the log-loss sums, calibration bins, and the one-vs-rest score store of the
+  curve metrics (exact or binned, ``_scores.py``).
+
+DESIGN.md ("Metric names and meaning") fixes what each name means; where
+that differs from scikit-learn's default, the docstring of ``compute`` says so.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _confusion, _curves, _validation
+from ._base import Metric
+from ._labels import as_label_list, distinct, encode, labels_to_array
+from ._scores import DEFAULT_CURVE_BINS, BinnedScores, Curve, ExactScores
+
+if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
+    import pandas as pd
+
+#: Equal-width probability bins of the calibration curve (scikit-learn's binning).
+CALIBRATION_BINS = 10
+
+#: The names ``compute()`` returns, in this order.
+CLASSIFICATION_METRICS = (
+    "AUC_macro", "AUC_micro", "AUC_weighted", "accuracy",
+    "average_precision_score_macro", "average_precision_score_micro",
+    "average_precision_score_weighted", "balanced_accuracy",
+    "f1_score_macro", "f1_score_micro", "f1_score_weighted", "log_loss",
+    "matthews_correlation", "norm_macro_recall",
+    "precision_score_macro", "precision_score_micro", "precision_score_weighted",
+    "recall_score_macro", "recall_score_micro", "recall_score_weighted",
+    "weighted_accuracy",
+    "AUC_binary", "average_precision_score_binary", "f1_score_binary",
+    "precision_score_binary", "recall_score_binary",
+)  # fmt: skip
+
+_SCORE_METRICS = tuple(
+    n
+    for n in CLASSIFICATION_METRICS
+    if n.startswith(("AUC", "average_precision")) or n == "log_loss"
+)
+_BINARY_METRICS = tuple(n for n in CLASSIFICATION_METRICS if n.endswith("_binary"))
+
+
+class ClassificationMetrics(Metric):
+    """Binary and multiclass classification metrics, computed batch by batch.
+
+    Parameters
+    ----------
+    labels : sequence of hashable, optional
+        The classes, in the order of the ``y_proba`` columns (an estimator's
+        ``classes_``). Without it, ``y_proba`` columns are the classes
+        ``0..C-1``, and batches given only ``y_pred`` teach the classes as
+        they are seen.
+    positive_label : hashable, optional
+        The class the ``*_binary`` metrics score and a 1-D ``y_proba`` gives
+        the probability of; default ``labels[1]``.
+    curve_bins : int or True, optional
+        ``None`` (default): exact curves, equal to scikit-learn. An int: keep
+        logit-spaced histograms with that many bins instead of the scores
+        (memory independent of the number of samples; AUC and AP then come
+        with an error bound, see ``error_bounds``). ``True``: 4096 bins.
+
+    Examples
+    --------
+    >>> m = ClassificationMetrics(labels=["cat", "dog"])
+    >>> m.update(["cat", "dog", "dog"], y_proba=[[0.8, 0.2], [0.3, 0.7], [0.6, 0.4]])
+    >>> round(m.compute()["accuracy"], 4)
+    0.6667
+    >>> m.compute()["AUC_binary"]
+    1.0
+    >>> m.most_confused(k=1)
+    [('dog', 'cat', 1)]
+    """
+
+    kind = "classification"
+
+    def __init__(
+        self,
+        labels: Any = None,
+        positive_label: Any = None,
+        curve_bins: int | bool | None = None,
+    ) -> None:
+        super().__init__()
+        if isinstance(labels, (str, bytes)):
+            raise ValueError("labels must be a sequence of labels, not a single string.")
+        given = None if labels is None else as_label_list(labels)
+        if given is not None and len(given) < 2:
+            raise ValueError(f"labels must name at least 2 classes; got {len(given)}.")
+        if given is not None and positive_label is not None and positive_label not in given:
+            raise ValueError(f"positive_label {positive_label!r} is not one of labels.")
+        if isinstance(curve_bins, bool):
+            curve_bins = DEFAULT_CURVE_BINS if curve_bins else None
+        if curve_bins is not None and (
+            not isinstance(curve_bins, (int, np.integer)) or curve_bins < 4
+        ):
+            raise ValueError(f"curve_bins must be None, True or an int >= 4; got {curve_bins!r}.")
+        self._given = given
+        self._positive_label = positive_label
+        self._bins = None if curve_bins is None else int(curve_bins)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Forget every batch (learned labels too)."""
+        self._set_labels([] if self._given is None else list(self._given), self._given is not None)
+        self._declare_states(len(self._labels))
+        self._cache = None
+
+    def _declare_states(self, k: int) -> None:
+        self._declared = {}
+        self._add_state("confmat", np.zeros((k, k)), "sum")
+        self._add_state("counts", np.zeros((k, k), np.int64), "sum")
+        self._add_state("nmr_confmat", np.zeros((k, k)), "sum")
+        self._add_state("nmr_pending_proba", np.zeros((0, k)), "cat")
+        self._add_state("nmr_pending_true", np.zeros(0, np.int64), "cat")
+        self._add_state("nmr_pending_weight", np.zeros(0), "cat")
+        self._add_state("n_samples", np.int64(0), "sum")
+        self._add_state("n_scored", np.int64(0), "sum")
+        self._add_state("logloss", np.zeros(2), "sum")  # Σ w·loss, Σ w
+        self._add_state("calibration", np.zeros((k, 3, CALIBRATION_BINS)), "sum")
+        self._scores = self._new_store(k) if self._columns_known else None
+
+    def _set_labels(self, labels: list[Any], columns_known: bool) -> None:
+        self._labels = labels
+        self._index = {label: i for i, label in enumerate(labels)}
+        self._columns_known = columns_known
+
+    def _new_store(self, k: int) -> ExactScores | BinnedScores:
+        return ExactScores(k) if self._bins is None else BinnedScores(k, self._bins)
+
+    @property
+    def labels(self) -> list[Any]:
+        """The classes known so far, in column order."""
+        return list(self._labels)
+
+    # ----------------------------------------------------------------- update
+    def update(
+        self,
+        y_true: Any,
+        y_proba: Any = None,
+        y_pred: Any = None,
+        sample_weight: Any = None,
+    ) -> None:
+        """Add a batch of true labels with predicted probabilities and/or labels.
+
+        Parameters
+        ----------
+        y_true : array-like of shape (n,)
+            True labels.
+        y_proba : array-like of shape (n, C) or (n,), optional
+            Probabilities, columns in ``labels`` order; ``(n,)`` is the
+            positive class's of a binary task. Kept at input precision.
+        y_pred : array-like of shape (n,), optional
+            Predicted labels; default the arg-max of ``y_proba`` (ties: the
+            first column). One of ``y_proba``, ``y_pred`` is required.
+        sample_weight : array-like of shape (n,), optional
+            Non-negative weights (``weighted_accuracy`` ignores them, as Azure).
+
+        Raises
+        ------
+        ValueError
+            Naming the argument, when the batch is not valid; the state is then
+            exactly as before the call. An empty batch is a no-op.
+        """
+        batch = self._prepare(y_true, y_proba, y_pred, sample_weight)
+        if batch is not None:
+            self._commit(batch)
+
+    def _prepare(self, y_true, y_proba, y_pred, sample_weight) -> dict[str, Any] | None:
+        """Validate and encode a batch without touching the state."""
+        truth = _validation.check_labels_1d("y_true", y_true)
+        n = truth.shape[0]
+        if y_proba is None and y_pred is None:
+            raise ValueError("update needs y_proba or y_pred; got neither.")
+        proba = None if y_proba is None else _validation.check_proba(y_proba, n)
+        pred = None
+        if y_pred is not None:
+            pred = _validation.check_labels_1d("y_pred", y_pred)
+            _validation.check_length("y_pred", pred, n)
+        weight = _validation.check_sample_weight(sample_weight, n)
+        if n == 0:
+            return None
+
+        labels, columns_known = self._labels, self._columns_known
+        if proba is not None:
+            width = 2 if proba.ndim == 1 else proba.shape[1]
+            if not columns_known:
+                columns = list(range(width))
+                stray = [label for label in labels if label not in set(columns)]
+                if stray:
+                    raise ValueError(
+                        f"y_proba has {width} columns, read as classes 0..{width - 1} because no "
+                        f"labels were given, but label {stray[0]!r} was seen before; pass labels=."
+                    )
+                labels, columns_known = columns, True
+            elif width != len(labels):
+                raise ValueError(f"y_proba has {width} columns but there are {len(labels)} labels.")
+            if proba.ndim == 1:
+                proba = _two_columns(proba, self._positive_index(labels, strict=True))
+        elif not columns_known:
+            seen = set(labels).union(distinct(truth), distinct(pred) if pred is not None else [])
+            try:
+                learned = sorted(seen)
+            except TypeError:
+                raise ValueError(
+                    "y_true and y_pred mix label types (strings and numbers)."
+                ) from None
+            if learned != labels:
+                labels = learned
+
+        index = self._index if labels is self._labels else {v: i for i, v in enumerate(labels)}
+        true_idx = _encode_known("y_true", truth, index, self._given is not None)
+        pred_idx = (
+            _encode_known("y_pred", pred, index, self._given is not None)
+            if pred is not None
+            else np.argmax(proba, axis=1)
+        )
+        return {
+            "labels": labels,
+            "columns_known": columns_known,
+            "true": true_idx,
+            "pred": pred_idx,
+            "pred_given": pred is not None,
+            "proba": proba,
+            "weight": weight,
+        }
+
+    def _commit(self, b: dict[str, Any]) -> None:
+        """Fold a prepared batch in; nothing here can fail on user input."""
+        if b["labels"] is not self._labels:
+            self._relabel(b["labels"], b["columns_known"])
+        k = len(self._labels)
+        true, pred, weight, proba = b["true"], b["pred"], b["weight"], b["proba"]
+        cell = true * k + pred
+        weighted = np.bincount(cell, weights=weight, minlength=k * k).reshape(k, k)
+        self.confmat += weighted
+        self.counts += np.bincount(cell, minlength=k * k).reshape(k, k)
+        self.n_samples += true.size
+        if proba is None or b["pred_given"] or k == 2:
+            # Azure's restricted arg-max equals the plain one when both binary classes are
+            # present (and norm_macro_recall is undefined otherwise).
+            self.nmr_confmat += weighted
+        else:
+            self._add_nmr_rows(proba, true, weight)
+        if proba is not None:
+            self.n_scored += true.size
+            self._add_scores(proba, true, weight)
+        self._flush_nmr()
+        self._cache = None
+
+    def _add_scores(self, proba: np.ndarray, true: np.ndarray, weight: np.ndarray | None) -> None:
+        n, k = proba.shape
+        w = np.ones(n) if weight is None else weight
+        p_true = proba[np.arange(n), true]
+        eps = np.finfo(proba.dtype).eps
+        loss = -np.log(np.clip(p_true, eps, 1 - eps))
+        self.logloss += [float(w @ loss.astype(np.float64)), float(w.sum())]
+        bins = np.searchsorted(np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)[1:-1], proba)
+        flat = (np.arange(k)[None, :] * CALIBRATION_BINS + bins).ravel()
+        w_cells = np.repeat(w, k)
+        positive = (true[:, None] == np.arange(k)[None, :]).ravel()
+        size = k * CALIBRATION_BINS
+        for row, values in enumerate((w_cells, w_cells * proba.ravel(), w_cells * positive)):
+            self.calibration[:, row, :] += np.bincount(flat, values, size).reshape(k, -1)
+        assert self._scores is not None
+        self._scores.add(proba, true, weight)
+
+    def _add_nmr_rows(self, proba: np.ndarray, true: np.ndarray, weight: np.ndarray | None) -> None:
+        weight = np.ones(true.size) if weight is None else weight
+        self.nmr_pending_proba = np.concatenate([self.nmr_pending_proba, proba.astype(np.float64)])
+        self.nmr_pending_true = np.concatenate([self.nmr_pending_true, true])
+        self.nmr_pending_weight = np.concatenate([self.nmr_pending_weight, weight])
+
+    def _flush_nmr(self) -> None:
+        """Settle the pending rows whose arg-max class is now present in y_true.
+
+        The present set only grows, so such a row's restricted arg-max is final.
+        """
+        if self.nmr_pending_true.size == 0:
+            return
+        k = len(self._labels)
+        top = np.argmax(self.nmr_pending_proba, axis=1)
+        final = self._present()[top]
+        if final.any():
+            cell = self.nmr_pending_true[final] * k + top[final]
+            self.nmr_confmat += np.bincount(cell, self.nmr_pending_weight[final], k * k).reshape(
+                k, k
+            )
+            keep = ~final
+            self.nmr_pending_proba = self.nmr_pending_proba[keep]
+            self.nmr_pending_true = self.nmr_pending_true[keep]
+            self.nmr_pending_weight = self.nmr_pending_weight[keep]
+
+    def _present(self) -> np.ndarray:
+        """Classes seen in y_true (by count, so a zero weight still counts as seen)."""
+        return self.counts.sum(axis=1) > 0
+
+    def _relabel(self, labels: list[Any], columns_known: bool) -> None:
+        """Re-index every state to a larger label list (new arrays; nothing in place)."""
+        k = len(labels)
+        new_index = {label: i for i, label in enumerate(labels)}
+        where = np.array([new_index[label] for label in self._labels], dtype=np.int64)
+        for name in ("confmat", "counts", "nmr_confmat"):
+            old = getattr(self, name)
+            grown = np.zeros((k, k), old.dtype)
+            grown[np.ix_(where, where)] = old
+            setattr(self, name, grown)
+        self.nmr_pending_true = (
+            where[self.nmr_pending_true] if where.size else self.nmr_pending_true
+        )
+        grown = np.zeros((self.nmr_pending_proba.shape[0], k))
+        grown[:, where] = self.nmr_pending_proba
+        self.nmr_pending_proba = grown
+        calibration = np.zeros((k, 3, CALIBRATION_BINS))
+        calibration[where] = self.calibration
+        self.calibration = calibration
+        if self._scores is not None and where.tolist() != list(range(k)):
+            raise AssertionError("scores exist only once the columns are fixed")
+        had_columns = self._columns_known
+        self._set_labels(labels, columns_known)
+        if columns_known and not had_columns:
+            self._scores = self._new_store(k)
+
+    def _positive_index(self, labels: list[Any], strict: bool = False) -> int | None:
+        """Index of the class the binary metrics score, or None where there is none yet."""
+        if self._positive_label is not None:
+            if self._positive_label in labels:
+                return labels.index(self._positive_label)
+            if strict:
+                raise ValueError(
+                    f"positive_label {self._positive_label!r} is not one of the labels."
+                )
+            return None
+        if len(labels) == 2:
+            return 1
+        if strict:
+            raise ValueError(f"a 1-D y_proba needs exactly 2 labels; there are {len(labels)}.")
+        return None
+
+    # ---------------------------------------------------------------- compute
+    def compute(self) -> dict[str, float]:
+        """Every Azure AutoML classification metric, by name.
+
+        Label metrics use the predicted labels (``y_pred``, else the arg-max
+        of ``y_proba``) and ``sample_weight``; P/R/F1 average over the labels
+        seen in ``y_true`` or predicted, with ``zero_division=0``;
+        ``balanced_accuracy`` is that macro recall (Azure's, not scikit-learn's
+        ``balanced_accuracy_score``). AUC and average precision macro/weighted
+        average the columns of the classes present in ``y_true`` (an absent
+        one is left out, not 0 or NaN), binary data included; micro pools
+        every column. ``norm_macro_recall`` takes the arg-max over the present
+        classes, R = 1/C over them, clipped at 0. ``weighted_accuracy``
+        weights each sample by its true class's share and ignores
+        ``sample_weight``. ``*_binary`` score ``positive_label`` (else
+        ``labels[1]``) and are NaN beyond two classes. A NaN's reason is in
+        ``reasons()``; nothing here raises or warns.
+        """
+        if self._cache is None:
+            self._cache = self._compute()
+        return dict(self._cache["values"])
+
+    def error_bounds(self) -> dict[str, float]:
+        """For each AUC and average precision, how far it may be from the exact value.
+
+        0 in exact mode; in binned mode the computable bound of notes/engine.md
+        §4.2 (pairs that share a bin count one half).
+        """
+        self.compute()
+        assert self._cache is not None
+        return dict(self._cache["bounds"])
+
+    def _compute(self) -> dict[str, Any]:
+        values = dict.fromkeys(CLASSIFICATION_METRICS, float("nan"))
+        reasons: dict[str, str] = {}
+        bounds: dict[str, float] = {}
+        if self.n_samples == 0:
+            reasons = dict.fromkeys(CLASSIFICATION_METRICS, "no samples yet")
+            return {"values": values, "reasons": reasons, "bounds": bounds}
+        values.update(_confusion.label_metrics(self.confmat, self.counts))
+        present = self._present()
+        values["norm_macro_recall"] = _confusion.norm_macro_recall(self._nmr_matrix(), present)
+        if present.sum() < 2:
+            reasons["norm_macro_recall"] = "needs at least two classes in y_true"
+        for name in ("accuracy", "weighted_accuracy", "matthews_correlation"):
+            if np.isnan(values[name]):
+                reasons[name] = "every sample has weight 0"
+        self._binary_label_metrics(values, reasons)
+        if self.n_scored < self.n_samples:
+            why = (
+                "needs y_proba; only y_pred was given"
+                if self.n_scored == 0
+                else f"needs y_proba for every batch; {self.n_scored} of {self.n_samples} "
+                "samples had it"
+            )
+            for name in _SCORE_METRICS:
+                reasons.setdefault(name, why)
+        else:
+            self._score_metrics(values, reasons, bounds)
+        for name, value in values.items():
+            if np.isnan(value) and name not in reasons:
+                reasons[name] = "undefined for the data so far"
+        return {"values": values, "reasons": reasons, "bounds": bounds}
+
+    def _nmr_matrix(self) -> np.ndarray:
+        """The norm_macro_recall matrix with the still-pending rows resolved now."""
+        matrix = self.nmr_confmat
+        if self.nmr_pending_true.size:
+            k = len(self._labels)
+            present = self._present()
+            restricted = np.where(present[None, :], self.nmr_pending_proba, -np.inf)
+            cell = self.nmr_pending_true * k + np.argmax(restricted, axis=1)
+            matrix = matrix + np.bincount(cell, self.nmr_pending_weight, k * k).reshape(k, k)
+        return matrix
+
+    def _binary_label_metrics(self, values: dict[str, float], reasons: dict[str, str]) -> None:
+        k = len(self._labels)
+        positive = self._positive_index(self._labels)
+        if k > 2:
+            reasons.update(dict.fromkeys(_BINARY_METRICS, f"binary only; there are {k} classes"))
+        elif positive is None:
+            why = (
+                f"positive_label {self._positive_label!r} not seen yet"
+                if self._positive_label is not None
+                else "binary metrics need two classes; one seen so far"
+            )
+            reasons.update(dict.fromkeys(_BINARY_METRICS, why))
+        else:
+            values.update(_confusion.binary_scores(self.confmat, positive))
+
+    def _score_metrics(self, values: dict, reasons: dict, bounds: dict) -> None:
+        assert self._scores is not None
+        present = np.flatnonzero(self._present())
+        support = self.confmat.sum(axis=1)[present]
+        curves = [self._scores.curve(c) for c in present]
+        micro = self._scores.curve(len(self._labels))
+        one_class = "only one class in y_true so far; AUC needs positives and negatives"
+        for prefix, area, bound in (
+            ("AUC", _curves.roc_auc, "auc_bound"),
+            ("average_precision_score", _curves.average_precision, "ap_bound"),
+        ):
+            per_class = np.array([area(c) for c in curves])
+            errors = np.array([getattr(c, bound) for c in curves])
+            values[f"{prefix}_macro"] = float(per_class.mean())
+            # A class whose samples all weigh 0 has weight 0 here (scikit-learn drops it).
+            heavy = support > 0
+            values[f"{prefix}_weighted"] = (
+                float(per_class[heavy] @ support[heavy] / support.sum())
+                if heavy.any()
+                else float("nan")
+            )
+            values[f"{prefix}_micro"] = area(micro)
+            bounds[f"{prefix}_macro"] = float(errors.mean())
+            bounds[f"{prefix}_weighted"] = (
+                float(errors[heavy] @ support[heavy] / support.sum()) if heavy.any() else 0.0
+            )
+            bounds[f"{prefix}_micro"] = getattr(micro, bound)
+            positive = self._positive_index(self._labels)
+            if len(self._labels) == 2 and positive is not None:
+                curve = self._scores.curve(positive)
+                values[f"{prefix}_binary"] = area(curve)
+                bounds[f"{prefix}_binary"] = getattr(curve, bound)
+        if len(present) < 2:
+            for name in ("AUC_macro", "AUC_weighted", "AUC_binary"):
+                reasons.setdefault(name, one_class)
+        loss_sum, weight_sum = self.logloss
+        values["log_loss"] = float(loss_sum / weight_sum) if weight_sum > 0 else float("nan")
+
+    # ----------------------------------------------------------------- tables
+    def confusion_matrix(self, normalize: str | None = None) -> pd.DataFrame:
+        """The confusion matrix: index true label, columns predicted label.
+
+        ``normalize``: None (weighted counts; ints when no weight was given),
+        ``"true"`` (rows sum to 1), ``"pred"`` (columns sum to 1) or ``"all"``.
+        """
+        import pandas as pd
+
+        matrix: np.ndarray = self.confmat
+        if np.array_equal(self.confmat, self.counts):
+            matrix = self.counts
+        if normalize is not None:
+            axis = {"true": 1, "pred": 0, "all": None}.get(normalize, -1)
+            if axis == -1:
+                raise ValueError(
+                    f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}."
+                )
+            total = self.confmat.sum(axis=axis, keepdims=axis is not None)
+            matrix = np.divide(
+                self.confmat, total, out=np.zeros_like(self.confmat), where=total > 0
+            )
+        index = pd.Index(self._labels, name="true")
+        return pd.DataFrame(matrix, index=index, columns=pd.Index(self._labels, name="predicted"))
+
+    def most_confused(self, k: int = 7) -> list[tuple[Any, Any, float]]:
+        """The ``k`` largest off-diagonal cells: ``(true, predicted, count)``, largest first."""
+        k = _check_k(k)
+        matrix = self.counts if np.array_equal(self.confmat, self.counts) else self.confmat
+        off = matrix.astype(np.float64).copy()
+        np.fill_diagonal(off, 0)
+        order = np.argsort(-off, axis=None, kind="stable")[:k]
+        rows, cols = np.unravel_index(order, off.shape)
+        return [
+            (self._labels[r], self._labels[c], matrix[r, c].item())
+            for r, c in zip(rows, cols)
+            if off[r, c] > 0
+        ]
+
+    def most_common(self, k: int = 7) -> list[tuple[Any, float]]:
+        """The ``k`` classes with the most true samples: ``(label, count)``, largest first."""
+        k = _check_k(k)
+        matrix = self.counts if np.array_equal(self.confmat, self.counts) else self.confmat
+        support = matrix.sum(axis=1)
+        order = np.argsort(-support, kind="stable")[:k]
+        return [(self._labels[i], support[i].item()) for i in order if support[i] > 0]
+
+    def per_class(self) -> pd.DataFrame:
+        """Precision, recall, F1, support (weighted) and, with scores, AUC and AP per class."""
+        import pandas as pd
+
+        table = pd.DataFrame(
+            _confusion.per_class_scores(self.confmat), index=pd.Index(self._labels, name="label")
+        )
+        if self._scores is not None and self.n_scored == self.n_samples and self.n_samples:
+            curves = [self._scores.curve(c) for c in range(len(self._labels))]
+            table["auc"] = [_curves.roc_auc(c) for c in curves]
+            table["average_precision"] = [
+                _curves.average_precision(c) if c.tps.size and c.tps[-1] > 0 else float("nan")
+                for c in curves
+            ]
+        return table
+
+    def curves(self) -> dict[str, pd.DataFrame]:
+        """Tidy chart data: ``roc``, ``pr``, ``lift``, ``gains``, ``calibration``.
+
+        Each row has ``curve`` ("class", "micro" or "macro") and ``label``;
+        classes absent from ``y_true`` have no ROC, PR, lift or gains line.
+        Lines are thinned to at most a few hundred points, keeping their ends
+        and corners; the areas of ``compute`` use every point.
+        """
+        from ._classification_curves import curve_frames
+
+        ready = self._scores is not None and self.n_scored == self.n_samples
+        present = np.flatnonzero(self._present()) if ready else np.zeros(0, np.int64)
+        curves: dict[Any, Curve] = {}
+        micro = None
+        if ready and self.n_samples:
+            assert self._scores is not None
+            curves = {self._labels[c]: self._scores.curve(c) for c in present}
+            micro = self._scores.curve(len(self._labels))
+        return curve_frames(curves, micro, self._labels, self.calibration if ready else None)
+
+    # ------------------------------------------------------ merge and state
+    def _config(self) -> dict[str, Any]:
+        return {
+            "labels": self._given,
+            "positive_label": self._positive_label,
+            "curve_bins": self._bins,
+        }
+
+    def _config_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "labels": labels_to_array(self._given or []),
+            "labels_given": np.array(self._given is not None),
+            "positive_label": labels_to_array(
+                [] if self._positive_label is None else [self._positive_label]
+            ),
+            "curve_bins": np.array(self._bins or 0),
+        }
+
+    @classmethod
+    def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
+        try:
+            positive = config["positive_label"].tolist()
+            return {
+                "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
+                "positive_label": positive[0] if positive else None,
+                "curve_bins": int(config["curve_bins"]) or None,
+            }
+        except KeyError as missing:
+            raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        out = self._declared_arrays()
+        out["labels"] = labels_to_array(self._labels)
+        out["columns_known"] = np.array(self._columns_known)
+        if self._scores is not None:
+            out.update({f"scores.{k}": v for k, v in self._scores.state().items()})
+        return out
+
+    def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
+        if "labels" not in state or "columns_known" not in state:
+            raise ValueError("state is missing its labels.")
+        labels = state["labels"].tolist()
+        if self._given is not None and labels != self._given:
+            raise ValueError("state labels do not match config.labels.")
+        self._set_labels(labels, bool(state["columns_known"]))
+        self._declare_states(len(labels))
+        self._load_declared(state)
+        k = len(labels)
+        for name in ("confmat", "counts", "nmr_confmat"):
+            if getattr(self, name).shape != (k, k):
+                raise ValueError(f"state array {name!r} does not fit {k} labels.")
+        if self._columns_known:
+            scores = {key[7:]: v for key, v in state.items() if key.startswith("scores.")}
+            self._scores = (
+                ExactScores.from_state(k, scores)
+                if self._bins is None
+                else BinnedScores.from_state(k, self._bins, scores)
+            )
+
+    def _merge_one(self, other: ClassificationMetrics) -> None:  # type: ignore[override]
+        labels, columns_known = self._merged_labels(other)
+        if labels != self._labels or columns_known != self._columns_known:
+            self._relabel(labels, columns_known)
+        if labels != other._labels or columns_known != other._columns_known:
+            other = copy.copy(other)  # _relabel replaces arrays, so ``other`` itself is untouched
+            other._relabel(labels, columns_known)
+        self._merge_declared(other)
+        if other._scores is not None:
+            assert self._scores is not None
+            self._scores.merge(other._scores)  # type: ignore[arg-type]
+        self._flush_nmr()
+
+    def _merged_labels(self, other: ClassificationMetrics) -> tuple[list[Any], bool]:
+        if self._columns_known and other._columns_known:
+            if self._labels != other._labels:
+                raise ValueError("other has different y_proba columns; they cannot be merged.")
+            return self._labels, True
+        for fixed, loose in ((self, other), (other, self)):
+            if fixed._columns_known:
+                stray = [v for v in loose._labels if v not in fixed._index]
+                if stray:
+                    raise ValueError(f"other has label {stray[0]!r} outside the y_proba columns.")
+                return fixed._labels, True
+        try:
+            return sorted(set(self._labels) | set(other._labels)), False
+        except TypeError:
+            raise ValueError("other has labels of another type (strings vs numbers).") from None
+
+
+def _two_columns(proba: np.ndarray, positive: int | None) -> np.ndarray:
+    """(n, 2) probabilities from the positive class's column."""
+    assert positive is not None
+    both = np.empty((proba.size, 2), dtype=proba.dtype)
+    both[:, positive] = proba
+    both[:, 1 - positive] = 1 - proba
+    return both
+
+
+def _encode_known(name: str, values: np.ndarray, index: dict[Any, int], given: bool) -> np.ndarray:
+    codes, unknown = encode(name, values, index)
+    if unknown:
+        where = (
+            "labels" if given else f"the {len(index)} y_proba columns (classes 0..{len(index) - 1})"
+        )
+        raise ValueError(f"{name} has label {unknown[0]!r}, which is not one of {where}.")
+    return codes
+
+
+def _check_k(k: Any) -> int:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
+        raise ValueError(f"k must be a non-negative int; got {k!r}.")
+    return int(k)

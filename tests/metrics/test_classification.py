@@ -1,0 +1,477 @@
+"""ClassificationMetrics against scikit-learn (through Azure's definitions) on random problems."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+
+from runwatch.metrics import CLASSIFICATION_METRICS, ClassificationMetrics
+
+from ._oracle import azure_classification
+from .conftest import assert_metrics_close, classification_problem, stream_and_merge
+
+CASES = [
+    # (n_classes, options)
+    (2, {}),
+    (2, {"strings": True, "weights": True}),
+    (2, {"ties": True}),
+    (2, {"imbalanced": True, "float32": True}),
+    (3, {}),
+    (3, {"ties": True, "weights": True}),
+    (3, {"absent": 1}),
+    (4, {"strings": True, "imbalanced": True}),
+    (5, {"absent": 2, "weights": True, "ties": True}),
+    (7, {"float32": True, "strings": True}),
+    (10, {"imbalanced": True, "weights": True}),
+    (20, {"absent": 5}),
+    (50, {"imbalanced": True, "n": 3000}),
+]
+
+
+def _feed(problem, **extra):
+    def feed(metric, part):
+        w = None if problem.weight is None else problem.weight[part]
+        metric.update(problem.y[part], y_proba=problem.proba[part], sample_weight=w, **extra)
+
+    return feed
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize(("n_classes", "options"), CASES)
+def test_every_metric_matches_the_oracle(n_classes, options, seed):
+    rng = np.random.default_rng([n_classes, seed, len(options)])
+    options = dict(options)
+    n = options.pop("n", int(rng.integers(50, 600)))
+    p = classification_problem(rng, n_classes, n, **options)
+    metric = stream_and_merge(lambda: ClassificationMetrics(**p.kwargs), _feed(p), n, rng)
+    got = metric.compute()
+    assert list(got) == list(CLASSIFICATION_METRICS)
+    expected = azure_classification(p.y, p.proba, p.labels, p.weight)
+    rtol = 1e-5 if options.get("float32") else 1e-9
+    assert_metrics_close(got, expected, rtol=rtol)
+    assert set(metric.reasons()) == {name for name, v in got.items() if np.isnan(v)}
+
+
+@pytest.mark.parametrize(("n_classes", "options"), CASES[:8])
+def test_confusion_matrix_and_tables_match_scikit_learn(n_classes, options, rng):
+    p = classification_problem(
+        rng, n_classes, 300, **{k: v for k, v in options.items() if k != "n"}
+    )
+    metric = stream_and_merge(lambda: ClassificationMetrics(**p.kwargs), _feed(p), 300, rng)
+    pred = np.asarray(p.labels)[np.argmax(p.proba, axis=1)]
+    y = np.asarray(p.y).astype(pred.dtype)
+    expected = skm.confusion_matrix(y, pred, labels=p.labels, sample_weight=p.weight)
+    table = metric.confusion_matrix()
+    assert list(table.index) == p.labels and list(table.columns) == p.labels
+    np.testing.assert_allclose(table.to_numpy(), expected, rtol=1e-12)
+    np.testing.assert_allclose(
+        metric.confusion_matrix("true").to_numpy(),
+        skm.confusion_matrix(y, pred, labels=p.labels, sample_weight=p.weight, normalize="true"),
+        rtol=1e-12,
+    )
+    prec, rec, f1, support = skm.precision_recall_fscore_support(
+        y, pred, labels=p.labels, sample_weight=p.weight, zero_division=0
+    )
+    per_class = metric.per_class()
+    np.testing.assert_allclose(per_class["precision"], prec, rtol=1e-12)
+    np.testing.assert_allclose(per_class["recall"], rec, rtol=1e-12)
+    np.testing.assert_allclose(per_class["f1"], f1, rtol=1e-12)
+    np.testing.assert_allclose(per_class["support"], support, rtol=1e-12)
+
+
+def _brute_most_confused(matrix, labels, k):
+    cells = [
+        (matrix[i, j], i, j)
+        for i in range(len(labels))
+        for j in range(len(labels))
+        if i != j and matrix[i, j] > 0
+    ]
+    cells.sort(key=lambda c: (-c[0], c[1], c[2]))
+    return [(labels[i], labels[j], v) for v, i, j in cells[:k]]
+
+
+@pytest.mark.parametrize("k", [0, 1, 7, 100])
+def test_most_confused_and_most_common(k, rng):
+    p = classification_problem(rng, 9, 500, strings=True, ties=True)
+    metric = ClassificationMetrics(labels=p.labels)
+    metric.update(p.y, y_proba=p.proba)
+    pred = np.asarray(p.labels, dtype=object)[np.argmax(p.proba, axis=1)]
+    matrix = skm.confusion_matrix(p.y, pred, labels=p.labels)
+    assert metric.most_confused(k=k) == _brute_most_confused(matrix, p.labels, k)
+    support = matrix.sum(axis=1)
+    common = sorted([(lab, s) for lab, s in zip(p.labels, support) if s > 0], key=lambda t: -t[1])
+    assert metric.most_common(k=k) == common[:k]
+
+
+def test_binary_one_dimensional_scores_and_positive_label(rng):
+    p = classification_problem(rng, 2, 400, strings=True, weights=True)
+    one_d = ClassificationMetrics(labels=p.labels, positive_label=p.labels[0])
+    one_d.update(p.y, y_proba=p.proba[:, 0], sample_weight=p.weight)
+    two_d = ClassificationMetrics(labels=p.labels, positive_label=p.labels[0])
+    two_d.update(p.y, y_proba=p.proba, sample_weight=p.weight)
+    expected = azure_classification(p.y, p.proba, p.labels, p.weight, positive_label=p.labels[0])
+    assert_metrics_close(one_d.compute(), expected)
+    assert_metrics_close(two_d.compute(), expected)
+    # The binary metrics really score the chosen class, not labels[1].
+    y_pos = np.asarray(p.y) == p.labels[0]
+    assert one_d.compute()["AUC_binary"] == pytest.approx(
+        skm.roc_auc_score(y_pos, p.proba[:, 0], sample_weight=p.weight), rel=1e-12
+    )
+
+
+def test_labels_only_learns_classes_and_leaves_score_metrics_nan(rng):
+    p = classification_problem(rng, 4, 300, strings=True)
+    pred = np.asarray(p.labels, dtype=object)[np.argmax(p.proba, axis=1)]
+    metric = ClassificationMetrics()
+    for part in (slice(0, 7), slice(7, 150), slice(150, 300)):
+        metric.update(p.y[part], y_pred=pred[part])
+    assert metric.labels == sorted(set(p.y) | set(pred))
+    got = metric.compute()
+    expected = azure_classification(p.y, None, metric.labels, None, y_pred=pred)
+    assert_metrics_close(got, expected)
+    reasons = metric.reasons()
+    assert "y_proba" in reasons["AUC_macro"] and "y_proba" in reasons["log_loss"]
+    assert reasons["AUC_binary"].startswith("binary only")
+
+
+def test_without_labels_proba_columns_are_classes_0_to_c(rng):
+    p = classification_problem(rng, 3, 200)
+    metric = ClassificationMetrics()
+    metric.update(p.y[:50], y_pred=p.y[:50])  # learns a subset first
+    metric.update(p.y[50:], y_proba=p.proba[50:])
+    assert metric.labels == [0, 1, 2]
+    assert metric.compute()["n_scored" if False else "accuracy"] == pytest.approx(
+        skm.accuracy_score(p.y, np.r_[p.y[:50], np.argmax(p.proba[50:], axis=1)])
+    )
+    assert np.isnan(metric.compute()["AUC_macro"])  # the first batch had no scores
+
+
+def test_norm_macro_recall_waits_for_classes_to_appear():
+    # Rows predicted as class 2 before class 2 is seen: Azure's arg-max over the
+    # present classes sends them elsewhere until class 2 appears in y_true.
+    proba = np.array([[0.3, 0.2, 0.5], [0.1, 0.4, 0.5], [0.6, 0.1, 0.3], [0.2, 0.7, 0.1]])
+    y = np.array([0, 1, 0, 1])
+    metric = ClassificationMetrics(labels=[0, 1, 2])
+    metric.update(y[:2], y_proba=proba[:2])
+    metric.update(y[2:], y_proba=proba[2:])
+    assert metric.compute()["norm_macro_recall"] == pytest.approx(
+        azure_classification(y, proba, [0, 1, 2])["norm_macro_recall"]
+    )
+    metric.update([2, 2], y_proba=[[0.1, 0.1, 0.8], [0.5, 0.2, 0.3]])
+    y2 = np.r_[y, 2, 2]
+    proba2 = np.r_[proba, [[0.1, 0.1, 0.8], [0.5, 0.2, 0.3]]]
+    assert metric.compute()["norm_macro_recall"] == pytest.approx(
+        azure_classification(y2, proba2, [0, 1, 2])["norm_macro_recall"]
+    )
+
+
+def test_absent_classes_follow_azure_not_scikit_learn_or_torchmetrics():
+    # notes/engine.md §1.4: one class absent; Azure drops its column.
+    y = np.array([0, 0, 1, 1])
+    proba = np.array([[0.6, 0.3, 0.1], [0.4, 0.5, 0.1], [0.2, 0.7, 0.1], [0.5, 0.4, 0.1]])
+    metric = ClassificationMetrics(labels=[0, 1, 2])
+    metric.update(y, y_proba=proba)
+    expected = skm.roc_auc_score(np.eye(3)[y][:, :2], proba[:, :2], average="macro")
+    assert metric.compute()["AUC_macro"] == pytest.approx(expected, rel=1e-12)
+    assert metric.compute()["balanced_accuracy"] == pytest.approx(
+        skm.recall_score(y, np.argmax(proba, axis=1), average="macro", zero_division=0)
+    )
+
+
+def test_one_class_gives_nan_with_reason_and_no_warning():
+    metric = ClassificationMetrics(labels=["a", "b", "c"])
+    metric.update(["a", "a"], y_proba=[[0.9, 0.05, 0.05], [0.2, 0.7, 0.1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        values = metric.compute()
+        reasons = metric.reasons()
+        metric.curves()
+        metric.per_class()
+    assert np.isnan(values["AUC_macro"]) and "one class" in reasons["AUC_macro"]
+    assert np.isnan(values["norm_macro_recall"]) and "two classes" in reasons["norm_macro_recall"]
+    assert values["accuracy"] == 0.5
+
+
+def test_no_samples_gives_all_nan_with_reason():
+    metric = ClassificationMetrics(labels=[0, 1])
+    assert all(np.isnan(v) for v in metric.compute().values())
+    assert set(metric.reasons().values()) == {"no samples yet"}
+    assert metric.most_confused() == [] and metric.most_common() == []
+
+
+# ---------------------------------------------------------------- curves
+@pytest.mark.parametrize(
+    ("n_classes", "options"), [(2, {"weights": True}), (4, {"ties": True}), (6, {"strings": True})]
+)
+def test_curves_are_scikit_learns_points_thinned(n_classes, options, rng):
+    p = classification_problem(rng, n_classes, 5000, **options)
+    metric = ClassificationMetrics(labels=p.labels)
+    for part in np.array_split(np.arange(5000), 7):
+        metric.update(
+            p.y[part],
+            y_proba=p.proba[part],
+            sample_weight=None if p.weight is None else p.weight[part],
+        )
+    curves = metric.curves()
+    for c, label in enumerate(p.labels):
+        y_c = np.asarray(p.y) == label
+        fpr, tpr, _ = skm.roc_curve(
+            y_c, p.proba[:, c], sample_weight=p.weight, drop_intermediate=False
+        )
+        roc = curves["roc"][(curves["roc"].curve == "class") & (curves["roc"].label == label)]
+        assert len(roc) <= 300
+        sk_points = set(zip(np.round(fpr, 12), np.round(tpr, 12)))
+        assert set(zip(np.round(roc.fpr, 12), np.round(roc.tpr, 12))) <= sk_points
+        assert (roc.fpr.iloc[0], roc.tpr.iloc[0]) == (0, 0)
+        assert (roc.fpr.iloc[-1], roc.tpr.iloc[-1]) == (1, 1)
+        exact = skm.auc(fpr, tpr)
+        assert abs(np.trapezoid(roc.tpr, roc.fpr) - exact) < 5e-3
+        prec, rec, _ = skm.precision_recall_curve(y_c, p.proba[:, c], sample_weight=p.weight)
+        pr = curves["pr"][(curves["pr"].curve == "class") & (curves["pr"].label == label)]
+        assert set(zip(np.round(pr.recall, 12), np.round(pr.precision, 12))) <= set(
+            zip(np.round(rec, 12), np.round(prec, 12))
+        )
+        gains = curves["gains"][curves["gains"].label == label]
+        assert gains.gain.iloc[-1] == pytest.approx(1.0) and gains.fraction.iloc[
+            -1
+        ] == pytest.approx(1.0)
+        if p.weight is None:
+            true_frac, mean_pred = calibration_curve(y_c, p.proba[:, c], n_bins=10)
+            cal = curves["calibration"][
+                (curves["calibration"].curve == "class") & (curves["calibration"].label == label)
+            ]
+            np.testing.assert_allclose(cal.fraction_positive, true_frac, rtol=1e-12)
+            np.testing.assert_allclose(cal.mean_predicted, mean_pred, rtol=1e-12)
+    micro = curves["roc"][curves["roc"].curve == "micro"]
+    onehot = np.asarray(p.y)[:, None] == np.asarray(p.labels)[None, :]
+    exact_micro = skm.roc_auc_score(onehot, p.proba, average="micro", sample_weight=p.weight)
+    assert abs(np.trapezoid(micro.tpr, micro.fpr) - exact_micro) < 5e-3
+    assert set(curves["roc"].curve) == {"class", "micro", "macro"}
+
+
+def test_lift_is_gain_over_fraction(rng):
+    p = classification_problem(rng, 3, 800)
+    metric = ClassificationMetrics(labels=p.labels)
+    metric.update(p.y, y_proba=p.proba)
+    curves = metric.curves()
+    for label in p.labels:
+        y_c = np.asarray(p.y) == label
+        order = np.argsort(-p.proba[:, list(p.labels).index(label)], kind="stable")
+        top = max(1, len(order) // 10)
+        lift_at_10 = y_c[order[:top]].mean() / y_c.mean()
+        lift = curves["lift"][curves["lift"].label == label]
+        nearest = lift.iloc[(lift.fraction - top / len(order)).abs().argmin()]
+        assert nearest.lift == pytest.approx(lift_at_10, rel=0.15)
+
+
+# ---------------------------------------------------------------- binned mode
+@pytest.mark.parametrize("n_classes", [2, 5, 10])
+def test_binned_areas_are_within_their_bound_of_exact(n_classes, rng):
+    p = classification_problem(rng, n_classes, 20000, ties=n_classes == 5)
+    exact, binned = (
+        ClassificationMetrics(labels=p.labels),
+        ClassificationMetrics(labels=p.labels, curve_bins=True),
+    )
+    for part in np.array_split(np.arange(20000), 4):
+        exact.update(p.y[part], y_proba=p.proba[part])
+        binned.update(p.y[part], y_proba=p.proba[part])
+    want, got, bounds = exact.compute(), binned.compute(), binned.error_bounds()
+    for name, bound in bounds.items():
+        assert abs(got[name] - want[name]) <= bound + 1e-12, name
+        if name.startswith("AUC"):
+            assert bound < 1e-3, (name, bound)
+    for name in CLASSIFICATION_METRICS:
+        if not name.startswith(("AUC", "average_precision")):
+            assert got[name] == pytest.approx(want[name], rel=1e-12, nan_ok=True), name
+    assert all(v == 0 for v in exact.error_bounds().values())
+
+
+def test_binned_memory_does_not_grow_with_samples(rng):
+    metric = ClassificationMetrics(labels=list(range(4)), curve_bins=256)
+    sizes = []
+    for _ in range(3):
+        p = classification_problem(rng, 4, 5000)
+        metric.update(p.y, y_proba=p.proba)
+        sizes.append(sum(v.nbytes for v in metric.state_dict().values()))
+    assert sizes[0] == sizes[1] == sizes[2]
+
+
+# ---------------------------------------------------------------- state
+def test_state_dict_is_plain_arrays_and_round_trips(rng, tmp_path):
+    p = classification_problem(rng, 4, 500, strings=True, weights=True)
+    metric = ClassificationMetrics(labels=p.labels, positive_label=p.labels[2])
+    metric.update(p.y, y_proba=p.proba, sample_weight=p.weight)
+    state = metric.state_dict()
+    for key, array in state.items():  # np.save refuses objects without pickle
+        np.save(tmp_path / f"{key}.npy", array, allow_pickle=False)
+    loaded = {k: np.load(tmp_path / f"{k}.npy", allow_pickle=False) for k in state}
+    again = ClassificationMetrics.from_state_dict(loaded)
+    assert_metrics_close(again.compute(), metric.compute(), rtol=0, atol=0)
+    assert again.labels == p.labels
+
+
+def test_same_data_gives_equal_states(rng):
+    p = classification_problem(rng, 3, 400, ties=True, weights=True)
+
+    def run(order, n_batches):
+        metric = ClassificationMetrics(labels=p.labels)
+        for part in np.array_split(order, n_batches):
+            metric.update(p.y[part], y_proba=p.proba[part], sample_weight=p.weight[part])
+        return metric.state_dict()
+
+    first, again = run(np.arange(400), 5), run(np.arange(400), 5)
+    assert first.keys() == again.keys()
+    for key in first:  # same data, same batches: the very same arrays
+        np.testing.assert_array_equal(first[key], again[key], err_msg=key)
+    shuffled = run(rng.permutation(400), 3)
+    for key in first:  # other batches: equal up to the order of float additions
+        if key.startswith("nmr_pending"):
+            continue  # rows kept in arrival order
+        if first[key].dtype.kind == "f":
+            np.testing.assert_allclose(first[key], shuffled[key], rtol=1e-12, err_msg=key)
+        else:
+            np.testing.assert_array_equal(first[key], shuffled[key], err_msg=key)
+
+
+def test_merge_does_not_change_its_argument(rng):
+    p = classification_problem(rng, 3, 200)
+    left, right = ClassificationMetrics(), ClassificationMetrics()
+    left.update(p.y[:100], y_pred=p.y[:100])
+    right.update(p.y[100:], y_proba=p.proba[100:])
+    before = right.state_dict()
+    left.merge(right)
+    after = right.state_dict()
+    assert before.keys() == after.keys()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert left.compute()["accuracy"] == pytest.approx(
+        skm.accuracy_score(p.y, np.r_[p.y[:100], np.argmax(p.proba[100:], axis=1)])
+    )
+
+
+def test_merge_refuses_unlike_metrics():
+    with pytest.raises(ValueError, match="other"):
+        ClassificationMetrics(labels=[0, 1]).merge(
+            ClassificationMetrics(labels=[0, 1], curve_bins=64)
+        )
+    a, b = ClassificationMetrics(), ClassificationMetrics()
+    a.update([0, 1], y_proba=[[0.5, 0.5], [0.2, 0.8]])
+    b.update([0, 1, 2], y_proba=np.full((3, 3), 1 / 3))
+    with pytest.raises(ValueError, match="columns"):
+        a.merge(b)
+
+
+def test_reset_forgets_everything(rng):
+    p = classification_problem(rng, 3, 100)
+    metric = ClassificationMetrics()
+    fresh = metric.state_dict()
+    metric.update(p.y, y_proba=p.proba)
+    metric.reset()
+    assert metric.labels == []
+    after = metric.state_dict()
+    assert fresh.keys() == after.keys() and all(np.array_equal(fresh[k], after[k]) for k in fresh)
+
+
+# ---------------------------------------------------------------- inputs
+def test_accepts_lists_series_categoricals_and_array_likes():
+    pd = pytest.importorskip("pandas")
+    y = pd.Series(pd.Categorical(["b", "a", "b", "c"]), index=[10, 3, 7, 1])
+    pred = pd.Series(["b", "a", "c", "c"], index=[0, 1, 2, 3])
+
+    class ArrayLike:  # what a torch tensor or a jax array looks like to numpy
+        def __init__(self, values):
+            self.values = np.asarray(values)
+
+        def __array__(self, dtype=None, copy=None):
+            return self.values
+
+    metric = ClassificationMetrics()
+    metric.update(y, y_pred=ArrayLike(pred.tolist()), sample_weight=[1, 1, 1, 1])
+    assert metric.labels == ["a", "b", "c"]
+    assert metric.compute()["accuracy"] == 0.75
+
+
+def _bad_inputs():
+    good = np.array([[0.7, 0.2, 0.1], [0.1, 0.8, 0.1]])
+    return [
+        ({"y_true": [0, 1, 2], "y_proba": good}, "y_proba has 2 rows"),
+        ({"y_true": [0, 1], "y_proba": good[:, :2] / good[:, :2].sum(1, keepdims=True)}, "columns"),
+        (
+            {"y_true": [0, 1], "y_proba": np.where(good == 0.7, np.nan, good)},
+            "y_proba contains NaN",
+        ),
+        (
+            {"y_true": [0, 1], "y_proba": np.where(good == 0.7, np.inf, good)},
+            "y_proba contains NaN or inf",
+        ),
+        ({"y_true": [0, 1], "y_proba": good * 2}, "y_proba"),
+        ({"y_true": [0, 1], "y_proba": good * 0.9}, "y_proba rows must sum to 1"),
+        ({"y_true": [0, 7], "y_proba": good}, "y_true has label 7"),
+        ({"y_true": [0, 1], "y_pred": [0, 9]}, "y_pred has label 9"),
+        (
+            {"y_true": [0, 1], "y_proba": good, "sample_weight": [1, -1]},
+            "sample_weight contains negative",
+        ),
+        ({"y_true": [0, 1], "y_proba": good, "sample_weight": [1]}, "sample_weight has 1 rows"),
+        ({"y_true": [0, 1], "y_proba": good[None]}, "y_proba must be 1-D or 2-D"),
+        ({"y_true": [[0, 1], [1, 0]], "y_proba": good}, "y_true must be 1-D"),
+        ({"y_true": [0, 1]}, "y_proba or y_pred"),
+        ({"y_true": "01", "y_proba": good}, "y_true must be an array"),
+        ({"y_true": [0, None], "y_proba": good}, "y_true contains None"),
+        (
+            {"y_true": [0, 1], "y_proba": [["a", "b", "c"], ["a", "b", "c"]]},
+            "y_proba must hold numbers",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(("args", "message"), _bad_inputs())
+def test_bad_input_is_refused_and_changes_nothing(args, message, rng):
+    metric = ClassificationMetrics(labels=[0, 1, 2])
+    p = classification_problem(rng, 3, 50)
+    metric.update(p.y, y_proba=p.proba)
+    before, values = metric.state_dict(), metric.compute()
+    with pytest.raises(ValueError, match=message) as info:
+        metric.update(**args)
+    assert str(info.value).count(".") >= 1 and "\n" not in str(info.value)
+    after = metric.state_dict()
+    assert before.keys() == after.keys() and all(
+        np.array_equal(before[k], after[k]) for k in before
+    )
+    assert_metrics_close(metric.compute(), values, rtol=0, atol=0)
+
+
+def test_learned_labels_refuse_a_new_type_and_stay_unchanged():
+    metric = ClassificationMetrics()
+    metric.update(["a", "b"], y_pred=["a", "a"])
+    with pytest.raises(ValueError, match="mix label types"):
+        metric.update([1, 2], y_pred=[1, 1])
+    assert metric.labels == ["a", "b"]
+
+
+def test_empty_batch_is_a_no_op():
+    metric = ClassificationMetrics(labels=[0, 1])
+    before = metric.state_dict()
+    metric.update([], y_proba=np.zeros((0, 2)))
+    metric.update(np.array([], dtype=int), y_pred=[])
+    after = metric.state_dict()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"labels": [0]}, "at least 2"),
+        ({"labels": [0, 0, 1]}, "duplicates"),
+        ({"labels": "ab"}, "labels must be a sequence"),
+        ({"labels": [0, 1], "positive_label": 5}, "positive_label 5"),
+        ({"curve_bins": 2}, "curve_bins"),
+        ({"curve_bins": "many"}, "curve_bins"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ClassificationMetrics(**kwargs)
