@@ -33,9 +33,11 @@ def curve_frames(
 ) -> dict[str, pd.DataFrame]:
     """Build every chart table; ``curves`` holds the classes present in y_true."""
     rows: dict[str, list[pd.DataFrame]] = {name: [] for name in _COLUMNS}
+    detail = 4 * _curves.MAX_CURVE_POINTS
+    curves = {label: _curves.sample(c, detail) for label, c in curves.items()}
     lines = [("class", label, c) for label, c in curves.items()]
     if micro is not None and micro.tps.size and micro.tps[-1] > 0:
-        lines.append(("micro", "micro", micro))
+        lines.append(("micro", "micro", _curves.sample(micro, detail)))
     for kind, label, c in lines:
         if c.tps[-1] > 0 and c.fps[-1] > 0:
             rows["roc"].append(_frame(kind, label, _curves.roc_points(c), _COLUMNS["roc"]))

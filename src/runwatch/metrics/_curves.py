@@ -16,23 +16,6 @@ from ._scores import Curve
 MAX_CURVE_POINTS = 300
 
 
-def roc_auc(curve: Curve) -> float:
-    """Area under the ROC curve (trapezoids, ties counting one half), as scikit-learn."""
-    if curve.tps.size == 0 or curve.tps[-1] <= 0 or curve.fps[-1] <= 0:
-        return float("nan")
-    fpr, tpr, _ = roc_points(curve)
-    return float(np.trapezoid(tpr, fpr))
-
-
-def average_precision(curve: Curve) -> float:
-    """Sum over thresholds of Δrecall · precision (a step function, not interpolated)."""
-    if curve.tps.size == 0 or curve.tps[-1] <= 0:
-        # scikit-learn's value when a column has no positive: recall is undefined, AP is 0.
-        return 0.0 if curve.tps.size else float("nan")
-    recall, precision, _ = pr_points(curve)
-    return float(max(0.0, np.sum(np.diff(recall) * precision[1:])))
-
-
 def roc_points(curve: Curve) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(fpr, tpr, threshold) from (0, 0) at threshold +inf to (1, 1)."""
     fpr = np.r_[0.0, curve.fps / curve.fps[-1]]
@@ -82,6 +65,27 @@ def macro_pr(curves: list[Curve], n_points: int = 101) -> tuple[np.ndarray, np.n
     return grid, np.mean(rows, axis=0)
 
 
+def sample(curve: Curve, n_points: int) -> Curve:
+    """The same curve at about ``n_points`` thresholds, evenly spread along the ROC path.
+
+    Every chart of a class (ROC, PR, gains, lift) is drawn from one such
+    sample, so a million-sample class costs one pass here, not one per chart.
+    The first and last thresholds are always kept.
+    """
+    size = curve.tps.size
+    if size <= n_points:
+        return curve
+    n_pos, n_neg = curve.tps[-1], curve.fps[-1]
+    # fpr + tpr grows monotonically from 0 to 2: equal steps of it are equal path lengths.
+    path = (curve.tps / n_pos if n_pos > 0 else 0) + (curve.fps / n_neg if n_neg > 0 else 0)
+    bucket = (path * ((n_points // 2 - 1) / path[-1])).astype(np.int64)
+    ends = np.flatnonzero(np.diff(bucket))
+    keep = np.unique(np.r_[0, ends, ends + 1, size - 1])
+    return Curve(
+        curve.thresholds[keep], curve.tps[keep], curve.fps[keep], curve.auc_bound, curve.ap_bound
+    )
+
+
 def thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> np.ndarray:
     """Indices of at most ``max_points`` points that keep the curve's shape.
 
@@ -113,5 +117,6 @@ def thin(x: np.ndarray, y: np.ndarray, max_points: int = MAX_CURVE_POINTS) -> np
         (x1 - x0) / span_x * (y - y0) / span_y - (y1 - y0) / span_y * (x - x0) / span_x
     )
     owner = np.repeat(np.arange(starts.size), counts)
-    corner = np.lexsort((distance, owner))[ends]
+    farthest = np.flatnonzero(distance >= np.maximum.reduceat(distance, starts)[owner])
+    corner = farthest[np.r_[True, np.diff(owner[farthest]) != 0]]  # the first per bucket
     return keep[np.unique(np.r_[starts, corner, ends])]

@@ -1,19 +1,22 @@
 """One-vs-rest score state for the curve metrics (ROC, PR, AUC, AP, lift, gains).
 
-Two interchangeable stores share one interface: ``add(proba, true_idx,
-weight)`` per batch, ``curve(group)`` for a class index (or ``n_classes`` for
-the micro average, which pools every (sample, class) pair), ``merge``,
-``state`` / ``from_state``.
+Two interchangeable stores share one interface, per *group* (a class's
+column, or ``n_classes`` for the micro average, which pools every
+(sample, class) pair): ``add(proba, true_idx, weight)`` per batch;
+``totals``, ``auc``, ``average_precision`` (each with its error bound) and
+``chart_curve`` (a few hundred exact points of the curve) at compute time;
+``merge``; ``state`` / ``from_state``.
 
-- ``ExactScores`` keeps every score at input precision, sorted per group, so
-  its curves equal scikit-learn's (ties are exact float equality). A batch is
-  only appended on ``add``; ``curve`` sorts what arrived since the last call
-  and merges it into the sorted run with one ``searchsorted`` (O(n) per
-  compute instead of O(n log n)).
+- ``ExactScores`` keeps every score at input precision, the positives and
+  the negatives of each group in two sorted runs, so its areas equal
+  scikit-learn's (ties are exact float equality). ``add`` only appends; the
+  next compute sorts what arrived and merges it into the runs (a stable sort
+  of two sorted runs is linear). AUC and AP then need no merged curve: each
+  positive's rank among the negatives is one ``searchsorted``.
 - ``BinnedScores`` keeps, per class, a weighted histogram of positives and of
   negatives over logit-spaced bins: memory independent of the number of
-  samples, one ``bincount`` per batch whatever the bin count, and curves whose
-  AUC and AP come with a computable error bound (notes/engine.md §4.2).
+  samples, one ``bincount`` per batch whatever the bin count, and areas that
+  come with a computable error bound (notes/engine.md §4.2).
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from . import _curves_math as cm
 
 #: Bins of the binned mode when ``curve_bins=True``.
 DEFAULT_CURVE_BINS = 4096
@@ -50,143 +55,194 @@ def _empty_curve() -> Curve:
     return Curve(z, z, z)
 
 
-def _merge_sorted(a, b):
-    """Merge two (scores, positive, weight-or-None) triples, each sorted by score."""
-    a_s, a_p, a_w = a
-    b_s, b_p, b_w = b
-    dtype = np.result_type(a_s.dtype, b_s.dtype)
-    a_s, b_s = a_s.astype(dtype, copy=False), b_s.astype(dtype, copy=False)
-    n, m = a_s.size, b_s.size
-    slots = np.searchsorted(a_s, b_s, side="right") + np.arange(m)
-    from_b = np.zeros(n + m, dtype=bool)
-    from_b[slots] = True
-    from_a = ~from_b
-    scores = np.empty(n + m, dtype)
-    scores[slots], scores[from_a] = b_s, a_s
-    positive = np.empty(n + m, bool)
-    positive[slots], positive[from_a] = b_p, a_p
-    weight = None
-    if a_w is not None or b_w is not None:
-        weight = np.empty(n + m)
-        weight[slots] = 1.0 if b_w is None else b_w
-        weight[from_a] = 1.0 if a_w is None else a_w
-    return scores, positive, weight
+class _Run:
+    """One sorted run of scores at input precision.
 
+    Holds the scores ascending, their weights (None: all 1) and the unsorted
+    batches that arrived since the last ``settle``.
+    """
 
-def _concat(pieces):
-    scores = np.concatenate([p[0] for p in pieces])
-    positive = np.concatenate([p[1] for p in pieces])
-    weight = None
-    if any(p[2] is not None for p in pieces):
-        weight = np.concatenate([np.ones(p[0].size) if p[2] is None else p[2] for p in pieces])
-    return scores, positive, weight
+    __slots__ = ("scores", "weight", "pending", "_cumulative")
 
+    def __init__(self) -> None:
+        self.scores = np.zeros(0, np.float32)  # concatenation promotes; it never down-casts
+        self.weight: np.ndarray | None = None
+        self.pending: list[tuple[np.ndarray, np.ndarray | None]] = []
+        self._cumulative: np.ndarray | None = None
 
-def _sorted_triple(triple):
-    scores, positive, weight = triple
-    order = np.argsort(scores, kind="stable")
-    return scores[order], positive[order], None if weight is None else weight[order]
+    def add(self, scores: np.ndarray, weight: np.ndarray | None) -> None:
+        if scores.size:
+            self.pending.append((scores, weight))
+
+    def settle(self) -> _Run:
+        if not self.pending:
+            return self
+        pieces = [(self.scores, self.weight), *self.pending]
+        self.pending = []
+        self._cumulative = None
+        new = np.concatenate([p[0] for p in pieces[1:]])
+        if all(w is None for _, w in pieces):
+            # Sort the new part, then a stable sort of two sorted runs is a linear merge.
+            new.sort()
+            merged = np.concatenate([self.scores, new])
+            merged.sort(kind="stable")
+            self.scores = merged
+            return self
+        weights = [np.ones(p[0].size) if p[1] is None else p[1] for p in pieces]
+        new_w = np.concatenate(weights[1:])
+        order = np.argsort(new)
+        scores = np.concatenate([self.scores, new[order]])
+        weight = np.concatenate([weights[0], new_w[order]])
+        order = np.argsort(scores, kind="stable")
+        self.scores, self.weight = scores[order], weight[order]
+        return self
+
+    @property
+    def total(self) -> float:
+        return float(self.scores.size) if self.weight is None else float(self.weight.sum())
+
+    def weight_below(self, values: np.ndarray, side: str = "left") -> np.ndarray:
+        """Weight of the scores below ``values`` (``side="right"``: at or below)."""
+        at = np.searchsorted(self.scores, values, side=side)
+        if self.weight is None:
+            return at.astype(np.float64)
+        if self._cumulative is None:
+            self._cumulative = np.r_[0.0, np.cumsum(self.weight)]
+        return self._cumulative[at]
+
+    def extend(self, other: _Run) -> None:
+        # Arrays are never written in place, so sharing them with ``other`` is safe.
+        self.pending.append((other.scores, other.weight))
+        self.pending.extend(other.pending)
+
+    @property
+    def nbytes(self) -> int:
+        parts = [self.scores, self.weight, *(a for p in self.pending for a in p)]
+        return sum(a.nbytes for a in parts if a is not None)
 
 
 class ExactScores:
-    """Every (score, is-positive, weight) of each class column and of the pooled micro group."""
+    """Every score of each class column and of the pooled micro group.
+
+    Positives and negatives are kept apart, at input precision.
+    """
 
     mode = "exact"
 
     def __init__(self, n_classes: int) -> None:
         self.n_classes = n_classes
-        empty = (np.zeros(0), np.zeros(0, bool), None)
-        self._sorted = [empty] * (n_classes + 1)
-        self._pending: list[list] = [[] for _ in range(n_classes + 1)]
+        self._pos = [_Run() for _ in range(n_classes + 1)]
+        self._neg = [_Run() for _ in range(n_classes + 1)]
 
     def add(self, proba: np.ndarray, true_idx: np.ndarray, weight: np.ndarray | None) -> None:
         k = self.n_classes
-        onehot = true_idx[:, None] == np.arange(k)[None, :]
         for c in range(k):
-            self._pending[c].append((proba[:, c].copy(), onehot[:, c].copy(), weight))
-        micro_w = None if weight is None else np.repeat(weight, k)
-        self._pending[k].append((proba.ravel().copy(), onehot.ravel(), micro_w))
+            hit = true_idx == c
+            self._pos[c].add(proba[hit, c], None if weight is None else weight[hit])
+            self._neg[c].add(proba[~hit, c], None if weight is None else weight[~hit])
+        onehot = true_idx[:, None] == np.arange(k)[None, :]
+        rows = np.arange(true_idx.size)
+        self._pos[k].add(proba[rows, true_idx], weight)
+        micro_w = None if weight is None else np.repeat(weight, k)[~onehot.ravel()]
+        self._neg[k].add(proba[~onehot], micro_w)
 
-    def _settle(self, group: int) -> tuple:
-        pending = self._pending[group]
-        if pending:
-            new = _sorted_triple(_concat(pending))
-            self._sorted[group] = _merge_sorted(self._sorted[group], new)
-            self._pending[group] = []
-        return self._sorted[group]
+    def _runs(self, group: int) -> tuple[_Run, _Run]:
+        return self._pos[group].settle(), self._neg[group].settle()
 
-    def curve(self, group: int) -> Curve:
-        scores, positive, weight = self._settle(group)
-        n = scores.size
-        if n == 0:
+    def totals(self, group: int) -> tuple[float, float]:
+        pos, neg = self._runs(group)
+        return pos.total, neg.total
+
+    def auc(self, group: int) -> tuple[float, float]:
+        """Mann-Whitney: each positive beats the negatives below it, ties count one half."""
+        pos, neg = self._runs(group)
+        n_pos, n_neg = pos.total, neg.total
+        if n_pos <= 0 or n_neg <= 0:
+            return float("nan"), 0.0
+        below = neg.weight_below(pos.scores, "left")
+        at_or_below = neg.weight_below(pos.scores, "right")
+        wins = (below + at_or_below) * 0.5
+        total = wins.sum() if pos.weight is None else wins @ pos.weight
+        return float(total / (n_pos * n_neg)), 0.0
+
+    def average_precision(self, group: int) -> tuple[float, float]:
+        """Σ over distinct positive scores t of (weight at t / P) · precision(score ≥ t)."""
+        pos, neg = self._runs(group)
+        n_pos, n_neg = pos.total, neg.total
+        if n_pos <= 0:
+            return (0.0 if n_neg > 0 else float("nan")), 0.0
+        starts = np.r_[0, np.flatnonzero(np.diff(pos.scores)) + 1]
+        cumulative = pos.weight_below(pos.scores[starts], "left")  # weight below each run
+        tp = n_pos - cumulative
+        step = np.diff(np.r_[cumulative, n_pos])
+        fp = n_neg - neg.weight_below(pos.scores[starts], "left")
+        return cm.step_average_precision(tp, fp, step, n_pos), 0.0
+
+    def chart_curve(self, group: int, n_points: int) -> Curve:
+        """Exact points of the curve at about ``n_points`` thresholds spread along it."""
+        pos, neg = self._runs(group)
+        if pos.scores.size + neg.scores.size == 0:
             return _empty_curve()
-        scores, positive = scores[::-1], positive[::-1]
-        if weight is None:
-            tps = np.cumsum(positive, dtype=np.float64)
-            fps = np.arange(1, n + 1, dtype=np.float64) - tps
-        else:
-            weight = weight[::-1]
-            tps = np.cumsum(weight * positive)
-            fps = np.cumsum(weight * ~positive)
-        ends = np.r_[np.flatnonzero(np.diff(scores)), n - 1]
-        return Curve(scores[ends].astype(np.float64), tps[ends], fps[ends])
+        half = max(2, n_points // 2)
+        picks = [
+            run.scores[np.unique(np.linspace(0, run.scores.size - 1, half).astype(np.int64))]
+            for run in (pos, neg)
+            if run.scores.size
+        ]
+        thresholds = np.unique(np.concatenate(picks).astype(np.float64))[::-1]
+        tps = pos.total - pos.weight_below(thresholds, "left")
+        fps = neg.total - neg.weight_below(thresholds, "left")
+        return Curve(thresholds, tps, fps)
 
     def merge(self, other: ExactScores) -> None:
         for g in range(self.n_classes + 1):
-            # Arrays are never written in place, so sharing them with ``other`` is safe.
-            self._pending[g].append(other._sorted[g])
-            self._pending[g].extend(other._pending[g])
+            self._pos[g].extend(other._pos[g])
+            self._neg[g].extend(other._neg[g])
 
     def state(self) -> dict[str, np.ndarray]:
-        """Canonical arrays of every group.
+        """Every run, settled and concatenated (positives of each group, then negatives).
 
-        Within equal scores, entries are ordered by flag then weight, so the
-        same data gives the same state whatever the batch order.
+        Sorted scores with, for equal scores, weights in ascending order: the
+        same data gives the same state whatever the batches.
         """
-        groups = []
-        for g in range(self.n_classes + 1):
-            scores, positive, weight = self._settle(g)
-            keys = (positive, scores) if weight is None else (weight, positive, scores)
-            order = np.lexsort(keys)
-            groups.append(
-                (scores[order], positive[order], None if weight is None else weight[order])
-            )
-        weighted = any(w is not None for _, _, w in groups)
-        dtype = np.result_type(*[s.dtype for s, _, _ in groups])
+        runs = [r.settle() for r in (*self._pos, *self._neg)]
+        weighted = any(r.weight is not None for r in runs)
+        dtype = np.result_type(*[r.scores.dtype for r in runs])
+        weights = []
+        scores = []
+        for r in runs:
+            if weighted:
+                w = np.ones(r.scores.size) if r.weight is None else r.weight
+                order = np.lexsort((w, r.scores))
+                scores.append(r.scores[order])
+                weights.append(w[order])
+            else:
+                scores.append(r.scores)
         return {
-            "scores": np.concatenate([s.astype(dtype, copy=False) for s, _, _ in groups]),
-            "positive": np.concatenate([p for _, p, _ in groups]),
-            "weight": (
-                np.concatenate([np.ones(s.size) if w is None else w for s, _, w in groups])
-                if weighted
-                else np.zeros(0)
-            ),
-            "offsets": np.cumsum([0] + [s.size for s, _, _ in groups]).astype(np.int64),
+            "scores": np.concatenate(scores).astype(dtype, copy=False),
+            "weight": np.concatenate(weights) if weighted else np.zeros(0),
+            "offsets": np.cumsum([0] + [r.scores.size for r in runs]).astype(np.int64),
         }
 
     @classmethod
     def from_state(cls, n_classes: int, state: dict[str, np.ndarray]) -> ExactScores:
         store = cls(n_classes)
-        offsets = state["offsets"]
-        if offsets.shape != (n_classes + 2,) or offsets[-1] != state["scores"].size:
+        offsets, scores, weight = state["offsets"], state["scores"], state["weight"]
+        if offsets.shape != (2 * (n_classes + 1) + 1,) or offsets[-1] != scores.size:
             raise ValueError("state has score offsets that do not fit its labels.")
-        weighted = state["weight"].size > 0
-        for g in range(n_classes + 1):
-            lo, hi = int(offsets[g]), int(offsets[g + 1])
-            store._sorted[g] = (
-                state["scores"][lo:hi].copy(),
-                state["positive"][lo:hi].astype(bool),
-                state["weight"][lo:hi].copy() if weighted else None,
-            )
+        if weight.size not in (0, scores.size):
+            raise ValueError("state has score weights that do not fit its scores.")
+        for i, run in enumerate((*store._pos, *store._neg)):
+            lo, hi = int(offsets[i]), int(offsets[i + 1])
+            if np.any(np.diff(scores[lo:hi]) < 0):
+                raise ValueError("state has score runs that are not sorted.")
+            run.scores = scores[lo:hi].copy()
+            run.weight = weight[lo:hi].copy() if weight.size else None
         return store
 
     @property
     def nbytes(self) -> int:
-        total = 0
-        for g in range(self.n_classes + 1):
-            for part in [self._sorted[g], *self._pending[g]]:
-                total += sum(a.nbytes for a in part if a is not None)
-        return total
+        return sum(r.nbytes for r in (*self._pos, *self._neg))
 
 
 class BinnedScores:
@@ -248,6 +304,24 @@ class BinnedScores:
             )
             ap_bound = float(np.sum(pos / n_pos * (best - worst)))
         return Curve(thresholds, tps, fps, auc_bound, ap_bound)
+
+    def totals(self, group: int) -> tuple[float, float]:
+        hist = self.hist[group] if group < self.n_classes else self.hist.sum(axis=0)
+        return float(hist[1].sum()), float(hist[0].sum())
+
+    def auc(self, group: int) -> tuple[float, float]:
+        curve = self.curve(group)
+        return cm.roc_auc(curve.tps, curve.fps), curve.auc_bound
+
+    def average_precision(self, group: int) -> tuple[float, float]:
+        curve = self.curve(group)
+        if curve.tps.size == 0 or curve.tps[-1] <= 0:
+            return (0.0 if curve.tps.size else float("nan")), 0.0
+        step = np.diff(np.r_[0.0, curve.tps])
+        return cm.step_average_precision(curve.tps, curve.fps, step, curve.tps[-1]), curve.ap_bound
+
+    def chart_curve(self, group: int, n_points: int) -> Curve:
+        return self.curve(group)
 
     def merge(self, other: BinnedScores) -> None:
         if other.bins != self.bins:

@@ -442,38 +442,30 @@ class ClassificationMetrics(Metric):
             values.update(_confusion.binary_scores(self.confmat, positive))
 
     def _score_metrics(self, values: dict, reasons: dict, bounds: dict) -> None:
-        assert self._scores is not None
+        store = self._scores
+        assert store is not None
         present = np.flatnonzero(self._present())
         support = self.confmat.sum(axis=1)[present]
-        curves = [self._scores.curve(c) for c in present]
-        micro = self._scores.curve(len(self._labels))
-        one_class = "only one class in y_true so far; AUC needs positives and negatives"
-        for prefix, area, bound in (
-            ("AUC", _curves.roc_auc, "auc_bound"),
-            ("average_precision_score", _curves.average_precision, "ap_bound"),
+        heavy = support > 0  # a class whose samples all weigh 0 has weight 0 (scikit-learn)
+        micro = len(self._labels)
+        positive = self._positive_index(self._labels)
+        for prefix, area in (
+            ("AUC", store.auc),
+            ("average_precision_score", store.average_precision),
         ):
-            per_class = np.array([area(c) for c in curves])
-            errors = np.array([getattr(c, bound) for c in curves])
-            values[f"{prefix}_macro"] = float(per_class.mean())
-            # A class whose samples all weigh 0 has weight 0 here (scikit-learn drops it).
-            heavy = support > 0
-            values[f"{prefix}_weighted"] = (
-                float(per_class[heavy] @ support[heavy] / support.sum())
-                if heavy.any()
-                else float("nan")
-            )
-            values[f"{prefix}_micro"] = area(micro)
+            per_class = np.array([area(c) for c in present]).reshape(-1, 2)
+            scores, errors = per_class[:, 0], per_class[:, 1]
+            values[f"{prefix}_macro"] = float(scores.mean())
             bounds[f"{prefix}_macro"] = float(errors.mean())
-            bounds[f"{prefix}_weighted"] = (
-                float(errors[heavy] @ support[heavy] / support.sum()) if heavy.any() else 0.0
-            )
-            bounds[f"{prefix}_micro"] = getattr(micro, bound)
-            positive = self._positive_index(self._labels)
+            if heavy.any():
+                share = support[heavy] / support.sum()
+                values[f"{prefix}_weighted"] = float(scores[heavy] @ share)
+                bounds[f"{prefix}_weighted"] = float(errors[heavy] @ share)
+            values[f"{prefix}_micro"], bounds[f"{prefix}_micro"] = area(micro)
             if len(self._labels) == 2 and positive is not None:
-                curve = self._scores.curve(positive)
-                values[f"{prefix}_binary"] = area(curve)
-                bounds[f"{prefix}_binary"] = getattr(curve, bound)
+                values[f"{prefix}_binary"], bounds[f"{prefix}_binary"] = area(positive)
         if len(present) < 2:
+            one_class = "only one class in y_true so far; AUC needs positives and negatives"
             for name in ("AUC_macro", "AUC_weighted", "AUC_binary"):
                 reasons.setdefault(name, one_class)
         loss_sum, weight_sum = self.logloss
@@ -533,12 +525,13 @@ class ClassificationMetrics(Metric):
         table = pd.DataFrame(
             _confusion.per_class_scores(self.confmat), index=pd.Index(self._labels, name="label")
         )
-        if self._scores is not None and self.n_scored == self.n_samples and self.n_samples:
-            curves = [self._scores.curve(c) for c in range(len(self._labels))]
-            table["auc"] = [_curves.roc_auc(c) for c in curves]
+        store = self._scores
+        if store is not None and self.n_scored == self.n_samples and self.n_samples:
+            classes = range(len(self._labels))
+            table["auc"] = [store.auc(c)[0] for c in classes]
             table["average_precision"] = [
-                _curves.average_precision(c) if c.tps.size and c.tps[-1] > 0 else float("nan")
-                for c in curves
+                store.average_precision(c)[0] if store.totals(c)[0] > 0 else float("nan")
+                for c in classes
             ]
         return table
 
@@ -557,9 +550,11 @@ class ClassificationMetrics(Metric):
         curves: dict[Any, Curve] = {}
         micro = None
         if ready and self.n_samples:
-            assert self._scores is not None
-            curves = {self._labels[c]: self._scores.curve(c) for c in present}
-            micro = self._scores.curve(len(self._labels))
+            store = self._scores
+            assert store is not None
+            detail = 4 * _curves.MAX_CURVE_POINTS
+            curves = {self._labels[c]: store.chart_curve(c, detail) for c in present}
+            micro = store.chart_curve(len(self._labels), detail)
         return curve_frames(curves, micro, self._labels, self.calibration if ready else None)
 
     # ------------------------------------------------------ merge and state
