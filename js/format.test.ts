@@ -1,0 +1,45 @@
+import { describe, expect, test } from "vitest";
+
+import { MISSING, displayText, formatMetric } from "./format";
+
+describe("formatMetric", () => {
+  test("keeps 4 significant digits", () => {
+    expect(formatMetric(0.98765)).toBe("0.9877");
+    expect(formatMetric(0.5)).toBe("0.5000");
+    expect(formatMetric(12.3456)).toBe("12.35");
+    expect(formatMetric(-0.0123456)).toBe("-0.01235");
+    expect(formatMetric(1)).toBe("1.000");
+  });
+
+  test("switches to exponent notation for very large and very small values", () => {
+    expect(formatMetric(123456789)).toBe("1.235e+8");
+    expect(formatMetric(1.5e-9)).toBe("1.500e-9");
+  });
+
+  test("prints missing and NaN values as an em dash", () => {
+    expect(MISSING).toBe("—");
+    expect(formatMetric(null)).toBe("—");
+    expect(formatMetric(undefined)).toBe("—");
+    expect(formatMetric(Number.NaN)).toBe("—");
+  });
+
+  test("prints zero without a sign and infinities as symbols", () => {
+    expect(formatMetric(0)).toBe("0.000");
+    expect(formatMetric(-0)).toBe("0.000");
+    expect(formatMetric(Infinity)).toBe("∞");
+    expect(formatMetric(-Infinity)).toBe("-∞");
+  });
+});
+
+describe("displayText", () => {
+  test("passes strings through unchanged, markup included", () => {
+    expect(displayText("sweep-1")).toBe("sweep-1");
+    expect(displayText("<b>x</b>")).toBe("<b>x</b>");
+  });
+
+  test("shows nothing for a missing title and stringifies other values", () => {
+    expect(displayText(null)).toBe("");
+    expect(displayText(undefined)).toBe("");
+    expect(displayText(3)).toBe("3");
+  });
+});
