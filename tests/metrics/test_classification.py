@@ -479,3 +479,32 @@ def test_empty_batch_is_a_no_op():
 def test_bad_constructor_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         ClassificationMetrics(**kwargs)
+
+
+def test_scores_are_never_down_cast():
+    # Two scores equal in float32 but not in float64: a down-cast would tie them.
+    high, low = 0.5 + 2e-9, 0.5 + 1e-9
+    assert np.float32(high) == np.float32(low)
+    y = np.array([1, 0, 1, 0])
+    proba1 = np.array([high, low, 0.2, 0.7])
+    metric = ClassificationMetrics(labels=[0, 1])
+    metric.update(y, y_proba=proba1)
+    # high beats low, nothing else wins: 1 of 4 pairs; tied in float32 it would be 0.5 of 4.
+    assert metric.compute()["AUC_binary"] == skm.roc_auc_score(y, proba1) == 0.25
+    tied = skm.roc_auc_score(y, proba1.astype(np.float32))
+    assert tied == 0.125
+
+
+def test_float32_scores_match_scikit_learn_on_float32(rng):
+    p = classification_problem(rng, 4, 500, float32=True, ties=True)
+    metric = ClassificationMetrics(labels=p.labels)
+    metric.update(p.y, y_proba=p.proba)
+    expected = azure_classification(p.y, p.proba, p.labels)
+    assert_metrics_close(metric.compute(), expected, rtol=1e-6)
+
+
+def test_bool_labels():
+    metric = ClassificationMetrics(labels=[False, True])
+    metric.update([True, False, True], y_proba=[0.9, 0.2, 0.4])
+    assert metric.compute()["recall_score_binary"] == 0.5
+    assert metric.most_confused() == [(True, False, 1)]
