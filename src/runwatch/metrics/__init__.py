@@ -6,5 +6,14 @@ or a subprocess without the notebook stack.
 """
 
 from .classification import CLASSIFICATION_METRICS, ClassificationMetrics
+from .regression import REGRESSION_METRICS, RegressionMetrics
+from .segmentation import SEGMENTATION_METRICS, SegmentationMetrics
 
-__all__ = ["CLASSIFICATION_METRICS", "ClassificationMetrics"]
+__all__ = [
+    "CLASSIFICATION_METRICS",
+    "REGRESSION_METRICS",
+    "SEGMENTATION_METRICS",
+    "ClassificationMetrics",
+    "RegressionMetrics",
+    "SegmentationMetrics",
+]

@@ -1,0 +1,266 @@
+"""``SegmentationMetrics``: IoU, mean IoU and pixel accuracy of integer masks, incrementally.
+
+State: one K×K confusion matrix of pixel counts (rows true class, columns
+predicted class), built with ``bincount(K·true + pred)`` over the pixels
+whose true class is not ``ignore_index`` (notes/engine.md §5). Every metric
+is a function of it, so memory does not depend on the number of pixels and
+merging is addition.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import _validation
+from ._base import Metric
+from ._labels import as_label_list, labels_to_array
+
+if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
+    import pandas as pd
+
+#: The names ``compute()`` returns, in this order.
+SEGMENTATION_METRICS = (
+    "mean_iou", "frequency_weighted_iou", "pixel_accuracy", "mean_pixel_accuracy",
+)  # fmt: skip
+
+
+class SegmentationMetrics(Metric):
+    """Semantic-segmentation metrics over integer class masks, batch by batch.
+
+    Parameters
+    ----------
+    num_classes : int
+        K: mask values are class indices ``0..K-1``.
+    ignore_index : int, optional
+        A ``mask_true`` value whose pixels are left out (e.g. 255 for
+        "void"). May be a class index too: its true pixels are then left out
+        while predictions of it still count against other classes.
+    labels : sequence, optional
+        Names of the K classes, for the tables (default ``0..K-1``).
+
+    Examples
+    --------
+    >>> m = SegmentationMetrics(num_classes=3, ignore_index=255)
+    >>> m.update([[0, 0, 1], [2, 255, 1]], [[0, 1, 1], [2, 2, 1]])
+    >>> m.compute()["pixel_accuracy"]
+    0.8
+    >>> round(m.compute()["mean_iou"], 4)
+    0.7222
+    >>> m.per_class()["iou"].round(3).tolist()
+    [0.5, 0.667, 1.0]
+    """
+
+    kind = "segmentation"
+
+    def __init__(
+        self, num_classes: int, ignore_index: int | None = None, labels: Any = None
+    ) -> None:
+        super().__init__()
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, (int, np.integer))
+            or num_classes < 1
+        ):
+            raise ValueError(f"num_classes must be an int >= 1; got {num_classes!r}.")
+        if ignore_index is not None and (
+            isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer))
+        ):
+            raise ValueError(f"ignore_index must be an int or None; got {ignore_index!r}.")
+        if isinstance(labels, (str, bytes)):
+            raise ValueError("labels must be a sequence of class names, not a single string.")
+        names = None if labels is None else as_label_list(labels)
+        if names is not None and len(names) != num_classes:
+            raise ValueError(f"labels has {len(names)} names but num_classes is {num_classes}.")
+        self._k = int(num_classes)
+        self._ignore = None if ignore_index is None else int(ignore_index)
+        self._names = names
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every batch."""
+        self._declared = {}
+        self._add_state("confmat", np.zeros((self._k, self._k), np.int64), "sum")
+        self._add_state("n_ignored", np.int64(0), "sum")
+        self._cache = None
+
+    @property
+    def labels(self) -> list[Any]:
+        """The class names, in index order."""
+        return list(self._names) if self._names is not None else list(range(self._k))
+
+    # ----------------------------------------------------------------- update
+    def update(self, mask_true: Any, mask_pred: Any) -> None:
+        """Add a batch of masks.
+
+        Parameters
+        ----------
+        mask_true, mask_pred : array-like of integers, the same shape
+            Any shape (one mask, a batch ``(n, h, w)``, a volume): class
+            indices ``0..K-1``; ``mask_true`` may also hold ``ignore_index``.
+            Floats are accepted when they are whole numbers.
+
+        Raises
+        ------
+        ValueError
+            Naming the argument, when the batch is not valid; the state is then
+            exactly as before the call. An empty batch is a no-op.
+        """
+        truth = _check_mask("mask_true", mask_true)
+        pred = _check_mask("mask_pred", mask_pred)
+        if pred.shape != truth.shape:
+            raise ValueError(
+                f"mask_pred has shape {pred.shape} but mask_true has shape {truth.shape}."
+            )
+        truth, pred = truth.ravel(), pred.ravel()
+        valid = truth != self._ignore if self._ignore is not None else np.ones(truth.size, bool)
+        _check_range("mask_true", truth[valid], self._k, self._ignore)
+        _check_range("mask_pred", pred[valid], self._k, None)  # ignored pixels' predictions: any
+        if truth.size == 0:
+            return
+        k = self._k
+        cells = truth[valid] * k + pred[valid]
+        delta = np.bincount(cells, minlength=k * k).reshape(k, k)
+        self.confmat = self.confmat + delta
+        self.n_ignored = self.n_ignored + np.int64(truth.size - cells.size)
+        self._cache = None
+
+    # ---------------------------------------------------------------- compute
+    def compute(self) -> dict[str, float]:
+        """Mean IoU, frequency-weighted IoU, pixel accuracy and mean pixel accuracy.
+
+        ``IoU_c = C_cc / (row_c + col_c - C_cc)`` over the valid pixels.
+        ``mean_iou`` averages it over the classes with a non-empty union (in
+        ``mask_true`` or predicted), which equals scikit-learn's
+        ``jaccard_score(true, pred, average="macro")`` on the valid pixels;
+        ``frequency_weighted_iou`` weights each class by its true pixels
+        (``average="weighted"``). ``pixel_accuracy`` is the share of valid
+        pixels predicted right; ``mean_pixel_accuracy`` the mean recall over
+        the classes present in ``mask_true`` (``balanced_accuracy_score``).
+        All NaN, with the reason in ``reasons()``, before any valid pixel.
+        """
+        if self._cache is None:
+            self._cache = self._compute()
+        return dict(self._cache["values"])
+
+    def _compute(self) -> dict[str, Any]:
+        values = dict.fromkeys(SEGMENTATION_METRICS, float("nan"))
+        cm = self.confmat.astype(np.float64)
+        total = cm.sum()
+        if total == 0:
+            why = "every pixel so far is ignore_index" if self.n_ignored else "no valid pixels yet"
+            return {"values": values, "reasons": dict.fromkeys(SEGMENTATION_METRICS, why)}
+        diag, support, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+        union = support + predicted - diag
+        iou = _divide(diag, union)
+        seen, present = union > 0, support > 0
+        values["mean_iou"] = float(iou[seen].mean())
+        values["frequency_weighted_iou"] = float(support[present] @ iou[present] / total)
+        values["pixel_accuracy"] = float(diag.sum() / total)
+        values["mean_pixel_accuracy"] = float((diag[present] / support[present]).mean())
+        return {"values": values, "reasons": {}}
+
+    # ----------------------------------------------------------------- tables
+    def per_class(self) -> pd.DataFrame:
+        """Per class: ``iou``, ``precision``, ``recall``, ``support`` and ``predicted``.
+
+        ``support``/``predicted`` count true/predicted valid pixels; a ratio
+        with a zero denominator is NaN (``iou`` of a class neither true nor
+        predicted; ``recall`` of a class absent from ``mask_true``).
+        """
+        import pandas as pd
+
+        cm = self.confmat.astype(np.float64)
+        diag, support, predicted = np.diag(cm), cm.sum(axis=1), cm.sum(axis=0)
+        return pd.DataFrame(
+            {
+                "iou": _divide(diag, support + predicted - diag),
+                "precision": _divide(diag, predicted),
+                "recall": _divide(diag, support),
+                "support": self.confmat.sum(axis=1),
+                "predicted": self.confmat.sum(axis=0),
+            },
+            index=pd.Index(self.labels, name="label"),
+        )
+
+    def confusion_matrix(self, normalize: str | None = None) -> pd.DataFrame:
+        """Pixel counts: index true class, columns predicted class.
+
+        ``normalize``: None (counts), ``"true"`` (rows sum to 1), ``"pred"``
+        (columns sum to 1) or ``"all"``; an empty row or column stays 0.
+        """
+        import pandas as pd
+
+        matrix: np.ndarray = self.confmat
+        if normalize is not None:
+            axis = {"true": 1, "pred": 0, "all": None}.get(normalize, -1)
+            if axis == -1:
+                raise ValueError(
+                    f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}."
+                )
+            cm = self.confmat.astype(np.float64)
+            total = cm.sum(axis=axis, keepdims=axis is not None)
+            matrix = np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+        return pd.DataFrame(
+            matrix,
+            index=pd.Index(self.labels, name="true"),
+            columns=pd.Index(self.labels, name="predicted"),
+        )
+
+    # ------------------------------------------------------ merge and state
+    def _config(self) -> dict[str, Any]:
+        return {"num_classes": self._k, "ignore_index": self._ignore, "labels": self._names}
+
+    def _config_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "num_classes": np.array(self._k, np.int64),
+            "ignore_index": np.array(0 if self._ignore is None else self._ignore, np.int64),
+            "has_ignore_index": np.array(self._ignore is not None),
+            "labels": labels_to_array(self._names or []),
+            "has_labels": np.array(self._names is not None),
+        }
+
+    @classmethod
+    def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
+        try:
+            return {
+                "num_classes": int(config["num_classes"]),
+                "ignore_index": int(config["ignore_index"])
+                if bool(config["has_ignore_index"])
+                else None,
+                "labels": config["labels"].tolist() if bool(config["has_labels"]) else None,
+            }
+        except KeyError as missing:
+            raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+
+    def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
+        self._load_declared(state)
+        if self.confmat.shape != (self._k, self._k):
+            raise ValueError(f"state array 'confmat' does not fit {self._k} classes.")
+
+
+def _check_mask(name: str, value: Any) -> np.ndarray:
+    """An int64 array of whole numbers (bools and whole floats accepted)."""
+    array = _validation.to_numpy(name, value)
+    kind = array.dtype.kind
+    if kind in "iub":
+        return array.astype(np.int64, copy=False)
+    if kind == "f":
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{name} contains NaN or infinite values.")
+        if not np.array_equal(array, np.round(array)):
+            raise ValueError(f"{name} must hold whole class indices; got fractional values.")
+        return array.astype(np.int64)
+    raise ValueError(f"{name} must hold integer class indices; got dtype {array.dtype}.")
+
+
+def _check_range(name: str, values: np.ndarray, k: int, ignore: int | None) -> None:
+    if values.size and (values.min() < 0 or values.max() >= k):
+        bad = values[(values < 0) | (values >= k)][0]
+        extra = "" if ignore is None else f" or ignore_index {ignore}"
+        raise ValueError(f"{name} has value {bad}, not a class index 0..{k - 1}{extra}.")
+
+
+def _divide(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    return np.divide(num, den, out=np.full_like(num, np.nan), where=den > 0)

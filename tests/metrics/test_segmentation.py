@@ -1,0 +1,214 @@
+"""SegmentationMetrics against scikit-learn on the valid pixels, streamed and merged."""
+
+from __future__ import annotations
+
+import io
+import math
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from runwatch.metrics.segmentation import SEGMENTATION_METRICS, SegmentationMetrics
+
+
+def oracle(gt: np.ndarray, pred: np.ndarray, k: int, ignore=None) -> dict:
+    gt, pred = np.asarray(gt).ravel(), np.asarray(pred).ravel()
+    if ignore is not None:
+        keep = gt != ignore
+        gt, pred = gt[keep], pred[keep]
+    if gt.size == 0:
+        return dict.fromkeys(SEGMENTATION_METRICS, float("nan"))
+    seen = np.unique(np.concatenate([gt, pred]))  # the classes with a non-empty union
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return {
+            "mean_iou": skm.jaccard_score(gt, pred, labels=seen, average="macro"),
+            "frequency_weighted_iou": skm.jaccard_score(gt, pred, labels=seen, average="weighted"),
+            "pixel_accuracy": skm.accuracy_score(gt, pred),
+            "mean_pixel_accuracy": skm.balanced_accuracy_score(gt, pred),
+        }
+
+
+def random_masks(rng, k, shape, ignore=None, skew=False):
+    p = rng.dirichlet(np.ones(k) * (0.3 if skew else 3.0))
+    gt = rng.choice(k, size=shape, p=p)
+    pred = np.where(rng.random(shape) < rng.uniform(0.3, 0.95), gt, rng.integers(0, k, shape))
+    if ignore is not None:
+        gt = np.where(rng.random(shape) < 0.1, ignore, gt)
+    return gt, pred
+
+
+def assert_close(got, want, rel=1e-12):
+    for name in SEGMENTATION_METRICS:
+        if math.isnan(want[name]):
+            assert math.isnan(got[name]), name
+        else:
+            assert got[name] == pytest.approx(want[name], rel=rel, abs=1e-15), name
+
+
+@pytest.mark.parametrize("ignore", [None, 255, 0, -1])
+def test_equals_sklearn_on_random_problems_streamed_and_merged(ignore):
+    rng = np.random.default_rng(0 if ignore is None else ignore + 1000)
+    for trial in range(25):
+        k = int(rng.integers(1, 12))
+        shape = (int(rng.integers(1, 6)), int(rng.integers(1, 20)), int(rng.integers(1, 20)))
+        gt, pred = random_masks(rng, k, shape, ignore, skew=trial % 2 == 0)
+        parts = [
+            SegmentationMetrics(k, ignore_index=ignore) for _ in range(int(rng.integers(1, 4)))
+        ]
+        for i in range(shape[0]):  # one image at a time, to a random part
+            parts[int(rng.integers(len(parts)))].update(gt[i], pred[i])
+        m = parts[0].merge(*parts[1:])
+        assert list(m.compute()) == list(SEGMENTATION_METRICS)
+        assert_close(m.compute(), oracle(gt, pred, k, ignore))
+        assert int(m.confmat.sum()) == int(np.sum(gt != ignore)) if ignore is not None else gt.size
+        keep = gt.ravel() != ignore if ignore is not None else np.ones(gt.size, bool)
+        g, q = gt.ravel()[keep], pred.ravel()[keep]
+        if g.size:
+            jac = skm.jaccard_score(g, q, labels=range(k), average=None, zero_division=0)
+            union = np.array([np.sum((g == c) | (q == c)) for c in range(k)])
+            assert np.allclose(
+                m.per_class()["iou"], np.where(union > 0, jac, np.nan), equal_nan=True, rtol=1e-12
+            )
+
+
+def test_confusion_matrix_equals_sklearn_and_normalises():
+    rng = np.random.default_rng(3)
+    gt, pred = random_masks(rng, 5, (4, 32, 32), ignore=255)
+    m = SegmentationMetrics(5, ignore_index=255, labels=["sky", "road", "car", "tree", "person"])
+    m.update(gt, pred)  # a whole batch at once, (n, h, w)
+    keep = gt != 255
+    want = skm.confusion_matrix(gt[keep], pred[keep], labels=range(5))
+    frame = m.confusion_matrix()
+    assert frame.index.tolist() == ["sky", "road", "car", "tree", "person"]
+    assert frame.index.name == "true" and frame.columns.name == "predicted"
+    assert np.array_equal(frame.to_numpy(), want)
+    assert np.allclose(
+        m.confusion_matrix("true").to_numpy(),
+        skm.confusion_matrix(gt[keep], pred[keep], labels=range(5), normalize="true"),
+    )
+    assert m.confusion_matrix("all").to_numpy().sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="normalize"):
+        m.confusion_matrix("rows")
+    assert m.per_class().loc["car", "support"] == np.sum(gt[keep] == 2)
+
+
+def test_edges():
+    m = SegmentationMetrics(3, ignore_index=255)
+    assert all(math.isnan(v) for v in m.compute().values())
+    assert set(m.reasons()) == set(SEGMENTATION_METRICS)
+    m.update(np.full((4, 4), 255), np.zeros((4, 4), int))
+    assert "ignore_index" in m.reasons()["mean_iou"]
+    m.update(np.zeros((2, 2), np.uint8), np.zeros((2, 2), np.uint8))
+    assert m.compute() == {
+        "mean_iou": 1.0,
+        "frequency_weighted_iou": 1.0,
+        "pixel_accuracy": 1.0,
+        "mean_pixel_accuracy": 1.0,
+    }
+    assert np.isnan(m.per_class()["iou"].iloc[1])  # never true nor predicted
+    m.update(np.zeros((0, 4), int), np.zeros((0, 4), int))  # empty batch: no-op
+    m.update(np.array([[1.0, 2.0]]), np.array([[1.0, 1.0]]))  # whole floats are fine
+    assert int(m.confmat.sum()) == 6
+
+
+def test_bad_input_names_the_argument_and_changes_nothing():
+    m = SegmentationMetrics(4, ignore_index=255)
+    m.update([[0, 1], [2, 3]], [[0, 1], [3, 3]])
+    before = m.state_dict()
+    bad = [
+        (np.zeros((2, 2), int), np.zeros((2, 3), int), "mask_pred"),
+        (np.zeros((2, 2)) + 0.5, np.zeros((2, 2), int), "mask_true"),
+        (np.array([[0, np.nan]]), np.zeros((1, 2), int), "mask_true"),
+        (np.array([[0, 4]]), np.zeros((1, 2), int), "mask_true"),
+        (np.array([[0, -1]]), np.zeros((1, 2), int), "mask_true"),
+        (np.zeros((1, 2), int), np.array([[0, 7]]), "mask_pred"),
+        (np.zeros((1, 2), int), np.array([["a", "b"]]), "mask_pred"),
+        ("0101", np.zeros(4, int), "mask_true"),
+    ]
+    for gt, pred, name in bad:
+        with pytest.raises(ValueError, match=name):
+            m.update(gt, pred)
+    after = m.state_dict()
+    assert before.keys() == after.keys()
+    assert all(np.array_equal(before[k], after[k]) for k in before)
+    m.update(np.array([[255, 1]]), np.array([[255, 1]]))  # predictions at ignored pixels: any value
+    assert int(m.n_ignored) == 1
+
+
+def test_constructor_checks():
+    for args, kwargs in (
+        ((0,), {}),
+        (("3",), {}),
+        ((True,), {}),
+        ((3,), {"ignore_index": 1.5}),
+        ((3,), {"labels": ["a", "b"]}),
+        ((3,), {"labels": "abc"}),
+    ):
+        with pytest.raises(ValueError):
+            SegmentationMetrics(*args, **kwargs)
+
+
+def test_state_dict_round_trip_and_merge_rules():
+    rng = np.random.default_rng(5)
+    gt, pred = random_masks(rng, 6, (3, 16, 16), ignore=-1)
+    m = SegmentationMetrics(6, ignore_index=-1, labels=list("abcdef"))
+    m.update(gt, pred)
+    copied = {}
+    for key, value in m.state_dict().items():
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        buffer.seek(0)
+        copied[key] = np.load(buffer, allow_pickle=False)
+    back = SegmentationMetrics.from_state_dict(copied)
+    assert back.compute() == m.compute() and back.labels == list("abcdef")
+    assert repr(back) == repr(m)
+    with pytest.raises(ValueError, match="other"):
+        m.merge(SegmentationMetrics(6, ignore_index=255, labels=list("abcdef")))
+    other = SegmentationMetrics(6, ignore_index=-1, labels=list("abcdef"))
+    other.update(gt[:1], pred[:1])
+    saved = other.state_dict()
+    m.merge(other)
+    assert all(np.array_equal(saved[k], other.state_dict()[k]) for k in saved)
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    k=st.integers(1, 6),
+    masks=st.lists(
+        st.lists(st.tuples(st.integers(0, 6), st.integers(0, 5)), min_size=0, max_size=30),
+        min_size=1,
+        max_size=5,
+    ),
+)
+def test_merge_of_any_split_equals_one_pass(k, masks):
+    one = SegmentationMetrics(k, ignore_index=6)
+    parts = []
+    all_gt, all_pred = [], []
+    for mask in masks:
+        gt = np.array([min(g, 6) if g == 6 else g % k for g, _ in mask], np.int64)
+        pred = np.array([q % k for _, q in mask], np.int64)
+        one.update(gt, pred)
+        part = SegmentationMetrics(k, ignore_index=6)
+        part.update(gt, pred)
+        parts.append(part)
+        all_gt.append(gt)
+        all_pred.append(pred)
+    merged = parts[0].merge(*parts[1:])
+    assert np.array_equal(merged.confmat, one.confmat)
+    assert_close(merged.compute(), one.compute(), rel=0)
+    assert_close(one.compute(), oracle(np.concatenate(all_gt), np.concatenate(all_pred), k, 6))
+
+
+def test_memory_independent_of_pixels():
+    m = SegmentationMetrics(19, ignore_index=255)
+    rng = np.random.default_rng(1)
+    gt, pred = random_masks(rng, 19, (2, 256, 256), ignore=255)
+    m.update(gt, pred)
+    size = sum(a.nbytes for a in m.state_dict().values())
+    m.update(gt, pred)
+    assert sum(a.nbytes for a in m.state_dict().values()) == size < 5000
