@@ -22,9 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _confusion, _curves, _validation
+from . import _confusion, _curves
+from ._areas import area_metrics
 from ._base import Metric
-from ._labels import as_label_list, distinct, encode, labels_to_array
+from ._classification_batch import Batch, positive_index, prepare_batch
+from ._labels import as_label_list, labels_to_array
 from ._scores import DEFAULT_CURVE_BINS, BinnedScores, Curve, ExactScores
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
@@ -176,81 +178,26 @@ class ClassificationMetrics(Metric):
             Naming the argument, when the batch is not valid; the state is then
             exactly as before the call. An empty batch is a no-op.
         """
-        batch = self._prepare(y_true, y_proba, y_pred, sample_weight)
+        batch = prepare_batch(
+            y_true, y_proba, y_pred, sample_weight,
+            labels=self._labels, index=self._index, columns_known=self._columns_known,
+            labels_given=self._given is not None, positive_label=self._positive_label,
+        )  # fmt: skip
         if batch is not None:
             self._commit(batch)
 
-    def _prepare(self, y_true, y_proba, y_pred, sample_weight) -> dict[str, Any] | None:
-        """Validate and encode a batch without touching the state."""
-        truth = _validation.check_labels_1d("y_true", y_true)
-        n = truth.shape[0]
-        if y_proba is None and y_pred is None:
-            raise ValueError("update needs y_proba or y_pred; got neither.")
-        proba = None if y_proba is None else _validation.check_proba(y_proba, n)
-        pred = None
-        if y_pred is not None:
-            pred = _validation.check_labels_1d("y_pred", y_pred)
-            _validation.check_length("y_pred", pred, n)
-        weight = _validation.check_sample_weight(sample_weight, n)
-        if n == 0:
-            return None
-
-        labels, columns_known = self._labels, self._columns_known
-        if proba is not None:
-            width = 2 if proba.ndim == 1 else proba.shape[1]
-            if not columns_known:
-                columns = list(range(width))
-                stray = [label for label in labels if label not in set(columns)]
-                if stray:
-                    raise ValueError(
-                        f"y_proba has {width} columns, read as classes 0..{width - 1} because no "
-                        f"labels were given, but label {stray[0]!r} was seen before; pass labels=."
-                    )
-                labels, columns_known = columns, True
-            elif width != len(labels):
-                raise ValueError(f"y_proba has {width} columns but there are {len(labels)} labels.")
-            if proba.ndim == 1:
-                proba = _two_columns(proba, self._positive_index(labels, strict=True))
-        elif not columns_known:
-            seen = set(labels).union(distinct(truth), distinct(pred) if pred is not None else [])
-            try:
-                learned = sorted(seen)
-            except TypeError:
-                raise ValueError(
-                    "y_true and y_pred mix label types (strings and numbers)."
-                ) from None
-            if learned != labels:
-                labels = learned
-
-        index = self._index if labels is self._labels else {v: i for i, v in enumerate(labels)}
-        true_idx = _encode_known("y_true", truth, index, self._given is not None)
-        pred_idx = (
-            _encode_known("y_pred", pred, index, self._given is not None)
-            if pred is not None
-            else np.argmax(proba, axis=1)
-        )
-        return {
-            "labels": labels,
-            "columns_known": columns_known,
-            "true": true_idx,
-            "pred": pred_idx,
-            "pred_given": pred is not None,
-            "proba": proba,
-            "weight": weight,
-        }
-
-    def _commit(self, b: dict[str, Any]) -> None:
+    def _commit(self, b: Batch) -> None:
         """Fold a prepared batch in; nothing here can fail on user input."""
-        if b["labels"] is not self._labels:
-            self._relabel(b["labels"], b["columns_known"])
+        if b.labels is not self._labels:
+            self._relabel(b.labels, b.columns_known)
         k = len(self._labels)
-        true, pred, weight, proba = b["true"], b["pred"], b["weight"], b["proba"]
+        true, pred, weight, proba = b.true, b.pred, b.weight, b.proba
         cell = true * k + pred
         weighted = np.bincount(cell, weights=weight, minlength=k * k).reshape(k, k)
         self.confmat += weighted
         self.counts += np.bincount(cell, minlength=k * k).reshape(k, k)
         self.n_samples += true.size
-        if proba is None or b["pred_given"] or k == 2:
+        if proba is None or b.pred_given or k == 2:
             # Azure's restricted arg-max equals the plain one when both binary classes are
             # present (and norm_macro_recall is undefined otherwise).
             self.nmr_confmat += weighted
@@ -335,22 +282,6 @@ class ClassificationMetrics(Metric):
         if columns_known and not had_columns:
             self._scores = self._new_store(k)
 
-    def _positive_index(self, labels: list[Any], strict: bool = False) -> int | None:
-        """Index of the class the binary metrics score, or None where there is none yet."""
-        if self._positive_label is not None:
-            if self._positive_label in labels:
-                return labels.index(self._positive_label)
-            if strict:
-                raise ValueError(
-                    f"positive_label {self._positive_label!r} is not one of the labels."
-                )
-            return None
-        if len(labels) == 2:
-            return 1
-        if strict:
-            raise ValueError(f"a 1-D y_proba needs exactly 2 labels; there are {len(labels)}.")
-        return None
-
     # ---------------------------------------------------------------- compute
     def compute(self) -> dict[str, float]:
         """Every Azure AutoML classification metric, by name.
@@ -428,7 +359,7 @@ class ClassificationMetrics(Metric):
 
     def _binary_label_metrics(self, values: dict[str, float], reasons: dict[str, str]) -> None:
         k = len(self._labels)
-        positive = self._positive_index(self._labels)
+        positive = positive_index(self._labels, self._positive_label)
         if k > 2:
             reasons.update(dict.fromkeys(_BINARY_METRICS, f"binary only; there are {k} classes"))
         elif positive is None:
@@ -442,28 +373,14 @@ class ClassificationMetrics(Metric):
             values.update(_confusion.binary_scores(self.confmat, positive))
 
     def _score_metrics(self, values: dict, reasons: dict, bounds: dict) -> None:
-        store = self._scores
-        assert store is not None
+        assert self._scores is not None
         present = np.flatnonzero(self._present())
         support = self.confmat.sum(axis=1)[present]
-        heavy = support > 0  # a class whose samples all weigh 0 has weight 0 (scikit-learn)
-        micro = len(self._labels)
-        positive = self._positive_index(self._labels)
-        for prefix, area in (
-            ("AUC", store.auc),
-            ("average_precision_score", store.average_precision),
-        ):
-            per_class = np.array([area(c) for c in present]).reshape(-1, 2)
-            scores, errors = per_class[:, 0], per_class[:, 1]
-            values[f"{prefix}_macro"] = float(scores.mean())
-            bounds[f"{prefix}_macro"] = float(errors.mean())
-            if heavy.any():
-                share = support[heavy] / support.sum()
-                values[f"{prefix}_weighted"] = float(scores[heavy] @ share)
-                bounds[f"{prefix}_weighted"] = float(errors[heavy] @ share)
-            values[f"{prefix}_micro"], bounds[f"{prefix}_micro"] = area(micro)
-            if len(self._labels) == 2 and positive is not None:
-                values[f"{prefix}_binary"], bounds[f"{prefix}_binary"] = area(positive)
+        positive = positive_index(self._labels, self._positive_label)
+        binary = positive if len(self._labels) == 2 else None
+        area_values, area_bounds = area_metrics(self._scores, present, support, binary)
+        values.update(area_values)
+        bounds.update(area_bounds)
         if len(present) < 2:
             one_class = "only one class in y_true so far; AUC needs positives and negatives"
             for name in ("AUC_macro", "AUC_weighted", "AUC_binary"):
@@ -644,25 +561,6 @@ class ClassificationMetrics(Metric):
             return sorted(set(self._labels) | set(other._labels)), False
         except TypeError:
             raise ValueError("other has labels of another type (strings vs numbers).") from None
-
-
-def _two_columns(proba: np.ndarray, positive: int | None) -> np.ndarray:
-    """(n, 2) probabilities from the positive class's column."""
-    assert positive is not None
-    both = np.empty((proba.size, 2), dtype=proba.dtype)
-    both[:, positive] = proba
-    both[:, 1 - positive] = 1 - proba
-    return both
-
-
-def _encode_known(name: str, values: np.ndarray, index: dict[Any, int], given: bool) -> np.ndarray:
-    codes, unknown = encode(name, values, index)
-    if unknown:
-        where = (
-            "labels" if given else f"the {len(index)} y_proba columns (classes 0..{len(index) - 1})"
-        )
-        raise ValueError(f"{name} has label {unknown[0]!r}, which is not one of {where}.")
-    return codes
 
 
 def _check_k(k: Any) -> int:
