@@ -189,3 +189,45 @@ def check_labels(labels: Any) -> list[Any] | None:
     if len(set(map(repr, out))) != len(out):
         raise ValueError(f"labels must be distinct, got {out!r}")
     return out
+
+
+def check_feature_importance(
+    names: Any, values: Any, per_class: Any, labels: list[Any] | None
+) -> dict[str, Any]:
+    """Return feature importances as ``{"names", "values", "per_class"}`` plain data.
+
+    `labels` are the run's labels: they name the rows of a 2-D `per_class`.
+    """
+    if isinstance(names, str) or not hasattr(names, "__iter__"):
+        raise ValueError(f"names must be a sequence of feature names, got {names!r}")
+    names = [plain_label(n) for n in names]
+    if not all(isinstance(n, str) and n for n in names):
+        raise ValueError("names must be non-empty strings")
+    vals = _finite_vector(values, "values", len(names))
+    rows: list[list[Any]] | None = None
+    if per_class is not None:
+        if isinstance(per_class, Mapping):
+            items = list(per_class.items())
+        else:
+            arr = np.asarray(per_class)
+            if labels is None or arr.ndim != 2 or len(arr) != len(labels):
+                raise ValueError(
+                    "per_class must be a {label: values} dict, or a 2-D array with one row "
+                    "per run label"
+                )
+            items = list(zip(labels, arr, strict=True))
+        rows = [
+            [plain_label(k), _finite_vector(v, f"per_class[{k!r}]", len(names))] for k, v in items
+        ]
+    return {"names": names, "values": vals, "per_class": rows}
+
+
+def _finite_vector(values: Any, name: str, length: int) -> list[float]:
+    arr = np.asarray(values)
+    if arr.ndim != 1 or arr.dtype.kind not in "iuf":
+        raise ValueError(f"{name} must be a 1-D sequence of numbers, got {values!r}")
+    if len(arr) != length:
+        raise ValueError(f"{name} has {len(arr)} values for {length} names")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite")
+    return [float(v) for v in arr]

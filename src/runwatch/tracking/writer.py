@@ -34,7 +34,10 @@ import weakref
 from collections import deque
 from typing import Any
 
-from .store import HOST, Store, dumps_metrics, encode_array, tick, transaction
+import numpy as np
+
+from ._codec import dumps_metrics, encode_array
+from .store import HOST, Store, tick, transaction
 
 logger = logging.getLogger("runwatch")
 
@@ -185,7 +188,7 @@ class Writer:
         states = dict(dirty) if take_states else {}
         # Snapshot engines and compute their metrics before taking the write
         # lock: that is CPU work other processes need not wait for.
-        snaps = [it._snapshot(split) for (_, split), it in states.items()]
+        snaps = [_snapshot(it, split) for (_, split), it in states.items()]
         ops = [op for op in ops if op[0] != "state"]
         conn = self.store.connect()
         try:
@@ -242,6 +245,39 @@ class Writer:
                 run_of[iteration_id] = run_id
             rows.append((run_id, iteration_id, kind, name, n if step is None else step, value, t))
         return rows
+
+
+def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
+    # What _write_snapshot stores for one split of an iteration. Copy the
+    # engine state under the iteration's lock (a memcpy), compute the metrics
+    # from the copy outside it, so the training thread never waits for them.
+    with iteration._lock:
+        engine = iteration._engines.get(split)
+        if engine is None:
+            return None
+        try:
+            state = {k: np.array(v, copy=True) for k, v in engine.state_dict().items()}
+        except Exception:
+            logger.exception("runwatch: state_dict() failed for iteration %s", iteration.id)
+            return None
+        n, counts = iteration._counts.get(split, (0, {}))
+        count_list = [[k, v] for k, v in counts.items()]
+    metrics = reasons = None
+    try:
+        copy = type(engine).from_state_dict(state)
+        metrics = copy.compute()
+        reasons = copy.reasons() if hasattr(copy, "reasons") else {}
+    except Exception:
+        logger.exception("runwatch: computing metrics failed for iteration %s", iteration.id)
+    return {
+        "iteration_id": iteration.id,
+        "split": split,
+        "state": state,
+        "n_samples": n,
+        "class_counts": count_list,
+        "metrics": metrics,
+        "reasons": reasons,
+    }
 
 
 def _write_snapshot(conn: Any, seq: int, snap: dict[str, Any]) -> None:
