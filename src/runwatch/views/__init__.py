@@ -1,0 +1,92 @@
+"""Views: pure functions from engine outputs to Altair charts and table rows.
+
+Each function takes plain data, the DataFrames, dicts and lists the engine
+(:mod:`runwatch.metrics`) and the tracking layer return, and gives an
+Altair chart (the widget sends ``chart.to_dict()``, a Vega-Lite spec) or a
+list of JSON-safe table rows. Nothing here does I/O, holds state or imports
+the widget or the tracking layer, so every view is testable without a
+browser or a store.
+
+Class labels and feature names only ever go into the charts' data, as text:
+never into HTML, titles or Vega expressions. Data that the front end updates
+in place is named (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``,
+``confusion``, ``predicted_vs_true``, ``residuals``, ``loss``,
+``importance``, ``per_class``), so a vega changeset can replace or append
+rows without resending the spec.
+
+Modules
+-------
+curves
+    PR, ROC, lift, cumulative gains and calibration charts.
+confusion
+    Class selection (most confused, most common), "(other)" folding,
+    normalisation and the heatmap.
+regression
+    Binned predicted vs true, residual histogram.
+losses
+    Loss over time per split, on the named data set ``loss``.
+importance
+    Feature importance bars.
+tables
+    Metrics table rows by group, per-class rows and their bar plot.
+"""
+
+from __future__ import annotations
+
+from .confusion import (
+    OTHER,
+    confusion_chart,
+    confusion_rows,
+    fold_confusion,
+    most_common_classes,
+    most_confused_classes,
+    normalize_confusion,
+    select_classes,
+)
+from .curves import (
+    calibration_chart,
+    curve_rows,
+    gains_chart,
+    lift_chart,
+    pr_chart,
+    roc_chart,
+)
+from .importance import importance_chart, importance_rows
+from .losses import LOSS_DATA, loss_chart, loss_rows
+from .regression import (
+    predicted_vs_true_chart,
+    predicted_vs_true_rows,
+    residual_rows,
+    residuals_chart,
+)
+from .tables import METRIC_GROUPS, metrics_table_rows, per_class_chart, per_class_rows
+
+__all__ = [
+    "LOSS_DATA",
+    "METRIC_GROUPS",
+    "OTHER",
+    "calibration_chart",
+    "confusion_chart",
+    "confusion_rows",
+    "curve_rows",
+    "fold_confusion",
+    "gains_chart",
+    "importance_chart",
+    "importance_rows",
+    "lift_chart",
+    "loss_chart",
+    "loss_rows",
+    "metrics_table_rows",
+    "most_common_classes",
+    "most_confused_classes",
+    "normalize_confusion",
+    "per_class_chart",
+    "per_class_rows",
+    "pr_chart",
+    "predicted_vs_true_chart",
+    "predicted_vs_true_rows",
+    "residual_rows",
+    "residuals_chart",
+    "roc_chart",
+    "select_classes",
+]

@@ -1,0 +1,256 @@
+"""Table rows: the metrics of an iteration by group, and the per-class table with its bar plot.
+
+Input: ``compute()`` (``{metric name: float}``), optionally the reasons a
+value is undefined (``{metric name: str}``), and ``per_class()`` (a
+DataFrame indexed by label with ``precision``, ``recall``, ``f1``,
+``support`` and, with scores, ``auc`` and ``average_precision``). Rows are
+plain dicts of JSON-safe values: NaN becomes None, labels become text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import altair as alt
+import pandas as pd
+
+from ._data import WIDTH, clean, named_data, unique_texts
+
+__all__ = [
+    "METRIC_GROUPS",
+    "metrics_table_rows",
+    "per_class_chart",
+    "per_class_rows",
+]
+
+#: Group name -> the metrics in it, in display order; a name in no group goes to "other".
+METRIC_GROUPS: dict[str, tuple[str, ...]] = {
+    "threshold-free": (
+        "AUC_macro",
+        "AUC_micro",
+        "AUC_weighted",
+        "average_precision_score_macro",
+        "average_precision_score_micro",
+        "average_precision_score_weighted",
+        "log_loss",
+    ),
+    "label": (
+        "accuracy",
+        "balanced_accuracy",
+        "weighted_accuracy",
+        "norm_macro_recall",
+        "matthews_correlation",
+        "precision_score_macro",
+        "precision_score_micro",
+        "precision_score_weighted",
+        "recall_score_macro",
+        "recall_score_micro",
+        "recall_score_weighted",
+        "f1_score_macro",
+        "f1_score_micro",
+        "f1_score_weighted",
+    ),
+    "binary": (
+        "AUC_binary",
+        "average_precision_score_binary",
+        "precision_score_binary",
+        "recall_score_binary",
+        "f1_score_binary",
+    ),
+    "correlation": ("r2_score", "explained_variance", "spearman_correlation"),
+    "error": (
+        "mean_absolute_error",
+        "median_absolute_error",
+        "root_mean_squared_error",
+        "root_mean_squared_log_error",
+        "mean_absolute_percentage_error",
+        "mean_squared_error",
+        "max_error",
+        "mean_error",
+    ),
+    "normalised error": (
+        "normalized_mean_absolute_error",
+        "normalized_median_absolute_error",
+        "normalized_root_mean_squared_error",
+        "normalized_root_mean_squared_log_error",
+    ),
+    "segmentation": (
+        "mean_iou",
+        "frequency_weighted_iou",
+        "pixel_accuracy",
+        "mean_pixel_accuracy",
+    ),
+}
+
+_POSITION = {
+    name: (g, i) for g, names in enumerate(METRIC_GROUPS.values()) for i, name in enumerate(names)
+}
+_GROUP_OF = {name: group for group, names in METRIC_GROUPS.items() for name in names}
+
+
+def metrics_table_rows(
+    metrics: Mapping[str, Any],
+    reasons: Mapping[str, str] | None = None,
+    *,
+    drop_undefined: bool = False,
+) -> list[dict[str, Any]]:
+    """The metrics table: one row per metric, grouped, in display order.
+
+    Parameters
+    ----------
+    metrics : mapping of str to float
+        ``compute()`` of any engine metric (or logged values).
+    reasons : mapping of str to str, optional
+        Why a metric is undefined (the engine's reasons), shown beside a
+        missing value.
+    drop_undefined : bool, default False
+        Leave out metrics whose value is NaN (e.g. the binary metrics of a
+        multiclass run).
+
+    Returns
+    -------
+    list of dict
+        ``group`` (a key of :data:`METRIC_GROUPS`, or "other"), ``metric``,
+        ``value`` (None when undefined) and ``reason`` (None when defined
+        or unknown). Groups in :data:`METRIC_GROUPS` order, then "other"
+        sorted by name.
+
+    Examples
+    --------
+    >>> metrics_table_rows({"log_loss": 0.3, "accuracy": 0.9, "AUC_binary": float("nan")},
+    ...                    {"AUC_binary": "binary only"})[0]
+    {'group': 'threshold-free', 'metric': 'log_loss', 'value': 0.3, 'reason': None}
+    >>> metrics_table_rows({"AUC_binary": float("nan")}, {"AUC_binary": "binary only"})[0]["reason"]
+    'binary only'
+    """
+    if not isinstance(metrics, Mapping):
+        raise TypeError(
+            f"metrics must be a mapping of name to value; got {type(metrics).__name__}."
+        )
+    reasons = reasons or {}
+    rows = []
+    for name, raw in metrics.items():
+        value = clean(raw)
+        if value is not None and not isinstance(value, (int, float)):
+            raise ValueError(f"metrics[{name!r}] must be a number; got {raw!r}.")
+        if isinstance(value, bool):
+            value = float(value)
+        if value is None and drop_undefined:
+            continue
+        rows.append(
+            {
+                "group": _GROUP_OF.get(name, "other"),
+                "metric": str(name),
+                "value": value,
+                "reason": None if value is not None else reasons.get(name),
+            }
+        )
+    rows.sort(key=lambda r: _POSITION.get(r["metric"], (len(METRIC_GROUPS), r["metric"])))
+    return rows
+
+
+def per_class_rows(per_class: pd.DataFrame) -> list[dict[str, Any]]:
+    """The per-class table: one row per class, in the table's order.
+
+    Parameters
+    ----------
+    per_class : pandas.DataFrame
+        ``per_class()``: indexed by label; ``precision``, ``recall``, ``f1``,
+        ``support`` and any further columns (``auc``, ``average_precision``).
+
+    Returns
+    -------
+    list of dict
+        ``label`` (the class's text, unique) then every column; NaN is None.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"precision": [1.0], "recall": [0.5], "f1": [2 / 3], "support": [2.0]},
+    ...                  index=pd.Index(["cat"], name="label"))
+    >>> per_class_rows(t)[0]["recall"]
+    0.5
+    """
+    if not isinstance(per_class, pd.DataFrame):
+        raise TypeError(f"per_class must be a pandas DataFrame; got {type(per_class).__name__}.")
+    names = unique_texts(per_class.index)
+    columns = [str(c) for c in per_class.columns]
+    if "label" in columns:
+        raise ValueError("per_class must not have a 'label' column; labels are its index.")
+    values = {c: per_class[c].tolist() for c in per_class.columns}
+    return [
+        {"label": name, **{str(c): clean(values[c][i]) for c in per_class.columns}}
+        for i, name in enumerate(names)
+    ]
+
+
+def per_class_chart(
+    per_class: pd.DataFrame,
+    *,
+    measures: tuple[str, ...] = ("precision", "recall"),
+    title: str = "Precision and recall per class",
+    width: int = WIDTH,
+    bar_height: int = 8,
+) -> alt.Chart:
+    """Grouped horizontal bars of precision and recall (or other columns) per class.
+
+    Parameters
+    ----------
+    per_class : pandas.DataFrame
+        ``per_class()``.
+    measures : tuple of str, default ("precision", "recall")
+        Columns of ``per_class`` to draw, all in [0, 1].
+    title : str, default "Precision and recall per class"
+    width : int
+        Plot width in pixels.
+    bar_height : int, default 8
+        Height of one bar; the plot grows with the number of classes.
+
+    Returns
+    -------
+    altair.Chart
+        Over the named data ``per_class``: rows ``label``, ``label_index``,
+        ``measure``, ``value``, ``support``.
+    """
+    missing = [m for m in measures if m not in per_class.columns]
+    if missing:
+        raise ValueError(f"per_class has no column {missing[0]!r}.")
+    table = per_class_rows(per_class)
+    rows = [
+        {
+            "label": r["label"],
+            "label_index": i,
+            "measure": m,
+            "value": r[m],
+            "support": r.get("support"),
+        }
+        for i, r in enumerate(table)
+        for m in measures
+    ]
+    subtitle = [] if rows else ["no samples yet"]
+    return (
+        alt.Chart(named_data("per_class", rows))
+        .mark_bar()
+        .encode(
+            y=alt.Y(
+                "label:N",
+                title=None,
+                sort=alt.EncodingSortField(field="label_index", op="min"),
+                axis=alt.Axis(labelLimit=160),
+            ),
+            yOffset=alt.YOffset("measure:N", sort=list(measures)),
+            x=alt.X("value:Q", title=None, scale=alt.Scale(domain=[0, 1])),
+            color=alt.Color("measure:N", title=None, sort=list(measures)),
+            tooltip=[
+                alt.Tooltip("label:N", title="class"),
+                alt.Tooltip("measure:N", title="measure"),
+                alt.Tooltip("value:Q", title="value", format=".3f"),
+                alt.Tooltip("support:Q", title="support", format=",.4~g"),
+            ],
+        )
+        .properties(
+            title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
+            width=width,
+            height=alt.Step(bar_height * len(measures)),
+        )
+    )

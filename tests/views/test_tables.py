@@ -1,0 +1,78 @@
+import math
+
+import pandas as pd
+import pytest
+
+from runwatch.metrics import CLASSIFICATION_METRICS
+from runwatch.views import METRIC_GROUPS, metrics_table_rows, per_class_chart, per_class_rows
+
+from .conftest import XSS, assert_only_data, named_values, to_spec
+
+
+def test_every_classification_metric_has_its_group(multiclass):
+    rows = metrics_table_rows(multiclass.values, multiclass.reasons)
+    assert [r["metric"] for r in rows if r["group"] != "other"] == [
+        name for group in ("threshold-free", "label", "binary") for name in METRIC_GROUPS[group]
+    ]
+    assert set(CLASSIFICATION_METRICS) == {r["metric"] for r in rows}
+    groups = {r["metric"]: r["group"] for r in rows}
+    assert groups["AUC_weighted"] == groups["log_loss"] == "threshold-free"
+    assert groups["accuracy"] == groups["f1_score_macro"] == "label"
+    assert groups["AUC_binary"] == "binary"
+    binary = [r for r in rows if r["group"] == "binary"]
+    assert all(r["value"] is None and r["reason"] for r in binary)  # 12 classes: binary only
+    for r in rows:
+        if r["value"] is not None:
+            assert r["value"] == pytest.approx(multiclass.values[r["metric"]])
+            assert r["reason"] is None
+
+
+def test_binary_run_fills_the_binary_group(binary):
+    rows = metrics_table_rows(binary.values, binary.reasons, drop_undefined=True)
+    assert {r["metric"] for r in rows if r["group"] == "binary"} == set(METRIC_GROUPS["binary"])
+
+
+def test_unknown_and_regression_names():
+    rows = metrics_table_rows(
+        {"zeta": 1.0, "r2_score": 0.5, "alpha": math.nan, "normalized_mean_absolute_error": 0.1}
+    )
+    assert [(r["group"], r["metric"]) for r in rows] == [
+        ("correlation", "r2_score"),
+        ("normalised error", "normalized_mean_absolute_error"),
+        ("other", "alpha"),
+        ("other", "zeta"),
+    ]
+    assert rows[2]["value"] is None and rows[2]["reason"] is None
+    with pytest.raises(ValueError, match="zeta"):
+        metrics_table_rows({"zeta": "high"})
+
+
+def test_per_class_rows_follow_the_engine_table(multiclass):
+    table = multiclass.per_class
+    rows = per_class_rows(table)
+    assert [r["label"] for r in rows] == [str(label) for label in table.index]
+    assert list(rows[0]) == ["label", *table.columns]
+    for r, (_, expected) in zip(rows, table.iterrows()):
+        assert r["precision"] == pytest.approx(expected["precision"])
+        assert r["support"] == expected["support"]
+
+
+def test_per_class_nan_becomes_none():
+    table = pd.DataFrame(
+        {"precision": [1.0], "recall": [0.0], "f1": [0.0], "support": [0.0], "auc": [math.nan]},
+        index=pd.Index([3], name="label"),
+    )
+    assert per_class_rows(table) == [
+        {"label": "3", "precision": 1.0, "recall": 0.0, "f1": 0.0, "support": 0.0, "auc": None}
+    ]
+
+
+def test_per_class_chart(multiclass):
+    spec = to_spec(per_class_chart(multiclass.per_class))
+    rows = named_values(spec, "per_class")
+    assert len(rows) == 2 * len(multiclass.per_class)
+    assert {r["measure"] for r in rows} == {"precision", "recall"}
+    assert spec["encoding"]["yOffset"]["field"] == "measure"
+    assert_only_data(spec, XSS)
+    with pytest.raises(ValueError, match="auroc"):
+        per_class_chart(multiclass.per_class, measures=("auroc",))
