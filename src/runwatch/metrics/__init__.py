@@ -6,14 +6,17 @@ or a subprocess without the notebook stack.
 """
 
 from .classification import CLASSIFICATION_METRICS, ClassificationMetrics
+from .detection import DETECTION_METRICS, DetectionMetrics
 from .regression import REGRESSION_METRICS, RegressionMetrics
 from .segmentation import SEGMENTATION_METRICS, SegmentationMetrics
 
 __all__ = [
     "CLASSIFICATION_METRICS",
+    "DETECTION_METRICS",
     "REGRESSION_METRICS",
     "SEGMENTATION_METRICS",
     "ClassificationMetrics",
+    "DetectionMetrics",
     "RegressionMetrics",
     "SegmentationMetrics",
 ]

@@ -1,0 +1,305 @@
+"""pycocotools' box evaluation, split into a per-image step and a per-category step.
+
+COCO matches detections to ground truths within one image and one category,
+so the matching runs in ``update`` (``match_image``) and leaves a few numbers
+per kept detection: its rank among the image's detections of its class, a
+match bit and an ignore bit per (area range, IoU threshold), and the IoU of
+its match at 0.5. ``accumulate`` then needs only those numbers and the count
+of non-ignored ground truths per category and area range (notes/engine.md §5).
+
+Every rule is pycocotools' (``COCOeval.evaluateImg`` / ``accumulate``,
+``maskApi.c`` ``bbIou``), arithmetic included, so results agree to rounding:
+
+- IoU on xywh boxes with ``w = x2 - x1`` (no +1); a crowd ground truth's
+  union is the detection's area; no overlap (or zero area) gives 0;
+- per image and category, detections sorted by ``-score`` with a stable sort
+  and cut to ``max_detections``; ground truths ignored in the area range
+  (crowd, or area outside it) sorted last;
+- greedy matching in score order at ``IoU >= min(t, 1 - 1e-10)``: the best
+  IoU wins (the last ground truth on ties), a matched non-crowd ground truth
+  is skipped, a match to a non-ignored ground truth is never traded for an
+  ignored one; a detection matched to an ignored ground truth, or unmatched
+  with its area outside the range, is ignored;
+- accumulation concatenates images in ascending image order, stable-sorts by
+  ``-score`` and samples the right-to-left precision envelope at 101 recall
+  points (``searchsorted(..., "left")``; recalls never reached give 0).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+#: COCO's area ranges (``Params.areaRng``): all, small, medium, large; bounds inclusive.
+AREA_RANGES = np.array(
+    [[0**2, 1e5**2], [0**2, 32**2], [32**2, 96**2], [96**2, 1e5**2]], dtype=np.float64
+)
+AREA_NAMES = ("all", "small", "medium", "large")
+
+#: COCO's recall points (``Params.recThrs``): 0, 0.01, ..., 1.
+RECALL_POINTS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
+
+#: COCO's IoU thresholds (``Params.iouThrs``): 0.50, 0.55, ..., 0.95, as pycocotools spells them.
+COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
+
+
+def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, crowd_b: np.ndarray | None = None):
+    """IoU of every box of ``boxes_a`` (rows) with every box of ``boxes_b`` (columns).
+
+    Boxes are xyxy. Computed as pycocotools' ``bbIou`` does on xywh boxes
+    (``w = x2 - x1``, right edge ``x1 + w``), so it equals the plain formula
+    ``|A ∩ B| / |A ∪ B|`` up to rounding; no overlap, touching edges or a
+    zero-area box give 0, never NaN. Where ``crowd_b`` is true the union is
+    the area of the ``boxes_a`` box (COCO's crowd rule).
+    """
+    a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    aw, ah = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
+    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    iw = np.minimum((aw + a[:, 0])[:, None], (bw + b[:, 0])[None, :]) - np.maximum(
+        a[:, 0][:, None], b[:, 0][None, :]
+    )
+    ih = np.minimum((ah + a[:, 1])[:, None], (bh + b[:, 1])[None, :]) - np.maximum(
+        a[:, 1][:, None], b[:, 1][None, :]
+    )
+    overlap = (iw > 0) & (ih > 0)
+    inter = np.where(overlap, iw * ih, 0.0)
+    area_a = (aw * ah)[:, None]
+    union = area_a + (bw * bh)[None, :] - inter
+    if crowd_b is not None:
+        union = np.where(np.asarray(crowd_b, bool)[None, :], area_a, union)
+    out = np.zeros(inter.shape)
+    np.divide(inter, union, out=out, where=overlap)
+    return out
+
+
+def greedy_match(
+    ious: np.ndarray, ignore: np.ndarray, crowd: np.ndarray, thresholds: np.ndarray
+) -> np.ndarray:
+    """The greedy matching of pycocotools for one image, at every threshold.
+
+    ``ious`` is (D, G), each category's detections in score order, with -1
+    for pairs that may not match (different categories); returns (T, D)
+    ground-truth indices (into the given order), -1 where unmatched.
+    """
+    n_det, n_gt = ious.shape
+    out = np.full((len(thresholds), n_det), -1, np.int64)
+    if n_det == 0 or n_gt == 0:
+        return out
+    limits = np.minimum(thresholds, 1 - 1e-10)
+    order = np.argsort(ignore, kind="mergesort")  # ignored ground truths last
+    ranked = ious[:, order]
+    # Only ground truths at or above the lowest threshold can ever match; the
+    # others would be skipped by pycocotools' "below the best so far" test.
+    hits = ranked >= limits.min()
+    if not hits.any():
+        return out
+    candidates: dict[int, list[tuple[int, float]]] = {}
+    at_d, at_g = np.nonzero(hits)  # row-major: each row's columns in ground-truth order
+    for d, j, value in zip(at_d.tolist(), at_g.tolist(), ranked[at_d, at_g].tolist()):
+        candidates.setdefault(d, []).append((j, value))
+    ignored = ignore[order].tolist()
+    is_crowd = crowd[order].tolist()
+    rows = sorted(candidates)
+    for t, limit in enumerate(limits.tolist()):
+        taken = [False] * n_gt
+        for d in rows:
+            best, best_iou = -1, limit
+            for j, value in candidates[d]:
+                if taken[j] and not is_crowd[j]:
+                    continue
+                if best > -1 and not ignored[best] and ignored[j]:
+                    break
+                if value < best_iou:
+                    continue
+                best, best_iou = j, value
+            if best > -1:
+                taken[best] = True
+                out[t, d] = order[best]
+    return out
+
+
+def in_range(area: np.ndarray) -> np.ndarray:
+    """(n, A): whether each area lies in each COCO area range (bounds inclusive)."""
+    return (area[:, None] >= AREA_RANGES[None, :, 0]) & (area[:, None] <= AREA_RANGES[None, :, 1])
+
+
+def match_image(
+    det_boxes: np.ndarray,
+    det_scores: np.ndarray,
+    det_cats: np.ndarray,
+    gt_boxes: np.ndarray,
+    gt_cats: np.ndarray,
+    gt_crowd: np.ndarray,
+    gt_area: np.ndarray,
+    thresholds: np.ndarray,
+    max_det: int,
+    at_50: int,
+    n_cats: int,
+) -> dict[str, Any]:
+    """COCO's per-image evaluation, reduced to what accumulation needs.
+
+    Categories never match each other, so the whole image is matched at once
+    with the IoU of pairs of different categories set to -1: detections go
+    by category, then score, which keeps each category's own order, and the
+    greedy scan only ever meets ground truths of the detection's category.
+
+    Returns the kept detections (``keep``: indices into the input, grouped by
+    category, each group in score order and cut to ``max_det``), their
+    ``rank`` within their category, ``matched`` and ``ignored`` bits of shape
+    (n, A, T), ``iou`` (IoU of the match at threshold index ``at_50`` in area
+    "all" with a non-crowd ground truth, else NaN), ``ious`` (kept × ground
+    truth, COCO's IoU whatever the classes) and ``gt_count``: non-ignored
+    ground truths per category and area range, (n_cats, A).
+    """
+    n_thr, n_area = len(thresholds), len(AREA_RANGES)
+    gt_ignored = gt_crowd[:, None] | ~in_range(gt_area)  # (G, A)
+    gt_count = np.bincount(
+        (gt_cats[:, None] * n_area + np.arange(n_area)[None, :])[~gt_ignored],
+        minlength=n_cats * n_area,
+    ).reshape(n_cats, n_area)
+    order = np.lexsort((-det_scores, det_cats))  # stable: ties keep their input order
+    cats = det_cats[order]
+    first = np.searchsorted(cats, cats, side="left")
+    rank = np.arange(cats.size) - first
+    kept = rank < max_det
+    keep, rank = order[kept], rank[kept]
+    boxes = det_boxes[keep]
+    n_det = keep.size
+    ious = box_iou(boxes, gt_boxes, gt_crowd)
+    same = ious if n_det == 0 else np.where(cats[kept][:, None] == gt_cats[None, :], ious, -1.0)
+    det_area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+    det_out = ~in_range(det_area)  # (D, A)
+    matched = np.zeros((n_det, n_area, n_thr), bool)
+    ignored = np.zeros((n_det, n_area, n_thr), bool)
+    done: dict[bytes, np.ndarray] = {}
+    for a in range(n_area):
+        ignore = gt_ignored[:, a]
+        key = ignore.tobytes()
+        if key not in done:
+            done[key] = greedy_match(same, ignore, gt_crowd, thresholds).T  # (D, T)
+        match = done[key]
+        hit = match >= 0
+        matched[:, a, :] = hit
+        gt_ig = ignore[np.maximum(match, 0)] if ignore.size else np.zeros(match.shape, bool)
+        ignored[:, a, :] = np.where(hit, gt_ig, det_out[:, a][:, None])
+    iou = np.full(n_det, np.nan)
+    if n_det and gt_cats.size:
+        match50 = done[gt_ignored[:, 0].tobytes()][:, at_50]
+        good = (match50 >= 0) & ~gt_crowd[np.maximum(match50, 0)]
+        iou[good] = ious[np.flatnonzero(good), match50[good]]
+    return {
+        "keep": keep,
+        "rank": rank,
+        "matched": matched,
+        "ignored": ignored,
+        "iou": iou,
+        "ious": ious,
+        "gt_count": gt_count,
+    }
+
+
+def confusion_image(
+    ious: np.ndarray,
+    det_scores: np.ndarray,
+    det_cats: np.ndarray,
+    gt_cats: np.ndarray,
+    gt_crowd: np.ndarray,
+    background: int,
+    threshold: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cells ``(true, predicted)`` of one image's detection confusion matrix.
+
+    ``ious`` is COCO's IoU (crowd columns: over the detection's area) of the
+    detections to count (already cut by score and ``max_detections``), in
+    input order. In descending score (stable), each takes the still-free
+    non-crowd ground truth with the highest IoU ``>= threshold`` among those
+    of its own class, else among all classes (ties: the first one given):
+    cell (true class, predicted class). A detection left unmatched counts as
+    (background, predicted) unless it overlaps a crowd ground truth of its
+    class at crowd IoU ``>= threshold``, which COCO ignores, so it is left
+    out. Ground truths left free count as (true, background).
+    """
+    order = np.argsort(-det_scores, kind="mergesort")
+    over = ious[order] >= threshold  # (D, G)
+    same = det_cats[order][:, None] == gt_cats[None, :]
+    taken = gt_crowd.copy()  # crowd regions are never taken, nor counted as missed
+    rows, cols = [], []
+    for i, d in enumerate(order.tolist()):
+        cat = int(det_cats[d])
+        free = over[i] & ~taken
+        if free.any():
+            pool = free & same[i]
+            if not pool.any():
+                pool = free
+            j = int(np.argmax(np.where(pool, ious[d], -1.0)))
+            taken[j] = True
+            rows.append(int(gt_cats[j]))
+        elif np.any(over[i] & same[i] & gt_crowd):
+            continue
+        else:
+            rows.append(background)
+        cols.append(cat)
+    missed = gt_cats[~taken]
+    rows.extend(missed.tolist())
+    cols.extend([background] * missed.size)
+    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+
+
+def accumulate(
+    cats: np.ndarray,
+    scores: np.ndarray,
+    image_key: tuple[np.ndarray, ...],
+    rank: np.ndarray,
+    matched: np.ndarray,
+    ignored: np.ndarray,
+    gt_count: np.ndarray,
+    max_dets: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray]:
+    """COCO's ``accumulate``: precision (T, R, K, A) at the last max_det, recall (T, K, A, M).
+
+    ``image_key`` orders images (most significant first), ``rank`` orders a
+    detection within its image; ``gt_count`` is (K, A). Categories or area
+    ranges without non-ignored ground truth hold -1, as in pycocotools.
+    """
+    n_cat, n_area = gt_count.shape
+    n_thr = matched.shape[2]
+    precision = -np.ones((n_thr, len(RECALL_POINTS), n_cat, n_area))
+    recall = -np.ones((n_thr, n_cat, n_area, len(max_dets)))
+    # pycocotools concatenates images in ascending id order, each in rank order,
+    # then stable-sorts by -score: a lexsort on (category, -score, image, rank).
+    order = np.lexsort((rank, *reversed(image_key), -scores, cats))
+    starts = np.searchsorted(cats[order], np.arange(n_cat + 1))
+    for k in range(n_cat):
+        idx = order[starts[k] : starts[k + 1]]
+        for a in range(n_area):
+            npig = int(gt_count[k, a])
+            if npig == 0:
+                continue
+            for m, max_det in enumerate(max_dets):
+                sel = idx[rank[idx] < max_det]
+                hit = matched[sel, a, :].T  # (T, n)
+                skip = ignored[sel, a, :].T
+                tps = np.cumsum(hit & ~skip, axis=1).astype(float)
+                fps = np.cumsum(~hit & ~skip, axis=1).astype(float)
+                n = sel.size
+                recall[:, k, a, m] = tps[:, -1] / npig if n else 0.0
+                if m != len(max_dets) - 1:
+                    continue
+                for t in range(n_thr):
+                    rc = tps[t] / npig
+                    pr = tps[t] / (fps[t] + tps[t] + np.spacing(1))
+                    envelope = np.maximum.accumulate(pr[::-1])[::-1]
+                    where = np.searchsorted(rc, RECALL_POINTS, side="left")
+                    q = np.zeros(len(RECALL_POINTS))
+                    inside = where < n
+                    q[inside] = envelope[where[inside]]
+                    precision[t, :, k, a] = q
+    return precision, recall
+
+
+def summarize(values: np.ndarray) -> float:
+    """COCO's ``_summarize``: the mean of the entries above -1; NaN (its -1) if none."""
+    kept = values[values > -1]
+    return float(np.mean(kept)) if kept.size else float("nan")
