@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import zlib
 from dataclasses import dataclass, field
 
@@ -88,6 +89,25 @@ def assert_metrics_close(
         if not np.isclose(got[name], want, rtol=rtol, atol=atol, equal_nan=True)
     }
     assert not bad, bad
+
+
+def assert_same_state(a: dict, b: dict) -> None:
+    """Two ``state_dict()`` results equal array for array: names, dtypes and values (NaN = NaN)."""
+    assert a.keys() == b.keys()
+    for key in a:
+        assert a[key].dtype == b[key].dtype, key
+        assert np.array_equal(a[key], b[key], equal_nan=a[key].dtype.kind == "f"), key
+
+
+def through_npy(state: dict) -> dict:
+    """Every array of ``state`` written with ``np.save`` and read back, pickle refused."""
+    copied = {}
+    for key, value in state.items():
+        buffer = io.BytesIO()
+        np.save(buffer, value, allow_pickle=False)
+        buffer.seek(0)
+        copied[key] = np.load(buffer, allow_pickle=False)
+    return copied
 
 
 @pytest.fixture

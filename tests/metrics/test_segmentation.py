@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import warnings
 
@@ -13,6 +12,8 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from runwatch.metrics.segmentation import SEGMENTATION_METRICS, SegmentationMetrics
+
+from .conftest import assert_metrics_close, assert_same_state, stream_and_merge, through_npy
 
 
 def oracle(gt: np.ndarray, pred: np.ndarray, k: int, ignore=None) -> dict:
@@ -42,29 +43,21 @@ def random_masks(rng, k, shape, ignore=None, skew=False):
     return gt, pred
 
 
-def assert_close(got, want, rel=1e-12):
-    for name in SEGMENTATION_METRICS:
-        if math.isnan(want[name]):
-            assert math.isnan(got[name]), name
-        else:
-            assert got[name] == pytest.approx(want[name], rel=rel, abs=1e-15), name
-
-
 @pytest.mark.parametrize("ignore", [None, 255, 0, -1])
-def test_equals_sklearn_on_random_problems_streamed_and_merged(ignore):
-    rng = np.random.default_rng(0 if ignore is None else ignore + 1000)
+def test_equals_sklearn_on_random_problems_streamed_and_merged(ignore, rng):
     for trial in range(25):
         k = int(rng.integers(1, 12))
         shape = (int(rng.integers(1, 6)), int(rng.integers(1, 20)), int(rng.integers(1, 20)))
         gt, pred = random_masks(rng, k, shape, ignore, skew=trial % 2 == 0)
-        parts = [
-            SegmentationMetrics(k, ignore_index=ignore) for _ in range(int(rng.integers(1, 4)))
-        ]
-        for i in range(shape[0]):  # one image at a time, to a random part
-            parts[int(rng.integers(len(parts)))].update(gt[i], pred[i])
-        m = parts[0].merge(*parts[1:])
+
+        def feed(metric, part, gt=gt, pred=pred):  # a run of whole images, (n, h, w)
+            metric.update(gt[part], pred[part])
+
+        m = stream_and_merge(
+            lambda k=k: SegmentationMetrics(k, ignore_index=ignore), feed, shape[0], rng
+        )
         assert list(m.compute()) == list(SEGMENTATION_METRICS)
-        assert_close(m.compute(), oracle(gt, pred, k, ignore))
+        assert_metrics_close(m.compute(), oracle(gt, pred, k, ignore), rtol=1e-12, atol=1e-15)
         assert int(m.confmat.sum()) == int(np.sum(gt != ignore)) if ignore is not None else gt.size
         keep = gt.ravel() != ignore if ignore is not None else np.ones(gt.size, bool)
         g, q = gt.ravel()[keep], pred.ravel()[keep]
@@ -76,8 +69,7 @@ def test_equals_sklearn_on_random_problems_streamed_and_merged(ignore):
             )
 
 
-def test_confusion_matrix_equals_sklearn_and_normalises():
-    rng = np.random.default_rng(3)
+def test_confusion_matrix_equals_sklearn_and_normalises(rng):
     gt, pred = random_masks(rng, 5, (4, 32, 32), ignore=255)
     m = SegmentationMetrics(5, ignore_index=255, labels=["sky", "road", "car", "tree", "person"])
     m.update(gt, pred)  # a whole batch at once, (n, h, w)
@@ -133,9 +125,7 @@ def test_bad_input_names_the_argument_and_changes_nothing():
     for gt, pred, name in bad:
         with pytest.raises(ValueError, match=name):
             m.update(gt, pred)
-    after = m.state_dict()
-    assert before.keys() == after.keys()
-    assert all(np.array_equal(before[k], after[k]) for k in before)
+    assert_same_state(before, m.state_dict())
     m.update(np.array([[255, 1]]), np.array([[255, 1]]))  # predictions at ignored pixels: any value
     assert int(m.n_ignored) == 1
 
@@ -153,18 +143,11 @@ def test_constructor_checks():
             SegmentationMetrics(*args, **kwargs)
 
 
-def test_state_dict_round_trip_and_merge_rules():
-    rng = np.random.default_rng(5)
+def test_state_dict_round_trip_and_merge_rules(rng):
     gt, pred = random_masks(rng, 6, (3, 16, 16), ignore=-1)
     m = SegmentationMetrics(6, ignore_index=-1, labels=list("abcdef"))
     m.update(gt, pred)
-    copied = {}
-    for key, value in m.state_dict().items():
-        buffer = io.BytesIO()
-        np.save(buffer, value, allow_pickle=False)
-        buffer.seek(0)
-        copied[key] = np.load(buffer, allow_pickle=False)
-    back = SegmentationMetrics.from_state_dict(copied)
+    back = SegmentationMetrics.from_state_dict(through_npy(m.state_dict()))
     assert back.compute() == m.compute() and back.labels == list("abcdef")
     assert repr(back) == repr(m)
     with pytest.raises(ValueError, match="other"):
@@ -173,7 +156,7 @@ def test_state_dict_round_trip_and_merge_rules():
     other.update(gt[:1], pred[:1])
     saved = other.state_dict()
     m.merge(other)
-    assert all(np.array_equal(saved[k], other.state_dict()[k]) for k in saved)
+    assert_same_state(saved, other.state_dict())
 
 
 @settings(max_examples=50, deadline=None)
@@ -200,13 +183,13 @@ def test_merge_of_any_split_equals_one_pass(k, masks):
         all_pred.append(pred)
     merged = parts[0].merge(*parts[1:])
     assert np.array_equal(merged.confmat, one.confmat)
-    assert_close(merged.compute(), one.compute(), rel=0)
-    assert_close(one.compute(), oracle(np.concatenate(all_gt), np.concatenate(all_pred), k, 6))
+    assert_metrics_close(merged.compute(), one.compute(), rtol=0, atol=1e-15)
+    all_masks = np.concatenate(all_gt), np.concatenate(all_pred)
+    assert_metrics_close(one.compute(), oracle(*all_masks, k, 6), rtol=1e-12, atol=1e-15)
 
 
-def test_memory_independent_of_pixels():
+def test_memory_independent_of_pixels(rng):
     m = SegmentationMetrics(19, ignore_index=255)
-    rng = np.random.default_rng(1)
     gt, pred = random_masks(rng, 19, (2, 256, 256), ignore=255)
     m.update(gt, pred)
     size = sum(a.nbytes for a in m.state_dict().values())

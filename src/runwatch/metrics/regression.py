@@ -3,7 +3,7 @@
 State (plain arrays; merged by addition, min/max, concatenation or, for
 the two moment triples, Chan's parallel rule):
 
-- the weighted moments ``(Σw, mean, M2)`` of ``y_true`` and of the error
+- the weighted moments ``(Σw, mean, M2, shift)`` of ``y_true`` and of the error
   ``e = y_pred - y_true`` (Chan/Welford: stable, never ``Σy² - n·ȳ²``);
 - ``Σw·|e|``, ``Σw·e²``, ``Σw·(log1p ŷ - log1p y)²`` and the count of samples
   at or below -1 (where the log error is undefined);
@@ -16,8 +16,10 @@ the two moment triples, Chan's parallel rule):
   a 2-D grid of the ranks (``_sketch.py``; memory independent of the
   number of samples, error bounds in ``error_bounds()``).
 
-DESIGN.md ("Metric names and meaning") fixes what each name means; the
-docstring of ``compute`` says where that differs from scikit-learn or Azure.
+A batch is validated and turned into the first four in ``_moments.py``; the
+charts are binned in ``_regression_curves.py``. DESIGN.md ("Metric names and
+meaning") fixes what each name means; the docstring of ``compute`` says where
+that differs from scikit-learn or Azure.
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _sketch, _validation
+from . import _moments, _sketch
 from ._base import Metric
+from ._moments import EW, MAPE_EPSILON, YW, E, P, Y
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
     import pandas as pd
@@ -45,9 +48,6 @@ REGRESSION_METRICS = (
     "mean_squared_error", "max_error", "mean_error",
 )  # fmt: skip
 
-#: Targets closer to zero than this are left out of MAPE (Azure's rule).
-MAPE_EPSILON = 1e-8
-
 #: Relative accuracy of the binned median absolute error (DDSketch's alpha).
 DEFAULT_RELATIVE_ACCURACY = 1e-3
 #: Most buckets per sign of the binned error sketch (alpha 1e-3: a 1.8e14 value ratio).
@@ -57,26 +57,10 @@ DEFAULT_GRID_BINS = 1024
 #: Binned mode folds raw values into the sketches once this many are waiting.
 PENDING_LIMIT = 65536
 
-#: Bins of the predicted-vs-true chart: ceil(sqrt(n)) clamped to this range (Azure's rule).
-MIN_CHART_BINS, MAX_CHART_BINS = 1, 100
-#: Bins of the residual histogram (Azure's).
-RESIDUAL_BINS = 10
-
-# Columns of the ``lows`` / ``highs`` extremes.
-_Y, _P, _E, _YW, _EW = range(5)
+# Names with an error bound in binned mode; names that ignore sample_weight; the others.
 _BOUNDED = ("median_absolute_error", "normalized_median_absolute_error", "spearman_correlation")
-_WEIGHTED = (
-    "explained_variance",
-    "r2_score",
-    "mean_absolute_error",
-    "normalized_mean_absolute_error",
-    "root_mean_squared_error",
-    "normalized_root_mean_squared_error",
-    "root_mean_squared_log_error",
-    "normalized_root_mean_squared_log_error",
-    "mean_squared_error",
-    "mean_error",
-)
+_UNWEIGHTED = (*_BOUNDED, "mean_absolute_percentage_error", "max_error")
+_WEIGHTED = tuple(name for name in REGRESSION_METRICS if name not in _UNWEIGHTED)
 
 
 class RegressionMetrics(Metric):
@@ -139,11 +123,8 @@ class RegressionMetrics(Metric):
             raise ValueError(
                 f"relative_accuracy must be a number in (0, 0.5); got {relative_accuracy!r}."
             )
-        if (
-            isinstance(grid_bins, bool)
-            or not isinstance(grid_bins, (int, np.integer))
-            or grid_bins < 4
-        ):
+        whole = isinstance(grid_bins, (int, np.integer)) and not isinstance(grid_bins, bool)
+        if not whole or grid_bins < 4:
             raise ValueError(f"grid_bins must be an int >= 4; got {grid_bins!r}.")
         self._mode = mode
         self._alpha = float(relative_accuracy)
@@ -156,8 +137,8 @@ class RegressionMetrics(Metric):
         self._declared = {}
         self._add_state("n_samples", np.int64(0), "sum")
         # (Σw, weighted mean, M2) of y_true and of e; merged by Chan's rule in _merge_one.
-        self._add_state("y_moments", np.zeros(3), "sum")
-        self._add_state("e_moments", np.zeros(3), "sum")
+        self._add_state("y_moments", np.zeros(4), "sum")
+        self._add_state("e_moments", np.zeros(4), "sum")
         self._add_state("sums", np.zeros(3), "sum")  # Σw|e|, Σw e², Σw Δlog1p² (valid rows)
         self._add_state("log_invalid", np.int64(0), "sum")
         self._add_state("mape", np.zeros(2), "sum")  # Σ|e/y|, count with |y| >= 1e-8
@@ -205,15 +186,15 @@ class RegressionMetrics(Metric):
             Naming the argument, when the batch is not valid; the state is then
             exactly as before the call. An empty batch is a no-op.
         """
-        batch = _prepare(y_true, y_pred, sample_weight)
+        batch = _moments.prepare_batch(y_true, y_pred, sample_weight)
         if batch is not None:
             self._commit(batch)
 
     def _commit(self, b: dict[str, Any]) -> None:
         """Fold a prepared batch in; nothing here can fail on user input."""
         self.n_samples = self.n_samples + b["n"]
-        self.y_moments = _chan(self.y_moments, b["y_moments"])
-        self.e_moments = _chan(self.e_moments, b["e_moments"])
+        self.y_moments = _moments.chan(self.y_moments, b["y_moments"])
+        self.e_moments = _moments.chan(self.e_moments, b["e_moments"])
         self.sums = self.sums + b["sums"]
         self.log_invalid = self.log_invalid + b["log_invalid"]
         self.mape = self.mape + b["mape"]
@@ -237,60 +218,28 @@ class RegressionMetrics(Metric):
             self.y_pred_values = np.concatenate([self.y_pred_values, p])
             return
         with np.errstate(over="ignore", invalid="ignore"):  # only near the float limit
-            self._add_errors(p - y)
-            self._add_grid(y, p)
-
-    def _add_errors(self, e: np.ndarray) -> None:
-        big = np.finfo(np.float64).max
-        e = np.clip(e, -big, big)  # y_pred - y_true can overflow for values near the float limit
-        self.error_zero = self.error_zero + np.int64(np.count_nonzero(e == 0))
-        for sign, part in (("pos", e[e > 0]), ("neg", -e[e < 0])):
-            keys = _sketch.log_keys(part, self._alpha)
-            keys, counts = np.unique(keys, return_counts=True)
-            merged = _sketch.add_to_store(
-                getattr(self, f"error_{sign}_keys"),
-                getattr(self, f"error_{sign}_counts"),
-                keys,
-                counts.astype(np.int64),
+            binned = _sketch.binned_add(
+                self._binned(),
+                y,
+                p,
+                self._extremes(),
+                self._alpha,
+                self._grid_bins,
                 DEFAULT_MAX_BUCKETS,
             )
-            setattr(self, f"error_{sign}_keys", merged[0])
-            setattr(self, f"error_{sign}_counts", merged[1])
+        self._set_binned(binned)
 
-    def _add_grid(self, y: np.ndarray, p: np.ndarray) -> None:
-        new = self._fit_grid(self.grid_exponents)
-        cells = self._coarsened_cells(new)
-        ty, tp = np.arcsinh(y), np.arcsinh(p)
-        batch = (
-            _sketch.grid_keys(ty, int(new[0])),
-            _sketch.grid_keys(tp, int(new[1])),
-            np.ones(y.size, np.int64),
-        )
-        self.grid_true, self.grid_pred, self.grid_counts = _sketch.grid_add(cells, batch)
-        self.grid_exponents = new
+    def _binned(self) -> dict[str, np.ndarray]:
+        """The binned mode's sketch and grid (``_sketch.BINNED_STATE``), by name."""
+        return {name: getattr(self, name) for name in _sketch.BINNED_STATE}
 
-    def _fit_grid(self, start: np.ndarray) -> np.ndarray:
-        """Grid exponents for the extremes seen (all committed batches)."""
-        return np.array(
-            [
-                _sketch.grid_exponent(
-                    int(start[axis]),
-                    float(np.arcsinh(self.lows[col])),
-                    float(np.arcsinh(self.highs[col])),
-                    self._grid_bins,
-                )
-                for axis, col in ((0, _Y), (1, _P))
-            ],
-            dtype=np.int64,
-        )
+    def _set_binned(self, arrays: dict[str, np.ndarray]) -> None:
+        for name, value in arrays.items():
+            setattr(self, name, value)
 
-    def _coarsened_cells(self, exponents: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        old = self.grid_exponents
-        return (
-            _sketch.coarsen(self.grid_true, int(old[0]), int(exponents[0])),
-            _sketch.coarsen(self.grid_pred, int(old[1]), int(exponents[1])),
-            self.grid_counts,
-        )
+    def _extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest (y_true, y_pred) seen: they set the grid's exponents."""
+        return self.lows[[Y, P]], self.highs[[Y, P]]
 
     # ---------------------------------------------------------------- compute
     def compute(self) -> dict[str, float]:
@@ -344,13 +293,13 @@ class RegressionMetrics(Metric):
             return {"values": values, "reasons": reasons, "bounds": bounds}
         reasons: dict[str, str] = {}
         lows, highs = self.lows, self.highs
-        total_w, _, m2_y = (float(v) for v in self.y_moments)
-        _, mean_e, m2_e = (float(v) for v in self.e_moments)
+        total_w, m2_y = float(self.y_moments[0]), float(self.y_moments[2])
+        mean_e, m2_e = _moments.mean(self.e_moments), float(self.e_moments[2])
         abs_sum, sq_sum, log_sum = (float(v) for v in self.sums)
-        values["max_error"] = float(max(-lows[_E], highs[_E]))
+        values["max_error"] = float(max(-lows[E], highs[E]))
 
-        lo = float(lows[_Y]) if self._y_min is None else self._y_min
-        hi = float(highs[_Y]) if self._y_max is None else self._y_max
+        lo = float(lows[Y]) if self._y_min is None else self._y_min
+        hi = float(highs[Y]) if self._y_max is None else self._y_max
         span = hi - lo
         no_range = (
             f"the range y_max - y_min is {span:g}, not positive (y_min {lo:g}"
@@ -360,21 +309,14 @@ class RegressionMetrics(Metric):
 
         if total_w > 0:
             mse = sq_sum / total_w
-            values.update(
-                {
-                    "mean_squared_error": mse,
-                    "root_mean_squared_error": math.sqrt(mse),
-                    "mean_absolute_error": abs_sum / total_w,
-                    "mean_error": mean_e,
-                }
-            )
-            y_const = lows[_YW] == highs[_YW]
-            e_const = lows[_EW] == highs[_EW]
-            values["explained_variance"] = _force_finite(m2_e, m2_y, e_const, y_const)
+            values["mean_squared_error"], values["root_mean_squared_error"] = mse, math.sqrt(mse)
+            values["mean_absolute_error"], values["mean_error"] = abs_sum / total_w, mean_e
+            y_const, e_const = lows[YW] == highs[YW], lows[EW] == highs[EW]  # constant series
+            values["explained_variance"] = _moments.force_finite(m2_e, m2_y, e_const, y_const)
             if n < 2:
                 reasons["r2_score"] = "r2 needs at least 2 samples; there is 1"
             else:
-                values["r2_score"] = _force_finite(sq_sum, m2_y, sq_sum == 0, y_const)
+                values["r2_score"] = _moments.force_finite(sq_sum, m2_y, sq_sum == 0, y_const)
             if self.log_invalid:
                 why = "a y_true or y_pred value is at or below -1 (log1p undefined)"
                 reasons["root_mean_squared_log_error"] = why
@@ -393,10 +335,8 @@ class RegressionMetrics(Metric):
                     reasons["normalized_root_mean_squared_log_error"] = (
                         f"y_min ({lo:g}) is at or below -1, so log1p(y_min) is undefined"
                     )
-                elif math.log1p(hi) - math.log1p(lo) > 0:
-                    values["normalized_root_mean_squared_log_error"] = rmsle / (
-                        math.log1p(hi) - math.log1p(lo)
-                    )
+                elif (log_span := math.log1p(hi) - math.log1p(lo)) > 0:
+                    values["normalized_root_mean_squared_log_error"] = rmsle / log_span
                 else:
                     reasons["normalized_root_mean_squared_log_error"] = no_range
         else:
@@ -419,28 +359,12 @@ class RegressionMetrics(Metric):
     def _median(
         self, values: dict, reasons: dict, bounds: dict, span: float, no_range: str
     ) -> None:
-        n = int(self.n_samples)
         if self._mode == "exact":
             median = float(np.median(np.abs(self.y_pred_values - self.y_true_values)))
         else:
-            keys, counts = _sketch.add_to_store(
-                self.error_pos_keys,
-                self.error_pos_counts,
-                self.error_neg_keys,
-                self.error_neg_counts,
-                2 * DEFAULT_MAX_BUCKETS,
+            median, bounds["median_absolute_error"] = _sketch.binned_median(
+                self._binned(), int(self.n_samples), self._alpha, DEFAULT_MAX_BUCKETS
             )
-            zero = int(self.error_zero)
-            low = _sketch.order_statistic(zero, keys, counts, (n - 1) // 2, self._alpha)
-            high = _sketch.order_statistic(zero, keys, counts, n // 2, self._alpha)
-            median = (low + high) / 2
-            bound = median * self._alpha / (1 - self._alpha)
-            for keys in (self.error_pos_keys, self.error_neg_keys):
-                if keys.size >= DEFAULT_MAX_BUCKETS:  # smaller errors were folded into keys[0]
-                    folded = float(_sketch.log_values(keys[:1], self._alpha)[0])
-                    if low <= folded:
-                        bound = max(bound, folded)
-            bounds["median_absolute_error"] = bound
         values["median_absolute_error"] = median
         if span > 0:
             values["normalized_median_absolute_error"] = median / span
@@ -452,11 +376,10 @@ class RegressionMetrics(Metric):
         if n < 2:
             reasons["spearman_correlation"] = "spearman needs at least 2 samples; there is 1"
             return
-        for col, name in ((_Y, "y_true"), (_P, "y_pred")):
+        for col, name in ((Y, "y_true"), (P, "y_pred")):
             if self.lows[col] == self.highs[col]:
-                reasons["spearman_correlation"] = (
-                    f"{name} is constant, so it has no ranks to correlate"
-                )
+                why = f"{name} is constant, so it has no ranks to correlate"
+                reasons["spearman_correlation"] = why
                 return
         if self._mode == "exact":
             ones = np.ones(n, np.int64)
@@ -464,18 +387,12 @@ class RegressionMetrics(Metric):
             rank_p = _sketch.midranks(self.y_pred_values, ones)[0]
             values["spearman_correlation"] = _sketch.weighted_pearson(rank_y, rank_p, np.ones(n))
             return
-        counts = self.grid_counts.astype(np.float64)
-        rank_y, _, top_y = _sketch.midranks(self.grid_true, self.grid_counts)
-        rank_p, _, top_p = _sketch.midranks(self.grid_pred, self.grid_counts)
-        values["spearman_correlation"] = _sketch.weighted_pearson(rank_y, rank_p, counts)
-        if math.isnan(values["spearman_correlation"]):
+        rho, bounds["spearman_correlation"] = _sketch.binned_spearman(self._binned(), n)
+        values["spearman_correlation"] = rho
+        if math.isnan(rho):
             reasons["spearman_correlation"] = (
                 "the rank grid is too coarse: one bin holds every sample"
             )
-        share = (top_y / n, top_p / n)
-        bounds["spearman_correlation"] = float(
-            sum(math.asin(min(1.0, math.sqrt(3) * f)) for f in share)
-        )
 
     # ----------------------------------------------------------------- charts
     def curves(self) -> dict[str, pd.DataFrame]:
@@ -498,97 +415,37 @@ class RegressionMetrics(Metric):
         In binned mode both come from the sketches: bins snap to grid bins and
         values are bin centres.
         """
+        from . import _regression_curves as charts
+
         self._flush()
-        with np.errstate(over="ignore", invalid="ignore"):  # only near the float limit
-            return self._curves()
-
-    def _curves(self) -> dict[str, pd.DataFrame]:
-        import pandas as pd
-
         n = int(self.n_samples)
-        pvt_columns = [
-            "bin_lower",
-            "bin_upper",
-            "count",
-            "mean_true",
-            "mean_predicted",
-            "std_predicted",
-            "lower",
-            "upper",
-        ]
         if n == 0:
-            empty = pd.DataFrame({c: pd.Series(dtype=float) for c in pvt_columns})
-            residuals = pd.DataFrame(
-                {c: pd.Series(dtype=float) for c in ("bin_lower", "bin_upper", "count")}
-            )
-            return {"predicted_vs_true": empty, "residuals": residuals}
-        if self._mode == "exact":
-            y, p = self.y_true_values, self.y_pred_values
-            counts = np.ones(y.size)
-            residual_values, residual_counts = p - y, counts
-        else:
-            y = np.clip(
-                _sketch.grid_values(self.grid_true, int(self.grid_exponents[0])),
-                self.lows[_Y],
-                self.highs[_Y],
-            )
-            p = np.clip(
-                _sketch.grid_values(self.grid_pred, int(self.grid_exponents[1])),
-                self.lows[_P],
-                self.highs[_P],
-            )
-            counts = self.grid_counts.astype(np.float64)
-            residual_values, residual_counts = self._signed_errors()
-        table = _predicted_vs_true(y, p, counts, n)
-        pvt = pd.DataFrame(table, columns=pvt_columns)
-        pvt["count"] = pvt["count"].round().astype(np.int64)
-        std_y = math.sqrt(self.y_moments[2] / self.y_moments[0]) if self.y_moments[0] > 0 else 0.0
-        edges = _residual_edges(float(self.lows[_E]), float(self.highs[_E]), std_y)
-        hist = np.histogram(residual_values, bins=edges, weights=residual_counts)[0]
-        residuals = pd.DataFrame(
-            {
-                "bin_lower": edges[:-1],
-                "bin_upper": edges[1:],
-                "count": hist.round().astype(np.int64),
+            return charts.empty_tables()
+        lo_e, hi_e = float(self.lows[E]), float(self.highs[E])
+        with np.errstate(over="ignore", invalid="ignore"):  # only near the float limit
+            if self._mode == "exact":
+                y, p = self.y_true_values, self.y_pred_values
+                counts = np.ones(y.size)
+                errors, error_counts = p - y, counts
+            else:
+                binned = self._binned()
+                y, p, counts = _sketch.binned_points(binned, self._extremes())
+                errors, error_counts = _sketch.binned_errors(binned, self._alpha, lo_e, hi_e)
+            std_y, std_e = _moments.std(self.y_moments), _moments.std(self.e_moments)
+            summary = {"mean": _moments.mean(self.e_moments), "std": std_e, "count": n}
+            return {
+                "predicted_vs_true": charts.predicted_vs_true(y, p, counts, n),
+                "residuals": charts.residuals(errors, error_counts, (lo_e, hi_e), std_y, summary),
             }
-        )
-        total_w, mean_e, m2_e = (float(v) for v in self.e_moments)
-        residuals.attrs.update(
-            {
-                "mean": mean_e,
-                "std": math.sqrt(m2_e / total_w) if total_w > 0 else 0.0,
-                "count": n,
-            }
-        )
-        return {"predicted_vs_true": pvt, "residuals": residuals}
-
-    def _signed_errors(self) -> tuple[np.ndarray, np.ndarray]:
-        """Bucket values and counts of the binned error sketch, both signs and zero."""
-        pos = _sketch.log_values(self.error_pos_keys, self._alpha)
-        neg = -_sketch.log_values(self.error_neg_keys, self._alpha)
-        lo, hi = self.lows[_E], self.highs[_E]
-        values = np.clip(np.concatenate([neg, [0.0], pos]), lo, hi)
-        counts = np.concatenate([self.error_neg_counts, [self.error_zero], self.error_pos_counts])
-        return values, counts.astype(np.float64)
 
     # ------------------------------------------------------ merge and state
     def _config(self) -> dict[str, Any]:
-        return {
-            "y_min": self._y_min,
-            "y_max": self._y_max,
-            "mode": self._mode,
-            "relative_accuracy": self._alpha,
-            "grid_bins": self._grid_bins,
-        }
+        return {"y_min": self._y_min, "y_max": self._y_max, "mode": self._mode,
+                "relative_accuracy": self._alpha, "grid_bins": self._grid_bins}  # fmt: skip
 
     def _config_arrays(self) -> dict[str, np.ndarray]:
-        return {
-            "y_min": np.array(np.nan if self._y_min is None else self._y_min),
-            "y_max": np.array(np.nan if self._y_max is None else self._y_max),
-            "mode": np.array(self._mode),
-            "relative_accuracy": np.array(self._alpha),
-            "grid_bins": np.array(self._grid_bins, np.int64),
-        }
+        arrays = {k: np.array(np.nan if v is None else v) for k, v in self._config().items()}
+        return {**arrays, "grid_bins": np.array(self._grid_bins, np.int64)}  # a bound None: NaN
 
     @classmethod
     def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -609,157 +466,34 @@ class RegressionMetrics(Metric):
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
         self._load_declared(state)
-        shapes = {
-            "y_moments": (3,),
-            "e_moments": (3,),
-            "sums": (3,),
-            "mape": (2,),
-            "lows": (5,),
-            "highs": (5,),
-        }
+        shapes = {"y_moments": (4,), "e_moments": (4,), "sums": (3,), "mape": (2,),
+                  "lows": (5,), "highs": (5,)}  # fmt: skip
         for name, shape in shapes.items():
-            if getattr(self, name).shape != shape:
-                got = getattr(self, name).shape
+            if (got := getattr(self, name).shape) != shape:
                 raise ValueError(f"state array {name!r} has shape {got}, not {shape}.")
         if self._mode == "exact" and self.y_true_values.shape != self.y_pred_values.shape:
             raise ValueError("state arrays 'y_true_values' and 'y_pred_values' differ in length.")
         if self._mode == "binned":
-            pairs = (("error_pos_keys", "error_pos_counts"), ("error_neg_keys", "error_neg_counts"),
-                     ("grid_true", "grid_counts"), ("grid_pred", "grid_counts"))
-            for a, b in pairs:
-                if getattr(self, a).shape != getattr(self, b).shape:
-                    raise ValueError(f"state arrays {a!r} and {b!r} differ in length.")
+            _sketch.check_binned(self._binned())
 
     def _merge_one(self, other: RegressionMetrics) -> None:  # type: ignore[override]
         if other._pending:
             other = copy.copy(other)  # _flush reassigns attributes, so the argument is untouched
             other._flush()
         self._flush()
-        y_moments = _chan(self.y_moments, other.y_moments)
-        e_moments = _chan(self.e_moments, other.e_moments)
-        if self._mode == "exact":
-            self._merge_declared(other)
-        else:
-            mine = self._declared_arrays()
-            self._merge_declared(other)  # sums, extremes; the sketches are redone below
-            self.grid_exponents = mine["grid_exponents"]
-            exponents = self._fit_grid(np.maximum(mine["grid_exponents"], other.grid_exponents))
-            self.grid_true = mine["grid_true"]
-            self.grid_pred = mine["grid_pred"]
-            self.grid_counts = mine["grid_counts"]
-            cells = self._coarsened_cells(exponents)
-            theirs = (
-                _sketch.coarsen(other.grid_true, int(other.grid_exponents[0]), int(exponents[0])),
-                _sketch.coarsen(other.grid_pred, int(other.grid_exponents[1]), int(exponents[1])),
-                other.grid_counts,
+        y_moments = _moments.chan(self.y_moments, other.y_moments)
+        e_moments = _moments.chan(self.e_moments, other.e_moments)
+        mine = self._binned() if self._mode == "binned" else None
+        self._merge_declared(other)  # the sketch and grid (if any) are redone below
+        if mine is not None:
+            binned = _sketch.binned_merge(
+                mine, other._binned(), self._extremes(), self._grid_bins, DEFAULT_MAX_BUCKETS
             )
-            self.grid_true, self.grid_pred, self.grid_counts = _sketch.grid_add(cells, theirs)
-            self.grid_exponents = exponents
-            for sign in ("pos", "neg"):
-                keys, counts = _sketch.add_to_store(
-                    mine[f"error_{sign}_keys"],
-                    mine[f"error_{sign}_counts"],
-                    getattr(other, f"error_{sign}_keys"),
-                    getattr(other, f"error_{sign}_counts"),
-                    DEFAULT_MAX_BUCKETS,
-                )
-                setattr(self, f"error_{sign}_keys", keys)
-                setattr(self, f"error_{sign}_counts", counts)
+            self._set_binned(binned)
         self.y_moments, self.e_moments = y_moments, e_moments
 
 
 # ------------------------------------------------------------ pure helpers
-def _prepare(y_true: Any, y_pred: Any, sample_weight: Any) -> dict[str, Any] | None:
-    """Validate a batch and compute its contribution, without touching any state."""
-    y = _validation.check_finite_numbers("y_true", y_true).astype(np.float64, copy=False)
-    p = _validation.check_finite_numbers("y_pred", y_pred).astype(np.float64, copy=False)
-    _validation.check_length("y_pred", p, y.shape[0])
-    w = _validation.check_sample_weight(sample_weight, y.shape[0])
-    n = y.shape[0]
-    if n == 0:
-        return None
-    y, p = np.array(y, dtype=np.float64), np.array(p, dtype=np.float64)  # own copies
-    with np.errstate(over="ignore", invalid="ignore"):  # only near the float limit
-        return _batch_stats(n, y, p, w)
-
-
-def _batch_stats(n: int, y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> dict[str, Any]:
-    e = p - y
-    weights = np.ones(n) if w is None else w
-    valid = (y > -1) & (p > -1)
-    log_error = np.log1p(p[valid]) - np.log1p(y[valid])
-    keep = np.abs(y) >= MAPE_EPSILON
-    positive = weights > 0
-    abs_e = np.abs(e)
-    return {
-        "n": np.int64(n),
-        "y": y,
-        "p": p,
-        "y_moments": _moments(y, weights),
-        "e_moments": _moments(e, weights),
-        "sums": np.array([
-            np.sum(weights * abs_e), np.sum(weights * e * e),
-            np.sum(weights[valid] * log_error * log_error),
-        ]),
-        "log_invalid": np.int64(n - np.count_nonzero(valid)),
-        "mape": np.array([np.sum(abs_e[keep] / np.abs(y[keep])), np.count_nonzero(keep)], float),
-        "lows": np.array(
-            [
-                y.min(),
-                p.min(),
-                e.min(),
-                y[positive].min(initial=np.inf),
-                e[positive].min(initial=np.inf),
-            ]
-        ),
-        "highs": np.array(
-            [
-                y.max(),
-                p.max(),
-                e.max(),
-                y[positive].max(initial=-np.inf),
-                e[positive].max(initial=-np.inf),
-            ]
-        ),
-    }
-
-
-def _moments(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """(Σw, weighted mean, Σw·(x - mean)²) of one batch, two-pass."""
-    total = float(w.sum())
-    if total <= 0:
-        return np.zeros(3)
-    mean = float(np.sum(w * x)) / total
-    d = x - mean
-    return np.array([total, mean, float(np.sum(w * d * d))])
-
-
-def _chan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Chan et al.'s parallel combination of two (Σw, mean, M2) triples."""
-    wa, ma, qa = (float(v) for v in a)
-    wb, mb, qb = (float(v) for v in b)
-    if wb <= 0:
-        return np.array(a, dtype=np.float64)
-    if wa <= 0:
-        return np.array(b, dtype=np.float64)
-    total = wa + wb
-    delta = mb - ma
-    return np.array([total, ma + delta * (wb / total), qa + qb + delta * delta * (wa * wb / total)])
-
-
-def _force_finite(numerator: float, denominator: float, num_zero: bool, den_zero: bool) -> float:
-    """``1 - numerator/denominator`` with scikit-learn's ``force_finite`` for zeros.
-
-    A zero is an exactly constant series (the flags) or a sum that underflowed.
-    """
-    num_zero = num_zero or numerator == 0
-    if den_zero or denominator == 0:
-        return 1.0 if num_zero else 0.0
-    if num_zero:
-        return 1.0
-    return 1.0 - numerator / denominator
-
-
 def _check_bound(name: str, value: Any) -> float | None:
     if value is None:
         return None
@@ -768,117 +502,3 @@ def _check_bound(name: str, value: Any) -> float | None:
     if not math.isfinite(float(value)):
         raise ValueError(f"{name} must be finite; got {value!r}.")
     return float(value)
-
-
-def _chart_edges(y: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
-    """Azure's predicted-vs-true bin edges on (possibly grouped) ``y_true`` values.
-
-    The outer bins hold what lies below the 1st and above the 99th percentile;
-    ``ceil(sqrt(n))`` bins in all (clamped to [1, 100]), the inner ones of equal
-    width; when the two percentiles coincide (skewed data) they are pulled
-    towards the nearest distinct value and 3 bins are used. Edges are rounded
-    for display (2 significant digits of the bin width) and zero-width bins
-    dropped, as Azure's ``make_dataset_bins`` does.
-    """
-    lo, hi = float(y.min()), float(y.max())
-    if hi == lo:
-        return np.array([lo, hi])
-    order = np.argsort(y, kind="stable")
-    ys, cs = y[order], counts[order]
-    first_end, last_start = _percentiles(ys, cs, (1.0, 99.0), "linear")
-    if first_end == last_start:
-        first_end, last_start = _unskew(ys, cs, first_end, last_start)
-        bins = 3
-    else:
-        bins = int(min(MAX_CHART_BINS, max(MIN_CHART_BINS, math.ceil(math.sqrt(n)))))
-    width = (last_start - first_end) / bins
-    if not (width > 0 and math.isfinite(width)):
-        return np.array([lo, hi])
-    inner = np.linspace(first_end, last_start, bins - 1)
-    edges = np.unique(np.r_[
-        _round_edge(lo, width, "down"),
-        [_round_edge(edge, width, "nearest") for edge in inner],
-        _round_edge(hi, width, "up"),
-    ])
-    return edges if np.all(np.isfinite(edges)) else np.array([lo, hi])  # near the float limit
-
-
-def _unskew(ys: np.ndarray, cs: np.ndarray, first_end: float, last_start: float) -> tuple:
-    """Pull equal 1st/99th percentiles apart: 1/20 of the way to the next distinct percentile."""
-    probes = [1 / 2**i for i in range(32)] + [0.0]
-    for value in _percentiles(ys, cs, tuple(probes), "lower"):
-        if value != first_end:
-            first_end = (first_end * 19 + value) / 20
-            break
-    for value in _percentiles(ys, cs, tuple(100 - q for q in probes), "higher"):
-        if value != last_start:
-            last_start = (last_start * 19 + value) / 20
-            break
-    return first_end, last_start
-
-
-def _round_edge(edge: float, width: float, direction: str) -> float:
-    """An edge rounded to two digits past the bin width's magnitude (Azure's display rounding)."""
-    digits = -int(np.log10(width)) + 2
-    if direction == "nearest":
-        return float(np.around(edge, 2 if width >= 1 else digits))
-    scale = 10.0**digits
-    step = np.ceil if direction == "up" else np.floor
-    return float(np.around(step(edge * scale) / scale, digits))
-
-
-def _percentiles(
-    sorted_y: np.ndarray, counts: np.ndarray, qs: tuple[float, ...], method: str
-) -> list[float]:
-    """Percentiles of ``sorted_y`` repeated ``counts`` times, as ``np.percentile(method=)``."""
-    cumulative = np.cumsum(counts)
-    total = cumulative[-1]
-    out = []
-    for q in qs:
-        position = q / 100.0 * (total - 1)
-        below = math.floor(position)
-        frac = position - below
-        at = np.searchsorted(cumulative, [below + 1, min(below + 2, total)], side="left")
-        a, b = float(sorted_y[at[0]]), float(sorted_y[at[1]])
-        if method == "lower" or (method == "linear" and frac == 0):
-            out.append(a)
-        elif method == "higher":
-            out.append(a if frac == 0 else b)
-        else:  # numpy's lerp, from whichever end is nearer
-            out.append(a + (b - a) * frac if frac < 0.5 else b - (b - a) * (1 - frac))
-    return out
-
-
-def _predicted_vs_true(y: np.ndarray, p: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
-    """One row per non-empty bin: lower, upper, count, mean y, mean ŷ, std ŷ, mean ± std."""
-    edges = _chart_edges(y, counts, n)
-    which = np.digitize(y, edges[1:-1], right=True)
-    k = edges.size - 1
-    count = np.bincount(which, counts, k)
-    filled = count > 0
-    safe = np.where(filled, count, 1.0)
-    mean_y = np.bincount(which, counts * y, k) / safe
-    mean_p = np.bincount(which, counts * p, k) / safe
-    dev = p - mean_p[which]
-    std_p = np.sqrt(np.maximum(np.bincount(which, counts * dev * dev, k) / safe, 0.0))
-    rows = np.column_stack(
-        [edges[:-1], edges[1:], count, mean_y, mean_p, std_p, mean_p - std_p, mean_p + std_p]
-    )
-    return rows[filled]
-
-
-def _residual_edges(e_min: float, e_max: float, std_y: float) -> np.ndarray:
-    """Azure's residual histogram edges: ±2·std(y) split in 8, plus the extremes."""
-    b = _round_up(2.0 * std_y)
-    if b <= 0:
-        b = _round_up(max(abs(e_min), abs(e_max))) or 1.0
-    inner = np.linspace(-b, b, RESIDUAL_BINS - 1)
-    return np.concatenate([[min(e_min, -b)], inner, [max(e_max, b)]])
-
-
-def _round_up(x: float) -> float:
-    """``x`` rounded up to two significant digits (0 stays 0)."""
-    if x <= 0 or not math.isfinite(x):
-        return 0.0
-    scale = 10.0 ** (math.floor(math.log10(x)) - 1)
-    return math.ceil(x / scale - 1e-9) * scale
