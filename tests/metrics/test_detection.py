@@ -15,6 +15,8 @@ from pycocotools.cocoeval import COCOeval
 from runwatch.metrics._coco import box_iou
 from runwatch.metrics.detection import DETECTION_METRICS, DetectionMetrics
 
+from .conftest import assert_same_state
+
 STATS = DETECTION_METRICS[:12]  # pycocotools' stats, in its order
 
 
@@ -229,12 +231,6 @@ def assert_like_coco(m, ev, labels, score_threshold=0.5, t50=0):
         assert math.isnan(got["mean_matched_iou"])
 
 
-def same_state(a: dict, b: dict) -> bool:
-    return a.keys() == b.keys() and all(
-        np.array_equal(a[k], b[k], equal_nan=a[k].dtype.kind == "f") for k in a
-    )
-
-
 def labels_of(images):
     seen = set()
     for image in images:
@@ -401,7 +397,7 @@ def test_update_batch_equals_update_and_takes_zero_d_ids(rng):
         [{"boxes": x["true_boxes"], "labels": x["true_labels"], "iscrowd": x["true_iscrowd"],
           "image_id": np.int64(i)} for i, x in enumerate(images)],
     )  # fmt: skip
-    assert same_state(one.state_dict(), batch.state_dict())
+    assert_same_state(one.state_dict(), batch.state_dict())
 
 
 def test_box_iou_is_the_plain_formula_with_degenerate_boxes(rng):
@@ -592,7 +588,7 @@ def test_bad_input_names_the_argument_and_changes_nothing(change, message):
     }  # fmt: skip
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         m.update(**{**good, **change})
-    assert same_state(before, m.state_dict())
+    assert_same_state(before, m.state_dict())
     m.update(**good)  # still usable
     assert m.n_images == 2
 
@@ -616,7 +612,7 @@ def test_bad_batches_and_labels_change_nothing():
             m.update_batch(*args)
     with pytest.raises(ValueError, match="pred_labels has label 7, which is not one of labels"):
         m.update([[0, 0, 1, 1]], [0.5], [7], [], [])
-    assert same_state(before, m.state_dict())
+    assert_same_state(before, m.state_dict())
     with pytest.raises(ValueError, match="mix label types"):
         DetectionMetrics().update([[0, 0, 1, 1]], [0.5], ["a"], [[0, 0, 1, 1]], [1])
 
@@ -646,12 +642,13 @@ def test_merge_refuses_shared_image_ids_and_unlike_metrics_and_mutates_nothing(r
         a.merge(DetectionMetrics(score_threshold=0.1))
     with pytest.raises(ValueError, match="other must be a DetectionMetrics"):
         a.merge(object())
-    assert same_state(before_a, a.state_dict()) and same_state(before_b, b.state_dict())
+    assert_same_state(before_a, a.state_dict())
+    assert_same_state(before_b, b.state_dict())
     c = DetectionMetrics()
     c.update([[0, 0, 4, 4]], [0.8], [2], [[0, 0, 4, 5]], [2], image_id=4)
     before_c = c.state_dict()
     a.merge(c)
-    assert same_state(before_c, c.state_dict())
+    assert_same_state(before_c, c.state_dict())
     assert a.labels == [1, 2] and a.n_images == 2
     with pytest.raises(ValueError, match="image_id 4"):
         a.update([], [], [], [], [], image_id=4)

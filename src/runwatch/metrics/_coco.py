@@ -22,7 +22,8 @@ Every rule is pycocotools' (``COCOeval.evaluateImg`` / ``accumulate``,
   with its area outside the range, is ignored;
 - accumulation concatenates images in ascending image order, stable-sorts by
   ``-score`` and samples the right-to-left precision envelope at 101 recall
-  points (``searchsorted(..., "left")``; recalls never reached give 0).
+  points (``searchsorted(..., "left")``; recalls never reached give 0);
+- ``stats`` averages, as ``summarize`` does, the entries above -1.
 """
 
 from __future__ import annotations
@@ -200,53 +201,6 @@ def match_image(
     }
 
 
-def confusion_image(
-    ious: np.ndarray,
-    det_scores: np.ndarray,
-    det_cats: np.ndarray,
-    gt_cats: np.ndarray,
-    gt_crowd: np.ndarray,
-    background: int,
-    threshold: float = 0.5,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cells ``(true, predicted)`` of one image's detection confusion matrix.
-
-    ``ious`` is COCO's IoU (crowd columns: over the detection's area) of the
-    detections to count (already cut by score and ``max_detections``), in
-    input order. In descending score (stable), each takes the still-free
-    non-crowd ground truth with the highest IoU ``>= threshold`` among those
-    of its own class, else among all classes (ties: the first one given):
-    cell (true class, predicted class). A detection left unmatched counts as
-    (background, predicted) unless it overlaps a crowd ground truth of its
-    class at crowd IoU ``>= threshold``, which COCO ignores, so it is left
-    out. Ground truths left free count as (true, background).
-    """
-    order = np.argsort(-det_scores, kind="mergesort")
-    over = ious[order] >= threshold  # (D, G)
-    same = det_cats[order][:, None] == gt_cats[None, :]
-    taken = gt_crowd.copy()  # crowd regions are never taken, nor counted as missed
-    rows, cols = [], []
-    for i, d in enumerate(order.tolist()):
-        cat = int(det_cats[d])
-        free = over[i] & ~taken
-        if free.any():
-            pool = free & same[i]
-            if not pool.any():
-                pool = free
-            j = int(np.argmax(np.where(pool, ious[d], -1.0)))
-            taken[j] = True
-            rows.append(int(gt_cats[j]))
-        elif np.any(over[i] & same[i] & gt_crowd):
-            continue
-        else:
-            rows.append(background)
-        cols.append(cat)
-    missed = gt_cats[~taken]
-    rows.extend(missed.tolist())
-    cols.extend([background] * missed.size)
-    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
-
-
 def accumulate(
     cats: np.ndarray,
     scores: np.ndarray,
@@ -303,3 +257,27 @@ def summarize(values: np.ndarray) -> float:
     """COCO's ``_summarize``: the mean of the entries above -1; NaN (its -1) if none."""
     kept = values[values > -1]
     return float(np.mean(kept)) if kept.size else float("nan")
+
+
+def stats(
+    precision: np.ndarray, recall: np.ndarray, averaged: np.ndarray, at_50: int, at_75: int
+) -> dict[str, float]:
+    """COCO's ``summarize`` for boxes: pycocotools' 12 ``stats``, by runwatch's names.
+
+    ``precision`` and ``recall`` are ``accumulate``'s (recall at max_dets
+    1, 10 and the last); ``averaged`` indexes the thresholds that ``mAP``
+    and ``mAR_*`` average over, ``at_50`` and ``at_75`` the thresholds 0.5
+    and 0.75.
+    """
+    p_avg, r_avg = precision[averaged], recall[averaged]
+    values = {
+        "mAP": summarize(p_avg[..., 0]),
+        "mAP_50": summarize(precision[at_50, :, :, 0]),
+        "mAP_75": summarize(precision[at_75, :, :, 0]),
+    }
+    for a, area in enumerate(AREA_NAMES[1:], start=1):
+        values[f"mAP_{area}"] = summarize(p_avg[..., a])
+        values[f"mAR_{area}"] = summarize(r_avg[:, :, a, 2])
+    for m, name in enumerate(("mAR_1", "mAR_10", "mAR_100")):
+        values[name] = summarize(r_avg[:, :, 0, m])
+    return values

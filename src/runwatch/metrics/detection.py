@@ -13,6 +13,12 @@ taken in ascending ``image_id`` order (then those given without an id, in
 the order they arrived), as pycocotools orders them, so tied scores across
 images break ties the same way and the result equals ``COCOeval`` to
 rounding, however the images were fed, batched or merged.
+
+The parts live in private modules: ``_detection_batch`` validates arguments
+and images before any state changes, ``_coco`` holds pycocotools' matching,
+accumulation and summary, ``_detection_state`` the state's layout (columns,
+packed bits, config arrays), ``_detection_confusion`` the confusion-matrix
+rule and ``_detection_table`` the per-class counts.
 """
 
 from __future__ import annotations
@@ -22,9 +28,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _coco, _validation
+from . import _coco
+from . import _detection_batch as _batch
+from . import _detection_confusion as _confusion
+from . import _detection_state as _state
+from . import _detection_table as _table
 from ._base import Metric
-from ._labels import as_label_list, distinct, encode, labels_to_array
+from ._labels import encode, labels_to_array
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
     import pandas as pd
@@ -42,7 +52,7 @@ BACKGROUND = "background"
 #: IoU at which the per-class table, the matched IoU and the confusion matrix match boxes.
 TABLE_IOU = 0.5
 
-_N_AREA = len(_coco.AREA_RANGES)
+_N_AREA = _state.N_AREA
 
 
 class DetectionMetrics(Metric):
@@ -90,37 +100,11 @@ class DetectionMetrics(Metric):
         max_detections: int = 100,
     ) -> None:
         super().__init__()
-        if isinstance(labels, (str, bytes)):
-            raise ValueError("labels must be a sequence of labels, not a single string.")
-        given = None if labels is None else as_label_list(labels)
-        if given is not None and not given:
-            raise ValueError("labels must name at least 1 class; got none.")
-        user = None
-        if iou_thresholds is not None:
-            user = _validation.check_finite_numbers("iou_thresholds", iou_thresholds)
-            user = user.astype(np.float64)
-            if user.size == 0:
-                raise ValueError("iou_thresholds must hold at least one threshold.")
-            if user.min() < 0 or user.max() > 1:
-                raise ValueError("iou_thresholds must lie in [0, 1].")
-            if np.unique(user).size != user.size:
-                raise ValueError("iou_thresholds contains duplicates.")
-        if (
-            isinstance(score_threshold, (bool, str, bytes))
-            or not isinstance(score_threshold, (int, float, np.integer, np.floating))
-            or not np.isfinite(score_threshold)
-        ):
-            raise ValueError(f"score_threshold must be a finite number; got {score_threshold!r}.")
-        if (
-            isinstance(max_detections, bool)
-            or not isinstance(max_detections, (int, np.integer))
-            or max_detections < 1
-        ):
-            raise ValueError(f"max_detections must be an int >= 1; got {max_detections!r}.")
-        self._given = given
-        self._user_thresholds = user
-        self._score_threshold = float(score_threshold)
-        self._max_det = int(max_detections)
+        settings = _batch.check_settings(labels, iou_thresholds, score_threshold, max_detections)
+        self._given = settings.labels
+        self._user_thresholds = user = settings.iou_thresholds
+        self._score_threshold = settings.score_threshold
+        self._max_det = settings.max_detections
         averaged = _coco.COCO_IOU_THRESHOLDS if user is None else user
         # Matching runs at the averaged thresholds plus 0.5 and 0.75 (for mAP_50, mAP_75).
         self._thresholds = np.unique(np.concatenate([averaged, [0.5, 0.75]]))
@@ -128,7 +112,6 @@ class DetectionMetrics(Metric):
         self._at_50 = int(np.searchsorted(self._thresholds, 0.5))
         self._at_75 = int(np.searchsorted(self._thresholds, 0.75))
         self._max_dets = (1, min(10, self._max_det), self._max_det)
-        self._bytes = -(-_N_AREA * len(self._thresholds) // 8)
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -140,19 +123,8 @@ class DetectionMetrics(Metric):
 
     def _declare_states(self, k: int) -> None:
         self._declared = {}
-        self._add_state("det_label", np.zeros(0, np.int32), "cat")
-        self._add_state("det_score", np.zeros(0, np.float64), "cat")
-        self._add_state("det_image", np.zeros(0, np.int64), "cat")
-        self._add_state("det_auto", np.zeros(0, bool), "cat")
-        self._add_state("det_rank", np.zeros(0, np.int32), "cat")
-        self._add_state("det_matched", np.zeros((0, self._bytes), np.uint8), "cat")
-        self._add_state("det_ignored", np.zeros((0, self._bytes), np.uint8), "cat")
-        self._add_state("det_iou", np.zeros(0, np.float64), "cat")
-        self._add_state("gt_count", np.zeros((k, _N_AREA), np.int64), "sum")
-        self._add_state("confmat", np.zeros((k + 1, k + 1), np.int64), "sum")
-        self._add_state("image_ids", np.zeros(0, np.int64), "cat")
-        self._add_state("image_count", np.int64(0), "sum")
-        self._add_state("n_auto", np.int64(0), "sum")
+        for name, default, rule in _state.declarations(k, len(self._thresholds)):
+            self._add_state(name, default, rule)
         self._id_set: set[int] | None = None
         self._pending: list[dict[str, Any]] = []
         self._pending_ids: list[int] = []
@@ -164,18 +136,10 @@ class DetectionMetrics(Metric):
             self.image_ids = np.concatenate([self.image_ids, fresh])
             self._pending_ids = []
         parts, self._pending = self._pending, []
-        if not parts:
-            return
-        sizes = [p["label"].size for p in parts]
-        for name in ("label", "score", "rank", "matched", "ignored", "iou"):
-            column = f"det_{name}"
-            setattr(
-                self, column, np.concatenate([getattr(self, column), *(p[name] for p in parts)])
-            )
-        image = np.repeat(np.array([p["image"] for p in parts], np.int64), sizes)
-        auto = np.repeat(np.array([p["auto"] for p in parts], bool), sizes)
-        self.det_image = np.concatenate([self.det_image, image])
-        self.det_auto = np.concatenate([self.det_auto, auto])
+        if parts:
+            columns = {name: getattr(self, name) for name in self._declared if name[:4] == "det_"}
+            for name, value in _state.append(columns, parts).items():
+                setattr(self, name, value)
 
     def _set_labels(self, labels: list[Any]) -> None:
         self._labels = labels
@@ -247,9 +211,9 @@ class DetectionMetrics(Metric):
             then exactly as before the call. Empty predictions and/or ground
             truth are valid (the image still counts).
         """
-        image = _check_image(
+        image = _batch.prepare_image(
             pred_boxes, pred_scores, pred_labels, true_boxes, true_labels,
-            true_iscrowd, true_area, image_id, _NAMES,
+            true_iscrowd, true_area, image_id,
         )  # fmt: skip
         self._add_images([image])
 
@@ -272,58 +236,12 @@ class DetectionMetrics(Metric):
             Naming the image and key, when any image is not valid; then no
             image of the batch is added.
         """
-        for name, value in (("preds", preds), ("targets", targets)):
-            if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
-                raise ValueError(f"{name} must be a list of dicts, one per image.")
-        if len(preds) != len(targets):
-            raise ValueError(f"preds has {len(preds)} images but targets has {len(targets)}.")
-        images = []
-        for i, (pred, target) in enumerate(zip(preds, targets)):
-            for name, item, keys in (
-                ("preds", pred, ("boxes", "scores", "labels")),
-                ("targets", target, ("boxes", "labels")),
-            ):
-                if not isinstance(item, dict):
-                    raise ValueError(f"{name}[{i}] must be a dict; got {type(item).__name__}.")
-                missing = [key for key in keys if key not in item]
-                if missing:
-                    raise ValueError(f"{name}[{i}] has no {missing[0]!r} entry.")
-            names = {
-                "pred_boxes": f"preds[{i}]['boxes']",
-                "pred_scores": f"preds[{i}]['scores']",
-                "pred_labels": f"preds[{i}]['labels']",
-                "true_boxes": f"targets[{i}]['boxes']",
-                "true_labels": f"targets[{i}]['labels']",
-                "true_iscrowd": f"targets[{i}]['iscrowd']",
-                "true_area": f"targets[{i}]['area']",
-                "image_id": f"targets[{i}]['image_id']",
-            }
-            images.append(
-                _check_image(
-                    pred["boxes"],
-                    pred["scores"],
-                    pred["labels"],
-                    target["boxes"],
-                    target["labels"],
-                    target.get("iscrowd"),
-                    target.get("area"),
-                    target.get("image_id"),
-                    names,
-                )
-            )
-        self._add_images(images)
+        self._add_images(_batch.prepare_batch(preds, targets))
 
-    def _add_images(self, images: list[dict[str, Any]]) -> None:
-        """Resolve labels, match every image, then commit (the one mutation)."""
-        seen = self._seen_ids()
-        fresh: set[int] = set()
-        for image in images:
-            image_id = image["image_id"]
-            if image_id is not None and (image_id in seen or image_id in fresh):
-                raise ValueError(f"{image['id_name']} {image_id} was already added.")
-            if image_id is not None:
-                fresh.add(image_id)
-        labels = self._resolve_labels(images)
+    def _add_images(self, images: list[_batch.Image]) -> None:
+        """Resolve ids and labels, match every image, then commit (the one mutation)."""
+        fresh = _batch.check_image_ids(images, self._seen_ids())
+        labels = _batch.resolve_labels(images, self._labels, self._index, self._given is not None)
         index = self._index if labels is self._labels else {v: i for i, v in enumerate(labels)}
         k = len(labels)
         parts: list[dict[str, Any]] = []
@@ -331,64 +249,34 @@ class DetectionMetrics(Metric):
         confmat = np.zeros((k + 1, k + 1), np.int64)
         auto = int(self.n_auto)
         for image in images:
-            pred_cats = encode("pred_labels", image["pred_labels"], index)[0]
-            true_cats = encode("true_labels", image["true_labels"], index)[0]
+            pred_cats = encode("pred_labels", image.pred_labels, index)[0]
+            true_cats = encode("true_labels", image.true_labels, index)[0]
             part = self._match(image, pred_cats, true_cats, gt_count, confmat, k)
-            if image["image_id"] is None:
+            if image.image_id is None:
                 part["image"], part["auto"] = auto, True
                 auto += 1
             else:
-                part["image"], part["auto"] = image["image_id"], False
+                part["image"], part["auto"] = image.image_id, False
             parts.append(part)
-        self._commit(labels, parts, gt_count, confmat, sorted(fresh), auto - int(self.n_auto))
+        self._commit(labels, parts, gt_count, confmat, fresh, auto - int(self.n_auto))
 
-    def _resolve_labels(self, images: list[dict[str, Any]]) -> list[Any]:
-        """The label list after these images (the current one when nothing new)."""
-        new: set[Any] = set()
-        for image in images:
-            for key in ("pred_labels", "true_labels"):
-                unknown = [v for v in distinct(image[key]) if v not in self._index]
-                if unknown and self._given is not None:
-                    raise ValueError(
-                        f"{image['names'][key]} has label {unknown[0]!r}, which is not one of "
-                        "labels."
-                    )
-                new.update(unknown)
-        if not new:
-            return self._labels
-        try:
-            return sorted(set(self._labels) | new)
-        except TypeError:
-            raise ValueError(
-                "pred_labels / true_labels mix label types (strings and numbers), with each "
-                "other or with the labels seen so far."
-            ) from None
-
-    def _match(self, image, pred_cats, true_cats, gt_count, confmat, k) -> dict[str, Any]:
-        boxes, scores = image["pred_boxes"], image["pred_scores"]
+    def _match(
+        self, image: _batch.Image, pred_cats, true_cats, gt_count, confmat, k
+    ) -> dict[str, Any]:
+        """Match one image as COCO does; add its ground truths and confusion cells."""
         found = _coco.match_image(
-            boxes, scores, pred_cats, image["true_boxes"], true_cats,
-            image["true_iscrowd"], image["true_area"], self._thresholds,
+            image.pred_boxes, image.pred_scores, pred_cats, image.true_boxes, true_cats,
+            image.true_iscrowd, image.true_area, self._thresholds,
             self._max_det, self._at_50, k,
         )  # fmt: skip
         gt_count += found["gt_count"]
-        keep = found["keep"]
-        counted = np.flatnonzero(scores[keep] >= self._score_threshold)
-        counted = counted[np.argsort(keep[counted], kind="stable")]  # input order
-        rows, cols = _coco.confusion_image(
-            found["ious"][counted], scores[keep[counted]], pred_cats[keep[counted]],
-            true_cats, image["true_iscrowd"], background=k, threshold=TABLE_IOU,
+        rows, cols = _confusion.image_cells(
+            found["keep"], found["ious"], image.pred_scores, pred_cats, true_cats,
+            image.true_iscrowd, score_threshold=self._score_threshold, background=k,
+            threshold=TABLE_IOU,
         )  # fmt: skip
         np.add.at(confmat, (rows, cols), 1)
-        n, width = keep.size, _N_AREA * len(self._thresholds)
-        return {
-            "label": pred_cats[keep].astype(np.int32),
-            "score": scores[keep].astype(np.float64),
-            "rank": found["rank"].astype(np.int32),
-            "matched": np.packbits(found["matched"].reshape(n, width), axis=1),
-            "ignored": np.packbits(found["ignored"].reshape(n, width), axis=1),
-            "iou": found["iou"],
-        }
+        return _state.image_rows(found, pred_cats, image.pred_scores)
 
     def _commit(self, labels, parts, gt_count, confmat, fresh, n_auto) -> None:
         """Fold matched images in; nothing here can fail on user input."""
@@ -410,14 +298,8 @@ class DetectionMetrics(Metric):
         k = len(labels)
         new_index = {label: i for i, label in enumerate(labels)}
         where = np.array([new_index[label] for label in self._labels], dtype=np.int64)
-        self.det_label = where[self.det_label].astype(np.int32) if where.size else self.det_label
-        gt_count = np.zeros((k, _N_AREA), np.int64)
-        gt_count[where] = self.gt_count
-        self.gt_count = gt_count
-        cells = np.r_[where, k]  # background stays last
-        confmat = np.zeros((k + 1, k + 1), np.int64)
-        confmat[np.ix_(cells, cells)] = self.confmat
-        self.confmat = confmat
+        self.det_label, self.gt_count = _state.relabel(self.det_label, self.gt_count, where, k)
+        self.confmat = _confusion.relabel(self.confmat, where, k)
         self._set_labels(labels)
 
     # ---------------------------------------------------------------- compute
@@ -451,36 +333,22 @@ class DetectionMetrics(Metric):
         if self._cache is not None and "precision" in self._cache:
             return self._cache["precision"], self._cache["recall"]
         self._flush()
-        matched, ignored = self._bits()
+        n_thr = len(self._thresholds)
+        matched = _state.unpack(self.det_matched, n_thr)
+        ignored = _state.unpack(self.det_ignored, n_thr)
         precision, recall = _coco.accumulate(
             self.det_label.astype(np.int64), self.det_score, (self.det_auto, self.det_image),
             self.det_rank, matched, ignored, self.gt_count, self._max_dets,
         )  # fmt: skip
         return precision, recall
 
-    def _bits(self) -> tuple[np.ndarray, np.ndarray]:
-        shape = (-1, _N_AREA, len(self._thresholds))
-        count = _N_AREA * len(self._thresholds)
-        return (
-            np.unpackbits(self.det_matched, axis=1, count=count).astype(bool).reshape(shape),
-            np.unpackbits(self.det_ignored, axis=1, count=count).astype(bool).reshape(shape),
-        )
-
     def _compute(self) -> dict[str, Any]:
         values = dict.fromkeys(DETECTION_METRICS, float("nan"))
         reasons: dict[str, str] = {}
         precision, recall = self._accumulated()
-        avg = self._averaged
-        p_avg, r_avg = precision[avg], recall[avg]
-        values["mAP"] = _coco.summarize(p_avg[..., 0])
-        values["mAP_50"] = _coco.summarize(precision[self._at_50, :, :, 0])
-        values["mAP_75"] = _coco.summarize(precision[self._at_75, :, :, 0])
-        for a, area in enumerate(_coco.AREA_NAMES[1:], start=1):
-            values[f"mAP_{area}"] = _coco.summarize(p_avg[..., a])
-            values[f"mAR_{area}"] = _coco.summarize(r_avg[:, :, a, 2])
-        for m, name in enumerate(("mAR_1", "mAR_10", "mAR_100")):
-            values[name] = _coco.summarize(r_avg[:, :, 0, m])
-        tp = self._table_hits()
+        values.update(_coco.stats(precision, recall, self._averaged, self._at_50, self._at_75))
+        matched, ignored = self._table_bits()
+        tp = _table.true_positives(matched, ignored, self.det_score, self._score_threshold)
         values["mean_matched_iou"] = float(self.det_iou[tp].mean()) if tp.any() else float("nan")
         if not self.gt_count[:, 0].any():
             why = "no ground truth yet" if self.image_count else "no images yet"
@@ -497,20 +365,11 @@ class DetectionMetrics(Metric):
             )
         return {"values": values, "reasons": reasons, "precision": precision, "recall": recall}
 
-    def _table_hits(self) -> np.ndarray:
-        """Detections counted as true positives in the per-class table (and the IoU mean)."""
-        matched, ignored = self._table_bits()
-        return matched & ~ignored & (self.det_score >= self._score_threshold)
-
     def _table_bits(self) -> tuple[np.ndarray, np.ndarray]:
+        """The match and ignore bits at IoU 0.5, area "all", of every kept detection."""
         self._flush()
         bit = self._at_50  # area "all" is the first block of bits
-        byte, shift = divmod(bit, 8)
-        mask = np.uint8(1 << (7 - shift))
-        return (
-            (self.det_matched[:, byte] & mask) > 0,
-            (self.det_ignored[:, byte] & mask) > 0,
-        )
+        return _state.bit(self.det_matched, bit), _state.bit(self.det_ignored, bit)
 
     # ----------------------------------------------------------------- tables
     def per_class(self) -> pd.DataFrame:
@@ -530,37 +389,14 @@ class DetectionMetrics(Metric):
         """
         import pandas as pd
 
-        k = len(self._labels)
         precision, _ = self._accumulated()
-        support = self.gt_count[:, 0]
-        cats = self.det_label.astype(np.int64)
         matched, ignored = self._table_bits()
-        counted = (self.det_score >= self._score_threshold) & ~ignored
-        tp = np.bincount(cats[counted & matched], minlength=k)
-        fp = np.bincount(cats[counted & ~matched], minlength=k)
-        fn = support - tp
-        hits = counted & matched
-        iou_sum = np.bincount(cats[hits], weights=self.det_iou[hits], minlength=k)
-        has_gt = support > 0
-        ap = np.where(has_gt, precision[self._averaged, :, :, 0].mean(axis=(0, 1)), np.nan)
-        ap_50 = np.where(has_gt, precision[self._at_50, :, :, 0].mean(axis=0), np.nan)
-        table = pd.DataFrame(
-            {
-                "ap": ap,
-                "ap_50": ap_50,
-                "precision": _ratio(tp, tp + fp, 0.0),
-                "recall": _ratio(tp, support, 0.0),
-                "f1": _ratio(2 * tp, 2 * tp + fp + fn, 0.0),
-                "mean_iou": _ratio(iou_sum, tp, np.nan),
-                "tp": tp,
-                "fp": fp,
-                "fn": fn,
-                "support": support,
-                "predicted": tp + fp,
-            },
-            index=pd.Index(self._labels, name="label"),
-        )
-        return table
+        columns = _table.per_class_columns(
+            precision[self._averaged, :, :, 0], precision[self._at_50, :, :, 0],
+            self.gt_count[:, 0], self.det_label, self.det_score, self.det_iou,
+            matched, ignored, self._score_threshold,
+        )  # fmt: skip
+        return pd.DataFrame(columns, index=pd.Index(self._labels, name="label"))
 
     def confusion_matrix(self, normalize: str | None = None) -> pd.DataFrame:
         """The detection confusion matrix, with a ``"background"`` row and column.
@@ -584,16 +420,7 @@ class DetectionMetrics(Metric):
         """
         import pandas as pd
 
-        matrix: np.ndarray = self.confmat
-        if normalize is not None:
-            axis = {"true": 1, "pred": 0, "all": None}.get(normalize, -1)
-            if axis == -1:
-                raise ValueError(
-                    f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}."
-                )
-            cm = self.confmat.astype(np.float64)
-            total = cm.sum(axis=axis, keepdims=axis is not None)
-            matrix = np.divide(cm, total, out=np.zeros_like(cm), where=total > 0)
+        matrix = _confusion.normalized(self.confmat, normalize)
         names = [*self._labels, BACKGROUND]
         return pd.DataFrame(
             matrix,
@@ -610,22 +437,12 @@ class DetectionMetrics(Metric):
         each other's in turn. An image id present in two of them is refused
         (nothing is merged then). The others are not changed.
         """
-        seen = set(self._seen_ids())
-        labels = set(self._labels)
+        held = [(self._seen_ids(), self._labels)]
         for other in others:
             if not isinstance(other, DetectionMetrics):
                 break  # the base class refuses it before anything changes
-            ids = set(other._seen_ids())
-            dup = seen & ids
-            if dup:
-                raise ValueError(f"other has image_id {min(dup)}, which this metric already has.")
-            seen |= ids
-            labels |= set(other._labels)
-        if self._given is None:
-            try:
-                sorted(labels)
-            except TypeError:
-                raise ValueError("other has labels of another type (strings vs numbers).") from None
+            held.append((other._seen_ids(), other._labels))
+        _batch.check_mergeable(held, labels_given=self._given is not None)
         return super().merge(*others)
 
     def _merge_one(self, other: DetectionMetrics) -> None:  # type: ignore[override]
@@ -644,39 +461,22 @@ class DetectionMetrics(Metric):
         self._seen_ids().update(other.image_ids.tolist())
 
     def _config(self) -> dict[str, Any]:
+        user = self._user_thresholds
         return {
             "labels": self._given,
-            "iou_thresholds": None
-            if self._user_thresholds is None
-            else self._user_thresholds.tolist(),
+            "iou_thresholds": None if user is None else user.tolist(),
             "score_threshold": self._score_threshold,
             "max_detections": self._max_det,
         }
 
     def _config_arrays(self) -> dict[str, np.ndarray]:
-        user = self._user_thresholds
-        return {
-            "labels": labels_to_array(self._given or []),
-            "labels_given": np.array(self._given is not None),
-            "iou_thresholds": np.zeros(0) if user is None else user.copy(),
-            "iou_thresholds_given": np.array(user is not None),
-            "score_threshold": np.array(self._score_threshold),
-            "max_detections": np.array(self._max_det, np.int64),
-        }
+        return _state.config_arrays(
+            self._given, self._user_thresholds, self._score_threshold, self._max_det
+        )
 
     @classmethod
     def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
-        try:
-            return {
-                "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
-                "iou_thresholds": config["iou_thresholds"]
-                if bool(config["iou_thresholds_given"])
-                else None,
-                "score_threshold": float(config["score_threshold"]),
-                "max_detections": int(config["max_detections"]),
-            }
-        except KeyError as missing:
-            raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+        return _state.config_from_arrays(config)
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         self._flush()
@@ -694,105 +494,5 @@ class DetectionMetrics(Metric):
         k = len(labels)
         self._declare_states(k)
         self._load_declared(state)
-        n = self.det_label.size
-        for name in ("det_score", "det_image", "det_auto", "det_rank", "det_iou"):
-            if getattr(self, name).shape != (n,):
-                raise ValueError(f"state array {name!r} does not have {n} detections.")
-        for name in ("det_matched", "det_ignored"):
-            if getattr(self, name).shape != (n, self._bytes):
-                raise ValueError(f"state array {name!r} does not fit {n} detections.")
-        if self.gt_count.shape != (k, _N_AREA) or self.confmat.shape != (k + 1, k + 1):
-            raise ValueError(f"state arrays 'gt_count' and 'confmat' do not fit {k} labels.")
-        if n and (self.det_label.min() < 0 or self.det_label.max() >= k):
-            raise ValueError(f"state array 'det_label' has classes outside the {k} labels.")
-
-
-_NAMES = {
-    name: name
-    for name in (
-        "pred_boxes", "pred_scores", "pred_labels", "true_boxes", "true_labels",
-        "true_iscrowd", "true_area", "image_id",
-    )
-}  # fmt: skip
-
-
-def _check_image(
-    pred_boxes, pred_scores, pred_labels, true_boxes, true_labels,
-    true_iscrowd, true_area, image_id, names: dict[str, str],
-) -> dict[str, Any]:  # fmt: skip
-    """Validate one image's arrays without touching any state."""
-    p_boxes = _check_boxes(names["pred_boxes"], pred_boxes)
-    t_boxes = _check_boxes(names["true_boxes"], true_boxes)
-
-    def column(key: str, value: Any, check: Any, boxes: str) -> np.ndarray:
-        array = check(names[key], _empty_1d(names[key], value))
-        rows = p_boxes.shape[0] if boxes == "pred_boxes" else t_boxes.shape[0]
-        _validation.check_length(names[key], array, rows, names[boxes])
-        return array
-
-    numbers, labels = _validation.check_finite_numbers, _validation.check_labels_1d
-    scores = column("pred_scores", pred_scores, numbers, "pred_boxes")
-    p_labels = column("pred_labels", pred_labels, labels, "pred_boxes")
-    t_labels = column("true_labels", true_labels, labels, "true_boxes")
-    crowd = np.zeros(t_boxes.shape[0], bool)
-    if true_iscrowd is not None:
-        flags = column("true_iscrowd", true_iscrowd, numbers, "true_boxes")
-        if not np.all((flags == 0) | (flags == 1)):
-            raise ValueError(f"{names['true_iscrowd']} must hold 0/1 or booleans.")
-        crowd = flags == 1
-    area = (t_boxes[:, 2] - t_boxes[:, 0]) * (t_boxes[:, 3] - t_boxes[:, 1])
-    if true_area is not None:
-        area = column("true_area", true_area, numbers, "true_boxes").astype(np.float64)
-        if np.any(area < 0):
-            raise ValueError(f"{names['true_area']} contains negative areas.")
-    if image_id is not None:
-        if hasattr(image_id, "item") and np.ndim(image_id) == 0:  # a 0-d array or tensor
-            image_id = image_id.item()
-        if isinstance(image_id, (bool, np.bool_)) or not isinstance(image_id, (int, np.integer)):
-            raise ValueError(f"{names['image_id']} must be an int or None; got {image_id!r}.")
-        image_id = int(image_id)
-        if not -(2**63) <= image_id < 2**63:
-            raise ValueError(f"{names['image_id']} does not fit in 64 bits.")
-    return {
-        "pred_boxes": p_boxes,
-        "pred_scores": scores,
-        "pred_labels": p_labels,
-        "true_boxes": t_boxes,
-        "true_labels": t_labels,
-        "true_iscrowd": crowd,
-        "true_area": area,
-        "image_id": image_id,
-        "id_name": names["image_id"],
-        "names": names,
-    }
-
-
-def _empty_1d(name: str, value: Any) -> Any:
-    """An empty list or tensor read as an empty 1-D array (its dtype is then moot)."""
-    if value is None or isinstance(value, (str, bytes)):
-        return value
-    array = _validation.to_numpy(name, value)
-    return np.zeros(0) if array.size == 0 and array.ndim <= 1 else array
-
-
-def _check_boxes(name: str, value: Any) -> np.ndarray:
-    """(n, 4) finite xyxy boxes as float64 (an empty list is no boxes)."""
-    array = _validation.to_numpy(name, value)
-    if array.size == 0 and array.ndim <= 2 and (array.ndim < 2 or array.shape[1] in (0, 4)):
-        return np.zeros((0, 4))
-    boxes = _validation.check_finite_numbers(name, array, ndim=(2,))
-    if boxes.shape[1] != 4:
-        raise ValueError(f"{name} must have shape (n, 4) (x1, y1, x2, y2); got {boxes.shape}.")
-    boxes = boxes.astype(np.float64)
-    bad = (boxes[:, 2] < boxes[:, 0]) | (boxes[:, 3] < boxes[:, 1])
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise ValueError(
-            f"{name} row {row} has x2 < x1 or y2 < y1; boxes must be (x1, y1, x2, y2)."
-        )
-    return boxes
-
-
-def _ratio(num: np.ndarray, den: np.ndarray, empty: float) -> np.ndarray:
-    num = np.asarray(num, np.float64)
-    return np.divide(num, den, out=np.full(num.shape, empty), where=np.asarray(den) > 0)
+        arrays = {name: getattr(self, name) for name in self._declared}
+        _state.check_loaded(arrays, k, len(self._thresholds))

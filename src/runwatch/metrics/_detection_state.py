@@ -1,0 +1,165 @@
+"""The state ``DetectionMetrics`` keeps instead of boxes, and how it is stored.
+
+After ``_coco.match_image`` an image is a few numbers per kept detection,
+held as columns of equal length (one row per detection):
+
+- ``det_label`` (class index), ``det_score``, ``det_rank`` (within its image
+  and class), ``det_iou`` (IoU of its match at 0.5, else NaN);
+- ``det_image`` and ``det_auto``: the image's id, or for an image given
+  without one its arrival number and ``True`` (those sort after the ids);
+- ``det_matched`` and ``det_ignored``: one bit per (area range, IoU
+  threshold), area-major, packed into ``n_bytes`` bytes per row;
+
+and per class ``gt_count`` (non-ignored ground truths per area range) and the
+(K + 1, K + 1) ``confmat``. ``declarations`` lists them with their merge
+rules; ``image_rows`` packs one image's rows, ``append`` concatenates the
+rows added since the last read, ``unpack``/``bit`` read the bits back and
+``check_loaded`` checks a loaded state fits together. ``relabel`` re-indexes
+the class columns to a larger label list; ``config_arrays`` and
+``config_from_arrays`` write and read the constructor's arguments in a state
+dict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import _coco
+from ._base import MergeRule
+from ._labels import labels_to_array
+
+N_AREA = len(_coco.AREA_RANGES)
+
+#: The per-detection columns stored as given per image (``det_image``/``det_auto`` are per image).
+ROW_COLUMNS = ("label", "score", "rank", "matched", "ignored", "iou")
+
+
+def n_bytes(n_thresholds: int) -> int:
+    """Bytes per detection of each packed bit column."""
+    return -(-N_AREA * n_thresholds // 8)
+
+
+def declarations(k: int, n_thresholds: int) -> list[tuple[str, np.ndarray, MergeRule]]:
+    """Every state array of a metric with ``k`` classes: (name, empty value, merge rule)."""
+    width = n_bytes(n_thresholds)
+    return [
+        ("det_label", np.zeros(0, np.int32), "cat"),
+        ("det_score", np.zeros(0, np.float64), "cat"),
+        ("det_image", np.zeros(0, np.int64), "cat"),
+        ("det_auto", np.zeros(0, bool), "cat"),
+        ("det_rank", np.zeros(0, np.int32), "cat"),
+        ("det_matched", np.zeros((0, width), np.uint8), "cat"),
+        ("det_ignored", np.zeros((0, width), np.uint8), "cat"),
+        ("det_iou", np.zeros(0, np.float64), "cat"),
+        ("gt_count", np.zeros((k, N_AREA), np.int64), "sum"),
+        ("confmat", np.zeros((k + 1, k + 1), np.int64), "sum"),
+        ("image_ids", np.zeros(0, np.int64), "cat"),
+        ("image_count", np.int64(0), "sum"),
+        ("n_auto", np.int64(0), "sum"),
+    ]
+
+
+def image_rows(found: dict[str, Any], pred_cats: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+    """One image's rows (``ROW_COLUMNS``) from ``_coco.match_image``'s result."""
+    keep = found["keep"]
+    n = keep.size
+    width = found["matched"].shape[1] * found["matched"].shape[2]
+    return {
+        "label": pred_cats[keep].astype(np.int32),
+        "score": scores[keep].astype(np.float64),
+        "rank": found["rank"].astype(np.int32),
+        "matched": np.packbits(found["matched"].reshape(n, width), axis=1),
+        "ignored": np.packbits(found["ignored"].reshape(n, width), axis=1),
+        "iou": found["iou"],
+    }
+
+
+def append(columns: dict[str, np.ndarray], parts: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """The ``det_*`` columns with the images ``parts`` appended (new arrays).
+
+    Each part is ``image_rows``' result plus its ``image`` and ``auto``.
+    """
+    sizes = [p["label"].size for p in parts]
+    out = {
+        f"det_{name}": np.concatenate([columns[f"det_{name}"], *(p[name] for p in parts)])
+        for name in ROW_COLUMNS
+    }
+    image = np.repeat(np.array([p["image"] for p in parts], np.int64), sizes)
+    auto = np.repeat(np.array([p["auto"] for p in parts], bool), sizes)
+    out["det_image"] = np.concatenate([columns["det_image"], image])
+    out["det_auto"] = np.concatenate([columns["det_auto"], auto])
+    return out
+
+
+def relabel(
+    det_label: np.ndarray, gt_count: np.ndarray, where: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``det_label`` and ``gt_count`` for ``k`` classes, old class ``i`` now ``where[i]``."""
+    label = where[det_label].astype(np.int32) if where.size else det_label
+    count = np.zeros((k, N_AREA), np.int64)
+    count[where] = gt_count
+    return label, count
+
+
+def unpack(packed: np.ndarray, n_thresholds: int) -> np.ndarray:
+    """A packed bit column as booleans of shape (n, A, T)."""
+    count = N_AREA * n_thresholds
+    bits = np.unpackbits(packed, axis=1, count=count).astype(bool)
+    return bits.reshape(-1, N_AREA, n_thresholds)
+
+
+def bit(packed: np.ndarray, index: int) -> np.ndarray:
+    """Bit ``index`` of every row of a packed column (area "all" holds the first ``T`` bits)."""
+    byte, shift = divmod(index, 8)
+    mask = np.uint8(1 << (7 - shift))
+    return (packed[:, byte] & mask) > 0
+
+
+def check_loaded(arrays: dict[str, np.ndarray], k: int, n_thresholds: int) -> None:
+    """``ValueError`` unless loaded state arrays fit each other and ``k`` classes."""
+    n = arrays["det_label"].size
+    for name in ("det_score", "det_image", "det_auto", "det_rank", "det_iou"):
+        if arrays[name].shape != (n,):
+            raise ValueError(f"state array {name!r} does not have {n} detections.")
+    for name in ("det_matched", "det_ignored"):
+        if arrays[name].shape != (n, n_bytes(n_thresholds)):
+            raise ValueError(f"state array {name!r} does not fit {n} detections.")
+    if arrays["gt_count"].shape != (k, N_AREA) or arrays["confmat"].shape != (k + 1, k + 1):
+        raise ValueError(f"state arrays 'gt_count' and 'confmat' do not fit {k} labels.")
+    labels = arrays["det_label"]
+    if n and (labels.min() < 0 or labels.max() >= k):
+        raise ValueError(f"state array 'det_label' has classes outside the {k} labels.")
+
+
+def config_arrays(
+    labels: list[Any] | None,
+    iou_thresholds: np.ndarray | None,
+    score_threshold: float,
+    max_detections: int,
+) -> dict[str, np.ndarray]:
+    """The constructor's arguments as plain arrays (None kept as a ``*_given`` flag)."""
+    return {
+        "labels": labels_to_array(labels or []),
+        "labels_given": np.array(labels is not None),
+        "iou_thresholds": np.zeros(0) if iou_thresholds is None else iou_thresholds.copy(),
+        "iou_thresholds_given": np.array(iou_thresholds is not None),
+        "score_threshold": np.array(score_threshold),
+        "max_detections": np.array(max_detections, np.int64),
+    }
+
+
+def config_from_arrays(config: dict[str, np.ndarray]) -> dict[str, Any]:
+    """``config_arrays``' result back as constructor arguments; ``ValueError`` if one is missing."""
+    try:
+        return {
+            "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
+            "iou_thresholds": config["iou_thresholds"]
+            if bool(config["iou_thresholds_given"])
+            else None,
+            "score_threshold": float(config["score_threshold"]),
+            "max_detections": int(config["max_detections"]),
+        }
+    except KeyError as missing:
+        raise ValueError(f"state is missing config.{missing.args[0]}.") from None
