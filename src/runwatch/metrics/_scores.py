@@ -133,6 +133,7 @@ class ExactScores:
         self.n_classes = n_classes
         self._pos = [_Run() for _ in range(n_classes + 1)]
         self._neg = [_Run() for _ in range(n_classes + 1)]
+        self._ranked: dict[int, tuple] = {}  # per group, until the next add or merge
 
     def add(self, proba: np.ndarray, true_idx: np.ndarray, weight: np.ndarray | None) -> None:
         k = self.n_classes
@@ -145,6 +146,7 @@ class ExactScores:
         self._pos[k].add(proba[rows, true_idx], weight)
         micro_w = None if weight is None else np.repeat(weight, k)[~onehot.ravel()]
         self._neg[k].add(proba[~onehot], micro_w)
+        self._ranked = {}
 
     def _runs(self, group: int) -> tuple[_Run, _Run]:
         return self._pos[group].settle(), self._neg[group].settle()
@@ -153,30 +155,38 @@ class ExactScores:
         pos, neg = self._runs(group)
         return pos.total, neg.total
 
+    def _rank(self, group: int) -> tuple:
+        """Weights around each distinct positive score, shared by AUC and AP.
+
+        For each: the positives below it and at it, and the negatives below it
+        and at or below it (two searches per group per compute).
+        """
+        if group not in self._ranked:
+            pos, neg = self._runs(group)
+            changes = np.flatnonzero(np.diff(pos.scores)) + 1
+            starts = np.r_[0, changes] if pos.scores.size else changes
+            distinct = pos.scores[starts]
+            before = pos.weight_below(distinct, "left")  # positives below each distinct score
+            at = np.diff(np.r_[before, pos.total])
+            below = neg.weight_below(distinct, "left")
+            at_or_below = neg.weight_below(distinct, "right")
+            self._ranked[group] = (before, at, below, at_or_below, pos.total, neg.total)
+        return self._ranked[group]
+
     def auc(self, group: int) -> tuple[float, float]:
         """Mann-Whitney: each positive beats the negatives below it, ties count one half."""
-        pos, neg = self._runs(group)
-        n_pos, n_neg = pos.total, neg.total
+        _, at, below, at_or_below, n_pos, n_neg = self._rank(group)
         if n_pos <= 0 or n_neg <= 0:
             return float("nan"), 0.0
-        below = neg.weight_below(pos.scores, "left")
-        at_or_below = neg.weight_below(pos.scores, "right")
-        wins = (below + at_or_below) * 0.5
-        total = wins.sum() if pos.weight is None else wins @ pos.weight
-        return float(total / (n_pos * n_neg)), 0.0
+        wins = float(np.sum(at * (below + at_or_below))) * 0.5
+        return wins / (n_pos * n_neg), 0.0
 
     def average_precision(self, group: int) -> tuple[float, float]:
         """Σ over distinct positive scores t of (weight at t / P) · precision(score ≥ t)."""
-        pos, neg = self._runs(group)
-        n_pos, n_neg = pos.total, neg.total
+        before, at, below, _, n_pos, n_neg = self._rank(group)
         if n_pos <= 0:
             return (0.0 if n_neg > 0 else float("nan")), 0.0
-        starts = np.r_[0, np.flatnonzero(np.diff(pos.scores)) + 1]
-        cumulative = pos.weight_below(pos.scores[starts], "left")  # weight below each run
-        tp = n_pos - cumulative
-        step = np.diff(np.r_[cumulative, n_pos])
-        fp = n_neg - neg.weight_below(pos.scores[starts], "left")
-        return cm.step_average_precision(tp, fp, step, n_pos), 0.0
+        return cm.step_average_precision(n_pos - before, n_neg - below, at, n_pos), 0.0
 
     def chart_curve(self, group: int, n_points: int) -> Curve:
         """Exact points of the curve at about ``n_points`` thresholds spread along it."""
@@ -198,6 +208,7 @@ class ExactScores:
         for g in range(self.n_classes + 1):
             self._pos[g].extend(other._pos[g])
             self._neg[g].extend(other._neg[g])
+        self._ranked = {}
 
     def state(self) -> dict[str, np.ndarray]:
         """Every run, settled and concatenated (positives of each group, then negatives).
