@@ -1,30 +1,221 @@
-// Placeholder anywidget front end: shows the `title` trait. The widget work
-// replaces this with the real views (see shared/STYLE.md §1–§4).
-import { displayText } from "./format";
+// The RunDetails front end (anywidget): `initialize` follows the model's
+// state (snapshot trait + numbered delta messages), `render` draws a view.
+import { ChartGrid, LossChart } from "./charts";
+import { ConfusionPanel } from "./confusion";
+import { metricsTable, perClassTable, pickSplit, splitSelector } from "./detail";
+import { formatMetric } from "./format";
+import { Live, type Update } from "./live";
+import type { Batch, WidgetModel } from "./model";
+import { CSS } from "./style";
+import { IterationsTable } from "./table";
 
-/** The part of anywidget's model this module uses; the Python side's traits. */
-interface Model {
-  get(name: "title"): string | null;
-  on(event: "change:title", callback: () => void): void;
-  off(event: "change:title", callback: () => void): void;
-}
-
-interface RenderProps {
-  model: Model;
-  el: HTMLElement;
-}
-
-function render({ model, el }: RenderProps): () => void {
-  const root = document.createElement("div");
-  root.className = "runwatch-root";
-  const update = (): void => {
-    // textContent, never innerHTML: titles are user text.
-    root.textContent = displayText(model.get("title"));
+/**
+ * A view's live state, fed by the model's snapshot trait and custom messages.
+ * Each view keeps its own: anywidget may hand `initialize` and `render`
+ * different model wrappers, so state keyed by the model object is not shared
+ * reliably. A message sent before the view existed is lost; the gap logic
+ * (live.ts) then waits for the next snapshot.
+ */
+function follow(model: WidgetModel): { live: Live; stop: () => void } {
+  const live = new Live(model.get("_snapshot"));
+  const onMsg = (msg: unknown): void => {
+    live.receive(msg as Batch);
   };
-  update();
-  model.on("change:title", update);
-  el.replaceChildren(root);
-  return () => model.off("change:title", update);
+  const onSnapshot = (): void => {
+    live.reset(model.get("_snapshot"));
+  };
+  model.on("msg:custom", onMsg);
+  model.on("change:_snapshot", onSnapshot);
+  return {
+    live,
+    stop: () => {
+      model.off("msg:custom", onMsg);
+      model.off("change:_snapshot", onSnapshot);
+    },
+  };
+}
+
+/** Milliseconds without news after which a running run's header reads as stale. */
+const STALE_MS = 30_000;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function ago(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  return s < 60 ? `${s} s ago` : `${Math.round(s / 60)} min ago`;
+}
+
+function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): () => void {
+  const { live, stop: stopFollowing } = follow(model);
+  const style = document.createElement("style");
+  style.textContent = CSS;
+  const root = el("div", "rw-root");
+  const header = el("div", "rw-header");
+  let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
+
+  const select = (id: string): void => {
+    picked = id;
+    model.set("selected", id);
+    model.set("_auto_selected", false);
+    model.save_changes();
+    drawAll();
+  };
+  const table = new IterationsTable({ metricName: "", onSelect: select });
+  const detail = el("div", "rw-detail");
+  const confusion = new ConfusionPanel({
+    onCell: (cell) => {
+      model.set("selected_cell", cell);
+      model.save_changes();
+      drawDetail();
+    },
+  });
+  const charts = new ChartGrid();
+  const loss = new LossChart(live.state.loss_chart);
+  root.append(header, table.el, detail);
+  host.replaceChildren(style, root);
+
+  const selectedId = (): string | null => {
+    const s = model.get("selected");
+    if (picked !== null) return picked;
+    return s ?? live.state.run.auto;
+  };
+
+  const drawHeader = (): void => {
+    const run = live.state.run;
+    const rows = live.state.iterations;
+    const best = rows.find((r) => r.is_best);
+    const done = rows.filter((r) => !["running", "queued"].includes(r.status)).length;
+    const badge = el("span", `rw-badge rw-${run.status.replace(/[^a-z]/g, "")}`, run.status);
+    const parts: HTMLElement[] = [
+      el("span", "rw-title", run.name),
+      el("span", "rw-muted", run.task),
+      badge,
+      el("span", "rw-count", `${done} of ${rows.length} iterations done`),
+    ];
+    if (best !== undefined) {
+      parts.push(el("span", "rw-best-summary", `best: ${best.name} (#${best.index}) ${run.primary_metric} ${formatMetric(best.metric)}`));
+    }
+    const age = Date.now() - live.updated;
+    const updated = el("span", "rw-updated rw-muted", `updated ${ago(age)}`);
+    if (age > STALE_MS && (run.status === "running" || run.status === "queued")) {
+      updated.classList.add("rw-stale");
+      updated.title = "No news from the kernel for a while: is the loop still running?";
+    }
+    parts.push(updated);
+    header.replaceChildren(...parts);
+  };
+
+  let shownLoss: string | null = null;
+  const drawDetail = (): void => {
+    const id = selectedId();
+    const row = live.state.iterations.find((r) => r.id === id);
+    const d = id === null ? undefined : live.state.details[id];
+    const split = pickSplit(d, model.get("split"));
+    const title = el("div", "rw-detail-title", row === undefined ? "No iteration selected" : `Iteration #${row.index}: ${row.name}`);
+    const children: HTMLElement[] = [title];
+    if (row !== undefined) {
+      const params = el("div", "rw-muted", `${row.status}${d !== undefined && !d.final ? " (live)" : ""}`);
+      children.push(params);
+    }
+    children.push(
+      splitSelector(d, split, (s) => {
+        model.set("split", s);
+        model.save_changes();
+        drawDetail();
+      }),
+    );
+    const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
+    if (sd === undefined) {
+      children.push(el("p", "rw-empty", row === undefined ? "" : "No predictions logged for this iteration yet."));
+      charts.show({});
+    } else {
+      const panels = el("div", "rw-panels");
+      const m = el("div", "rw-panel rw-metrics-wrap");
+      m.append(el("h4", "", "Metrics"), metricsTable(sd, live.state.run.primary_metric));
+      const pc = el("div", "rw-panel rw-metrics-wrap");
+      pc.append(el("h4", "", "Per class"), perClassTable(sd));
+      const cm = el("div", "rw-panel");
+      cm.append(el("h4", "", "Confusion matrix"));
+      confusion.update(sd.confusion, model.get("selected_cell"));
+      cm.append(confusion.el);
+      panels.append(m, pc, cm);
+      children.push(panels);
+      charts.show(sd.charts);
+    }
+    const chartRow = el("div", "rw-charts-row");
+    chartRow.append(charts.el, loss.el);
+    children.push(chartRow);
+    detail.replaceChildren(...children);
+    if (id !== shownLoss) {
+      shownLoss = id;
+      loss.replace(id === null ? [] : (live.state.losses[id] ?? []));
+    }
+  };
+
+  const drawAll = (): void => {
+    drawHeader();
+    table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
+    drawDetail();
+  };
+
+  const onUpdate = (u: Update): void => {
+    if (u.kind === "reset") {
+      shownLoss = null;
+      drawAll();
+      return;
+    }
+    const id = selectedId();
+    drawHeader();
+    table.update(live.state.iterations, id, live.state.run.primary_metric);
+    let detailChanged = false;
+    for (const d of u.deltas) {
+      if (d.kind === "detail" && d.detail.iteration === id) detailChanged = true;
+      if (d.kind === "iteration" && d.row.id === id) detailChanged = true;
+      if (d.kind === "run" && picked === null && model.get("selected") === null) detailChanged = true;
+      if (d.kind === "loss" && d.iteration === id && shownLoss === id) loss.append(d.points);
+    }
+    if (detailChanged || selectedId() !== id) drawDetail();
+  };
+
+  const onSelected = (): void => {
+    // The kernel's automatic selection must not undo a pick it has not seen yet
+    // (page -> kernel messages wait while a cell runs).
+    if (picked !== null && model.get("_auto_selected")) {
+      model.set("selected", picked);
+      model.set("_auto_selected", false);
+      model.save_changes();
+    } else if (!model.get("_auto_selected")) {
+      picked = model.get("selected");
+    }
+    drawAll();
+  };
+  const onOther = (): void => drawDetail();
+
+  const stopListening = live.listen(onUpdate);
+  model.on("change:selected", onSelected);
+  model.on("change:split", onOther);
+  model.on("change:selected_cell", onOther);
+  const ticker = setInterval(() => {
+    const status = live.state.run.status;
+    if (status === "running" || status === "queued") drawHeader();
+  }, 1000);
+  drawAll();
+
+  return () => {
+    stopListening();
+    stopFollowing();
+    clearInterval(ticker);
+    model.off("change:selected", onSelected);
+    model.off("change:split", onOther);
+    model.off("change:selected_cell", onOther);
+    charts.clear();
+    loss.finalize();
+  };
 }
 
 export default { render };

@@ -42,6 +42,7 @@ if [ ! -f "$bundle" ] || [ -n "$(find js package.json -newer "$bundle" -print -q
     npm run --silent build
 fi
 [ -s "$bundle" ] || { echo "error: $bundle was not built" >&2; exit 1; }
+command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 # ------------------------------------------------------------------------------
 
 # Every check runs even when an earlier one fails; the script fails if any did.

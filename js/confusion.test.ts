@@ -1,0 +1,121 @@
+import { describe, expect, test } from "vitest";
+
+import { OTHER, fold, mostCommon, mostConfused, normalise, selectClasses, total } from "./confusion";
+
+const m3 = [
+  [5, 1, 0],
+  [2, 7, 1],
+  [0, 3, 9],
+];
+
+describe("fold", () => {
+  test("folding into (other) loses no count", () => {
+    const f = fold(m3, ["a", "b", "c"], new Set([0]));
+    expect(f.labels).toEqual(["a", OTHER]);
+    expect(f.matrix).toEqual([
+      [5, 1],
+      [2, 20],
+    ]);
+    expect(total(f.matrix)).toBe(28);
+    expect(f.other).toBe(true);
+  });
+
+  test("keeps the kept classes' row and column sums and shows them in matrix order", () => {
+    const n = 12;
+    const counts = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i * 7 + j * 3) % 5));
+    const labels = counts.map((_, i) => `c${i}`);
+    const keep = [9, 2, 5];
+    const f = fold(counts, labels, keep);
+    expect(f.labels).toEqual(["c2", "c5", "c9", OTHER]);
+    expect(total(f.matrix)).toBe(total(counts));
+    [2, 5, 9].forEach((orig, s) => {
+      const rowSum = (counts[orig] ?? []).reduce((a, b) => a + b, 0);
+      expect((f.matrix[s] ?? []).reduce((a, b) => a + b, 0)).toBe(rowSum);
+      const colSum = counts.reduce((a, r) => a + (r[orig] ?? 0), 0);
+      expect(f.matrix.reduce((a, r) => a + (r[s] ?? 0), 0)).toBe(colSum);
+      expect(f.matrix[s]?.[s]).toBe(counts[orig]?.[orig]);
+    });
+  });
+
+  test("keeping every class adds no (other)", () => {
+    const f = fold(m3, ["a", "b", "c"], [2, 1, 0]);
+    expect(f.labels).toEqual(["a", "b", "c"]);
+    expect(f.matrix).toEqual(m3);
+    expect(f.other).toBe(false);
+  });
+});
+
+describe("top-k selection", () => {
+  test("most common: largest row sums first, ties in matrix order", () => {
+    expect(mostCommon(m3, 2)).toEqual([2, 1]);
+    expect(mostCommon([[1], [1]].map((r) => [...r, 0]), 2)).toEqual([0, 1]);
+  });
+
+  test("most confused: classes of the largest off-diagonal cells, true before predicted", () => {
+    // off-diagonal: (2,1)=3, (1,0)=2, (0,1)=1, (1,2)=1
+    expect(mostConfused(m3, 2)).toEqual([2, 1]);
+    expect(mostConfused(m3, 3)).toEqual([2, 1, 0]);
+  });
+
+  test("most confused fills up with the most common when few classes are confused", () => {
+    const diag = [
+      [1, 0, 0, 0],
+      [0, 9, 0, 0],
+      [0, 4, 2, 0],
+      [0, 0, 0, 5],
+    ];
+    expect(mostConfused(diag, 3)).toEqual([2, 1, 3]);
+  });
+
+  test("same rule as the views layer's docstring examples", () => {
+    const m = [
+      [5, 3, 0],
+      [0, 5, 0],
+      [1, 0, 5],
+    ];
+    expect(mostConfused(m, 2)).toEqual([0, 1]);
+    expect(mostConfused(m, 3)).toEqual([0, 1, 2]);
+    expect(mostCommon([[1, 0, 0], [0, 5, 1], [2, 0, 0]], 2)).toEqual([1, 2]);
+  });
+
+  test("seven of ten digits, the rest folded, total kept", () => {
+    const n = 10;
+    const counts = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 50 : (i + 2 * j) % 4)));
+    const keep = selectClasses(counts, "confused");
+    expect(keep).toHaveLength(7);
+    const f = fold(counts, counts.map((_, i) => String(i)), keep);
+    expect(f.labels).toHaveLength(8);
+    expect(total(f.matrix)).toBe(total(counts));
+    expect(selectClasses(counts, "all")).toHaveLength(10);
+    expect(selectClasses(m3, "confused")).toEqual([0, 1, 2]);
+  });
+});
+
+describe("normalise", () => {
+  test("row-normalised rows sum to 1, column-normalised columns sum to 1", () => {
+    const r = normalise(m3, "row");
+    for (const row of r) expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(r[0]?.[1]).toBeCloseTo(1 / 6, 12);
+    const c = normalise(m3, "column");
+    for (let j = 0; j < 3; j++) expect(c.reduce((a, row) => a + (row[j] ?? 0), 0)).toBeCloseTo(1, 12);
+    expect(c[1]?.[0]).toBeCloseTo(2 / 7, 12);
+  });
+
+  test("an empty row or column stays 0; raw is an unchanged copy", () => {
+    const m = [
+      [0, 0],
+      [3, 0],
+    ];
+    expect(normalise(m, "row")).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    expect(normalise(m, "column")).toEqual([
+      [0, 0],
+      [1, 0],
+    ]);
+    const raw = normalise(m, "raw");
+    expect(raw).toEqual(m);
+    expect(raw).not.toBe(m);
+  });
+});

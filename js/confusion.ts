@@ -1,0 +1,239 @@
+// The confusion matrix: which classes to show (most confused / most common,
+// top 7), the rest folded into "(other)" so no count disappears, raw / row /
+// column normalisation (all pure, tested in node), and the HTML table.
+import type { Confusion } from "./model";
+
+/** Name of the folded row and column. */
+export const OTHER = "(other)";
+/** How many classes the modes pick. */
+export const TOP_K = 7;
+
+export type Mode = "confused" | "common" | "all";
+export type Norm = "raw" | "row" | "column";
+
+/** Sum of every cell. */
+export function total(matrix: readonly (readonly number[])[]): number {
+  let s = 0;
+  for (const row of matrix) for (const v of row) s += v;
+  return s;
+}
+
+function rowSums(m: readonly (readonly number[])[]): number[] {
+  return m.map((r) => r.reduce((a, b) => a + b, 0));
+}
+
+function colSums(m: readonly (readonly number[])[]): number[] {
+  const out = new Array<number>(m[0]?.length ?? 0).fill(0);
+  for (const r of m) r.forEach((v, j) => (out[j] = (out[j] ?? 0) + v));
+  return out;
+}
+
+/** Order of indices by descending value, ties in index order. */
+function ranked(values: readonly number[]): number[] {
+  return values.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]).map((p) => p[1]);
+}
+
+/** The `k` classes with the most true samples (row sums), largest first. */
+export function mostCommon(counts: readonly (readonly number[])[], k: number = TOP_K): number[] {
+  return ranked(rowSums(counts)).slice(0, k);
+}
+
+/**
+ * The `k` classes involved in the largest off-diagonal counts: cells largest
+ * first (ties row-major), each adds its true then its predicted class; when
+ * fewer than `k` are ever confused the most common fill up. Same rule as
+ * `runwatch.views.most_confused_classes`.
+ */
+export function mostConfused(counts: readonly (readonly number[])[], k: number = TOP_K): number[] {
+  const n = counts.length;
+  const cells: [number, number, number][] = [];
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) {
+      const v = counts[i]?.[j] ?? 0;
+      if (i !== j && v > 0) cells.push([v, i, j]);
+    }
+  cells.sort((a, b) => b[0] - a[0] || a[1] - b[1] || a[2] - b[2]);
+  const chosen: number[] = [];
+  for (const [, i, j] of cells) {
+    if (chosen.length >= k) break;
+    for (const c of [i, j]) if (!chosen.includes(c) && chosen.length < k) chosen.push(c);
+  }
+  for (const c of mostCommon(counts, n)) {
+    if (chosen.length >= k) break;
+    if (!chosen.includes(c)) chosen.push(c);
+  }
+  return chosen;
+}
+
+/** A matrix reduced to some classes plus, when any class was left out, an "(other)" row and column. */
+export interface Folded {
+  labels: string[];
+  matrix: number[][];
+  /** Whether the last row and column are "(other)". */
+  other: boolean;
+}
+
+/**
+ * Keep the classes at indices `keep` (shown in matrix order) and fold every
+ * other class into one "(other)" row and column: totals, row sums of kept
+ * classes and column sums of kept classes are preserved.
+ */
+export function fold(counts: readonly (readonly number[])[], labels: readonly string[], keep: Iterable<number>): Folded {
+  const kept = [...new Set(keep)].filter((i) => i >= 0 && i < labels.length).sort((a, b) => a - b);
+  const slot = new Array<number>(labels.length).fill(kept.length);
+  kept.forEach((i, s) => (slot[i] = s));
+  const other = kept.length < labels.length;
+  const size = kept.length + (other ? 1 : 0);
+  const matrix = Array.from({ length: size }, () => new Array<number>(size).fill(0));
+  counts.forEach((row, i) =>
+    row.forEach((v, j) => {
+      const r = matrix[slot[i] ?? kept.length];
+      const c = slot[j] ?? kept.length;
+      if (r !== undefined) r[c] = (r[c] ?? 0) + v;
+    }),
+  );
+  const out = kept.map((i) => labels[i] ?? "");
+  if (other) out.push(OTHER);
+  return { labels: out, matrix, other };
+}
+
+/** Which classes a mode shows. */
+export function selectClasses(counts: readonly (readonly number[])[], mode: Mode, k: number = TOP_K): number[] {
+  if (mode === "all" || counts.length <= k) return counts.map((_, i) => i);
+  return mode === "confused" ? mostConfused(counts, k) : mostCommon(counts, k);
+}
+
+/** Raw counts, or each row / column divided by its sum (an empty one stays 0). */
+export function normalise(matrix: readonly (readonly number[])[], norm: Norm): number[][] {
+  if (norm === "raw") return matrix.map((r) => [...r]);
+  const rows = rowSums(matrix);
+  const cols = colSums(matrix);
+  return matrix.map((r, i) =>
+    r.map((v, j) => {
+      const d = norm === "row" ? (rows[i] ?? 0) : (cols[j] ?? 0);
+      return d > 0 ? v / d : 0;
+    }),
+  );
+}
+
+function pct(v: number, d: number): string {
+  return d > 0 ? `${((100 * v) / d).toFixed(1)}%` : "\u2014";
+}
+
+function countText(v: number): string {
+  return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+}
+
+export interface ConfusionOptions {
+  onCell: (cell: [string, string]) => void;
+}
+
+/** The confusion-matrix panel of one view: mode and normalisation pickers, then the table. */
+export class ConfusionPanel {
+  readonly el: HTMLElement;
+  mode: Mode = "confused";
+  norm: Norm = "raw";
+  private data: Confusion | null = null;
+  private selected: [string, string] | null = null;
+  private body: HTMLElement;
+
+  constructor(private options: ConfusionOptions) {
+    this.el = document.createElement("div");
+    this.el.className = "rw-confusion";
+    const controls = document.createElement("div");
+    controls.className = "rw-controls";
+    controls.append(
+      picker("rw-mode", "Classes", [["confused", "Most confused"], ["common", "Most common"], ["all", "All"]], this.mode, (v) => {
+        this.mode = v as Mode;
+        this.draw();
+      }),
+      picker("rw-norm", "Values", [["raw", "Counts"], ["row", "Row-normalised"], ["column", "Column-normalised"]], this.norm, (v) => {
+        this.norm = v as Norm;
+        this.draw();
+      }),
+    );
+    this.body = document.createElement("div");
+    this.el.append(controls, this.body);
+  }
+
+  update(data: Confusion | null, selected: [string, string] | null): void {
+    this.data = data;
+    this.selected = selected;
+    this.draw();
+  }
+
+  private draw(): void {
+    const data = this.data;
+    if (data === null || data.labels.length === 0) {
+      const p = document.createElement("p");
+      p.className = "rw-empty";
+      p.textContent = "No predictions yet.";
+      this.body.replaceChildren(p);
+      return;
+    }
+    const f = fold(data.counts, data.labels, selectClasses(data.counts, this.mode));
+    const shown = normalise(f.matrix, this.norm);
+    const rows = rowSums(f.matrix);
+    const cols = colSums(f.matrix);
+    let max = 0;
+    for (const r of shown) for (const v of r) max = Math.max(max, v);
+    const table = document.createElement("table");
+    table.className = "rw-table rw-matrix";
+    const head = table.createTHead().insertRow();
+    const corner = document.createElement("th");
+    corner.className = "rw-corner";
+    corner.textContent = "true \\ predicted";
+    head.appendChild(corner);
+    for (const label of f.labels) {
+      const th = document.createElement("th");
+      th.className = "rw-col-label";
+      th.textContent = label;
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    f.matrix.forEach((row, i) => {
+      const tr = body.insertRow();
+      const th = document.createElement("th");
+      th.className = "rw-row-label";
+      th.textContent = f.labels[i] ?? "";
+      tr.appendChild(th);
+      row.forEach((count, j) => {
+        const td = tr.insertCell();
+        const value = shown[i]?.[j] ?? 0;
+        const t = f.labels[i] ?? "";
+        const p = f.labels[j] ?? "";
+        td.className = "rw-cell";
+        if (i === j && !(f.other && i === f.labels.length - 1)) td.classList.add("rw-diag");
+        td.textContent = this.norm === "raw" ? countText(count) : value.toFixed(2);
+        const alpha = max > 0 ? value / max : 0;
+        td.style.backgroundColor = `rgba(31, 119, 180, ${(0.08 + 0.82 * alpha).toFixed(3)})`;
+        if (alpha > 0.55) td.classList.add("rw-dark");
+        td.title = `true: ${t}\npredicted: ${p}\ncount: ${countText(count)}\n${pct(count, rows[i] ?? 0)} of true ${t}\n${pct(count, cols[j] ?? 0)} of predicted ${p}`;
+        const isOther = f.other && (i === f.labels.length - 1 || j === f.labels.length - 1);
+        if (!isOther) {
+          td.classList.add("rw-clickable");
+          if (this.selected !== null && this.selected[0] === t && this.selected[1] === p) td.classList.add("rw-cell-selected");
+          td.addEventListener("click", () => this.options.onCell([t, p]));
+        }
+      });
+    });
+    this.body.replaceChildren(table);
+  }
+}
+
+function picker(cls: string, title: string, choices: [string, string][], value: string, onChange: (v: string) => void): HTMLElement {
+  const label = document.createElement("label");
+  label.className = cls;
+  label.textContent = `${title} `;
+  const select = document.createElement("select");
+  for (const [v, text] of choices) {
+    const o = document.createElement("option");
+    o.value = v;
+    o.textContent = text;
+    select.appendChild(o);
+  }
+  select.value = value;
+  select.addEventListener("change", () => onChange(select.value));
+  label.appendChild(select);
+  return label;
+}

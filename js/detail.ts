@@ -1,0 +1,80 @@
+// The detail panels of the selected iteration: split selector, metrics table,
+// per-class table. Text goes in with textContent only.
+import { formatMetric } from "./format";
+import { SPLITS, type Detail, type SplitDetail } from "./model";
+
+/** The split to show: the wanted one when the detail has it, else the first present (validation first). */
+export function pickSplit(detail: Detail | undefined, wanted: string): string | null {
+  if (detail === undefined) return null;
+  const present = Object.keys(detail.splits);
+  if (present.includes(wanted)) return wanted;
+  for (const s of ["validation", "test", "train"]) if (present.includes(s)) return s;
+  return present[0] ?? null;
+}
+
+function table(cls: string, head: string[], rows: string[][], numeric: boolean[]): HTMLTableElement {
+  const t = document.createElement("table");
+  t.className = `rw-table ${cls}`;
+  const h = t.createTHead().insertRow();
+  head.forEach((text, i) => {
+    const th = document.createElement("th");
+    th.textContent = text;
+    if (numeric[i]) th.className = "rw-num";
+    h.appendChild(th);
+  });
+  const b = t.createTBody();
+  for (const row of rows) {
+    const tr = b.insertRow();
+    row.forEach((text, i) => {
+      const td = tr.insertCell();
+      td.textContent = text;
+      if (numeric[i]) td.className = "rw-num";
+    });
+  }
+  return t;
+}
+
+/** The split selector: one button per split of the detail. */
+export function splitSelector(detail: Detail | undefined, current: string | null, onPick: (s: string) => void): HTMLElement {
+  const bar = document.createElement("div");
+  bar.className = "rw-splits";
+  bar.setAttribute("role", "tablist");
+  const present = detail === undefined ? [] : SPLITS.filter((s) => s in detail.splits);
+  for (const s of present) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = "rw-split";
+    b.dataset["split"] = s;
+    b.textContent = s;
+    b.setAttribute("aria-selected", String(s === current));
+    if (s === current) b.classList.add("rw-active");
+    b.addEventListener("click", () => onPick(s));
+    bar.appendChild(b);
+  }
+  return bar;
+}
+
+/** The metrics of a split, primary metric first, then by name. */
+export function metricsTable(split: SplitDetail, primary: string): HTMLTableElement {
+  const names = Object.keys(split.metrics).sort((a, b) => (a === primary ? -1 : b === primary ? 1 : a.localeCompare(b)));
+  const t = table("rw-metrics", ["Metric", "Value"], names.map((n) => [n, formatMetric(split.metrics[n])]), [false, true]);
+  const first = t.tBodies[0]?.rows[0];
+  if (first !== undefined && names[0] === primary) first.classList.add("rw-primary");
+  return t;
+}
+
+/** Precision, recall, F1 and support per class. */
+export function perClassTable(split: SplitDetail): HTMLTableElement {
+  return table(
+    "rw-per-class",
+    ["Class", "Precision", "Recall", "F1", "Support"],
+    split.per_class.map((r) => [
+      r.label,
+      formatMetric(r.precision),
+      formatMetric(r.recall),
+      formatMetric(r.f1),
+      r.support === null ? "\u2014" : String(Math.round(r.support * 1000) / 1000),
+    ]),
+    [false, true, true, true, true],
+  );
+}

@@ -1,0 +1,81 @@
+import { describe, expect, test } from "vitest";
+
+import { Live, applyBatch, type Update } from "./live";
+import type { Batch, IterationRow, Snapshot } from "./model";
+
+function snapshot(seq = 0): Snapshot {
+  return {
+    seq,
+    run: { name: "r", task: "classification", primary_metric: "accuracy", goal: "maximize", status: "running", best: null, auto: null },
+    iterations: [],
+    details: {},
+    losses: {},
+    loss_chart: null,
+  };
+}
+
+function row(id: string, metric: number | null, is_best = false): IterationRow {
+  return { id, index: Number(id), name: `m${id}`, status: "completed", duration: 1, metric, best: metric, is_best };
+}
+
+const loss = (iteration: string, ...values: number[]) => ({
+  kind: "loss" as const,
+  iteration,
+  points: values.map((value, step) => ({ split: "train", step, value })),
+});
+
+describe("applyBatch", () => {
+  test("applies the next batch: rows replace by id, best moves, losses append", () => {
+    const s = snapshot();
+    expect(applyBatch(s, { seq: 1, deltas: [{ kind: "iteration", row: row("1", 0.8, true) }, loss("1", 0.9, 0.7)] })).toBe("applied");
+    expect(applyBatch(s, { seq: 2, deltas: [{ kind: "iteration", row: row("2", 0.9, true) }, loss("1", 0.5)] })).toBe("applied");
+    expect(s.seq).toBe(2);
+    expect(s.iterations.map((r) => [r.id, r.is_best])).toEqual([
+      ["1", false],
+      ["2", true],
+    ]);
+    expect(s.losses["1"]?.map((p) => p.value)).toEqual([0.9, 0.7, 0.5]);
+    expect(applyBatch(s, { seq: 3, deltas: [{ kind: "iteration", row: { ...row("1", 0.8), status: "failed" } }] })).toBe("applied");
+    expect(s.iterations).toHaveLength(2);
+    expect(s.iterations[0]?.status).toBe("failed");
+  });
+
+  test("a repeated batch is stale and a skipped number is a gap; neither changes the state", () => {
+    const s = snapshot(4);
+    expect(applyBatch(s, { seq: 4, deltas: [loss("1", 1)] })).toBe("stale");
+    expect(applyBatch(s, { seq: 6, deltas: [loss("1", 1)] })).toBe("gap");
+    expect(s.seq).toBe(4);
+    expect(s.losses).toEqual({});
+  });
+});
+
+describe("Live", () => {
+  test("after a gap it holds batches until a snapshot catches up, then applies the rest in order", () => {
+    const live = new Live(snapshot(0));
+    const seen: Update["kind"][] = [];
+    live.listen((u) => seen.push(u.kind));
+    const b = (seq: number, v: number): Batch => ({ seq, deltas: [loss("1", v)] });
+    expect(live.receive(b(1, 1))).toBe("applied");
+    expect(live.receive(b(3, 3))).toBe("gap");
+    expect(live.receive(b(4, 4))).toBe("gap");
+    expect(live.waiting).toBe(true);
+    expect(live.state.seq).toBe(1);
+    // The snapshot as of batch 3 (it holds points 1, 2, 3); batch 4 is then applied from the hold.
+    const snap = snapshot(3);
+    snap.losses["1"] = [1, 2, 3].map((value, step) => ({ split: "train", step, value }));
+    expect(live.reset(snap)).toBe(true);
+    expect(live.state.seq).toBe(4);
+    expect(live.state.losses["1"]?.map((p) => p.value)).toEqual([1, 2, 3, 4]);
+    expect(live.waiting).toBe(false);
+    expect(seen).toEqual(["batch", "reset", "batch"]);
+  });
+
+  test("an older snapshot is ignored, and the trait value is never mutated", () => {
+    const snap = snapshot(0);
+    const live = new Live(snap);
+    live.receive({ seq: 1, deltas: [loss("7", 0.5)] });
+    expect(snap.losses).toEqual({});
+    expect(live.reset(snapshot(0))).toBe(false);
+    expect(live.state.losses["7"]).toHaveLength(1);
+  });
+});

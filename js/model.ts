@@ -1,0 +1,107 @@
+// The contract with the kernel: the only place JS names traits and messages.
+// Mirrors src/runwatch/widget/_contract.py (a Python test compares `interface Model`
+// with the widget's sync=True traits).
+
+/** The run as the header shows it. */
+export interface RunInfo {
+  name: string;
+  task: string;
+  primary_metric: string;
+  goal: string;
+  status: string;
+  best: string | null;
+  auto: string | null;
+}
+
+/** One row of the iterations table. */
+export interface IterationRow {
+  id: string;
+  index: number;
+  name: string;
+  status: string;
+  duration: number | null;
+  metric: number | null;
+  best: number | null;
+  is_best: boolean;
+}
+
+export interface PerClassRow {
+  label: string;
+  precision: number | null;
+  recall: number | null;
+  f1: number | null;
+  support: number | null;
+}
+
+/** counts[i][j]: samples of class labels[i] predicted labels[j]. */
+export interface Confusion {
+  labels: string[];
+  counts: number[][];
+}
+
+/** A Vega-Lite spec, as Altair's to_dict() gives it. */
+export type Spec = Record<string, unknown>;
+
+export interface SplitDetail {
+  metrics: Record<string, number | null>;
+  per_class: PerClassRow[];
+  confusion: Confusion | null;
+  charts: Record<string, Spec>;
+}
+
+export interface Detail {
+  iteration: string;
+  final: boolean;
+  splits: Record<string, SplitDetail>;
+}
+
+export interface LossPoint {
+  split: string;
+  step: number;
+  value: number;
+}
+
+/** Everything a freshly opened view needs, as of batch `seq`. */
+export interface Snapshot {
+  seq: number;
+  run: RunInfo;
+  iterations: IterationRow[];
+  details: Record<string, Detail>;
+  losses: Record<string, LossPoint[]>;
+  loss_chart: Spec | null;
+}
+
+/** The widget's synced traits (RunDetails in src/runwatch/widget/__init__.py). */
+export interface Model {
+  selected: string | null;
+  split: string;
+  selected_cell: [string, string] | null;
+  _auto_selected: boolean;
+  _snapshot: Snapshot;
+}
+
+export type Delta =
+  | { kind: "run"; run: RunInfo }
+  | { kind: "iteration"; row: IterationRow }
+  | { kind: "detail"; detail: Detail }
+  | { kind: "loss"; iteration: string; points: LossPoint[] };
+
+/** One custom message from the kernel: the deltas since batch seq - 1. */
+export interface Batch {
+  seq: number;
+  deltas: Delta[];
+}
+
+/** The result sets, in the order the split selector shows them. */
+export const SPLITS = ["train", "validation", "test"] as const;
+
+type Callback = (...args: unknown[]) => void;
+
+/** The part of anywidget's model this front end uses, typed by `Model`. */
+export interface WidgetModel {
+  get<K extends keyof Model>(name: K): Model[K];
+  set<K extends keyof Model>(name: K, value: Model[K]): void;
+  save_changes(): void;
+  on(event: `change:${keyof Model}` | "msg:custom", callback: Callback): void;
+  off(event: `change:${keyof Model}` | "msg:custom", callback: Callback): void;
+}

@@ -1,0 +1,42 @@
+// The widget's stylesheet (static text; JupyterLab's theme variables with fallbacks).
+export const CSS = `
+.rw-root { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
+  color: var(--jp-ui-font-color1, #222); display: flex; flex-direction: column; gap: 10px; }
+.rw-header { display: flex; flex-wrap: wrap; gap: 14px; align-items: baseline; }
+.rw-title { font-size: 15px; font-weight: 600; }
+.rw-badge { padding: 1px 8px; border-radius: 9px; background: #ddd; font-size: 12px; }
+.rw-badge.rw-running { background: #cfe3fa; color: #0b4f9c; }
+.rw-badge.rw-completed { background: #d4f0d4; color: #1e6b1e; }
+.rw-badge.rw-failed, .rw-badge.rw-interrupted { background: #f8d0d0; color: #8a1c1c; }
+.rw-muted { color: var(--jp-ui-font-color2, #666); }
+.rw-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
+.rw-table th, .rw-table td { padding: 3px 8px; border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); text-align: left; }
+.rw-table th { font-weight: 600; }
+.rw-num { text-align: right !important; }
+.rw-table-wrap { max-height: 260px; overflow: auto; outline: none; }
+.rw-table-wrap:focus { box-shadow: 0 0 0 2px #9ecbff; }
+.rw-sortable { cursor: pointer; user-select: none; }
+.rw-row { cursor: pointer; }
+.rw-row:hover { background: rgba(0,0,0,0.04); }
+.rw-row.rw-best, .rw-row.rw-best:hover { background: #fff7d6; }
+.rw-row.rw-selected, .rw-row.rw-selected:hover { background: #d6e8ff; box-shadow: inset 3px 0 #4c78a8; }
+.rw-star { color: #c99a00; }
+.rw-detail-title { font-size: 14px; font-weight: 600; }
+.rw-splits { display: flex; gap: 4px; }
+.rw-split { border: 1px solid #bbb; background: transparent; border-radius: 4px; padding: 2px 10px; cursor: pointer; color: inherit; }
+.rw-split.rw-active { background: #4c78a8; color: white; border-color: #4c78a8; }
+.rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.rw-panel h4 { margin: 4px 0; font-size: 13px; }
+.rw-metrics-wrap { max-height: 320px; overflow: auto; }
+.rw-primary { font-weight: 600; }
+.rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }
+.rw-matrix td, .rw-matrix th { text-align: center; min-width: 28px; }
+.rw-matrix .rw-row-label { text-align: right; }
+.rw-cell.rw-dark { color: white; }
+.rw-cell.rw-diag { font-weight: 600; }
+.rw-clickable { cursor: pointer; }
+.rw-cell-selected { outline: 2px solid #e45756; outline-offset: -2px; }
+.rw-charts { display: flex; flex-wrap: wrap; gap: 12px; }
+.rw-stale { color: #b35900; font-weight: 600; }
+.rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
+`;

@@ -1,0 +1,165 @@
+// The iterations table: sortable by any column, best row highlighted,
+// click or arrow keys to select. `sortRows` is pure (tested in node).
+import { displayText, formatMetric } from "./format";
+import type { IterationRow } from "./model";
+
+export type SortKey = "index" | "name" | "status" | "duration" | "metric" | "best";
+export type Direction = "asc" | "desc";
+
+export interface Sort {
+  key: SortKey;
+  dir: Direction;
+}
+
+const COLUMNS: { key: SortKey; title: string; numeric: boolean }[] = [
+  { key: "index", title: "#", numeric: true },
+  { key: "name", title: "Iteration", numeric: false },
+  { key: "status", title: "Status", numeric: false },
+  { key: "duration", title: "Duration", numeric: true },
+  { key: "metric", title: "metric", numeric: true },
+  { key: "best", title: "Best so far", numeric: true },
+];
+
+/**
+ * Rows sorted by `sort.key`: numbers numerically, text by locale; missing
+ * values (null, NaN) last in either direction; ties in run order. Returns a
+ * new array.
+ */
+export function sortRows(rows: readonly IterationRow[], sort: Sort): IterationRow[] {
+  const sign = sort.dir === "asc" ? 1 : -1;
+  return [...rows].sort((a, b) => {
+    const x = a[sort.key];
+    const y = b[sort.key];
+    const xMissing = x === null || (typeof x === "number" && Number.isNaN(x));
+    const yMissing = y === null || (typeof y === "number" && Number.isNaN(y));
+    if (xMissing || yMissing) {
+      if (xMissing && yMissing) return a.index - b.index;
+      return xMissing ? 1 : -1;
+    }
+    let c: number;
+    if (typeof x === "number" && typeof y === "number") c = x - y;
+    else c = String(x).localeCompare(String(y));
+    return c !== 0 ? sign * c : a.index - b.index;
+  });
+}
+
+/** The next sort after a click on column `key`: toggles direction, numbers start descending. */
+export function nextSort(current: Sort, key: SortKey): Sort {
+  if (current.key === key) return { key, dir: current.dir === "asc" ? "desc" : "asc" };
+  const numeric = COLUMNS.find((c) => c.key === key)?.numeric ?? false;
+  return { key, dir: numeric && key !== "index" ? "desc" : "asc" };
+}
+
+/** The id `step` rows away from `current` in `order` (clamped), for arrow keys. */
+export function moveSelection(
+  order: readonly IterationRow[],
+  current: string | null,
+  step: number,
+): string | null {
+  if (order.length === 0) return null;
+  const at = order.findIndex((r) => r.id === current);
+  const next = at < 0 ? 0 : Math.min(order.length - 1, Math.max(0, at + step));
+  return order[next]?.id ?? null;
+}
+
+function formatDuration(seconds: number | null): string {
+  if (seconds === null) return "\u2014";
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const m = Math.floor(seconds / 60);
+  return `${m} min ${Math.round(seconds - 60 * m)} s`;
+}
+
+function cellText(row: IterationRow, key: SortKey): string {
+  switch (key) {
+    case "index":
+      return String(row.index);
+    case "name":
+      return displayText(row.name);
+    case "status":
+      return displayText(row.status);
+    case "duration":
+      return formatDuration(row.duration);
+    case "metric":
+      return formatMetric(row.metric);
+    case "best":
+      return formatMetric(row.best);
+  }
+}
+
+export interface TableOptions {
+  metricName: string;
+  onSelect: (id: string) => void;
+}
+
+/** The iterations table of one view; `update` redraws it from rows and the selection. */
+export class IterationsTable {
+  readonly el: HTMLElement;
+  private sort: Sort = { key: "index", dir: "asc" };
+  private rows: IterationRow[] = [];
+  private selected: string | null = null;
+  private order: IterationRow[] = [];
+
+  constructor(private options: TableOptions) {
+    this.el = document.createElement("div");
+    this.el.className = "rw-table-wrap";
+    this.el.tabIndex = 0;
+    this.el.setAttribute("role", "grid");
+    this.el.addEventListener("keydown", (e) => {
+      const step = e.key === "ArrowDown" ? 1 : e.key === "ArrowUp" ? -1 : 0;
+      if (step === 0) return;
+      e.preventDefault();
+      const id = moveSelection(this.order, this.selected, step);
+      if (id !== null && id !== this.selected) this.options.onSelect(id);
+    });
+  }
+
+  update(rows: IterationRow[], selected: string | null, metricName: string): void {
+    this.rows = rows;
+    this.selected = selected;
+    this.options.metricName = metricName;
+    this.draw();
+  }
+
+  private draw(): void {
+    this.order = sortRows(this.rows, this.sort);
+    const table = document.createElement("table");
+    table.className = "rw-table rw-iterations";
+    const head = table.createTHead().insertRow();
+    for (const col of COLUMNS) {
+      const th = document.createElement("th");
+      th.dataset["key"] = col.key;
+      th.className = col.numeric ? "rw-num rw-sortable" : "rw-sortable";
+      const arrow = this.sort.key === col.key ? (this.sort.dir === "asc" ? " \u25b2" : " \u25bc") : "";
+      th.textContent = (col.key === "metric" ? this.options.metricName : col.title) + arrow;
+      th.title = "Sort by this column";
+      th.addEventListener("click", () => {
+        this.sort = nextSort(this.sort, col.key);
+        this.draw();
+      });
+      head.appendChild(th);
+    }
+    const body = table.createTBody();
+    for (const row of this.order) {
+      const tr = body.insertRow();
+      tr.dataset["id"] = row.id;
+      tr.className = "rw-row";
+      if (row.is_best) tr.classList.add("rw-best");
+      if (row.id === this.selected) tr.classList.add("rw-selected");
+      tr.classList.add(`rw-status-${row.status.replace(/[^a-z]/g, "")}`);
+      for (const col of COLUMNS) {
+        const td = tr.insertCell();
+        if (col.numeric) td.className = "rw-num";
+        td.textContent = cellText(row, col.key);
+        if (col.key === "name" && row.is_best) {
+          const star = document.createElement("span");
+          star.className = "rw-star";
+          star.title = "best iteration";
+          star.textContent = " \u2605";
+          td.appendChild(star);
+        }
+      }
+      tr.addEventListener("click", () => this.options.onSelect(row.id));
+    }
+    this.el.replaceChildren(table);
+  }
+}

@@ -1,0 +1,157 @@
+r"""The Python side of the widget's contract with its front end.
+
+Every trait the page syncs and every message the kernel sends is named here,
+as plain-data ``TypedDict``\\ s; ``js/model.ts`` mirrors them (a test compares
+``interface Model`` with the widget's ``sync=True`` traits). Values are JSON:
+ids and labels are strings, NaN and infinities are ``None``.
+
+Messages: the kernel sends :class:`Batch` es (``{"seq", "deltas"}``) as
+anywidget custom messages, numbered from 1 without gaps. ``_snapshot`` holds
+the whole state as of its ``seq``: a view applies batches with
+``seq == last + 1`` and, after a gap, waits for the next snapshot.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+#: The traits the front end reads or writes (``js/model.ts``: ``interface Model``).
+MODEL_TRAITS: tuple[str, ...] = (
+    "selected",
+    "split",
+    "selected_cell",
+    "_auto_selected",
+    "_snapshot",
+)
+
+#: The result sets, in the order the split selector shows them.
+SPLITS: tuple[str, ...] = ("train", "validation", "test")
+
+
+class RunInfo(TypedDict):
+    """The run as the header shows it."""
+
+    name: str
+    task: str
+    primary_metric: str
+    goal: str
+    status: str
+    best: str | None  # id of the best iteration
+    auto: str | None  # what `selected` shows while the user picked nothing
+
+
+class IterationRow(TypedDict):
+    """One row of the iterations table."""
+
+    id: str
+    index: int  # 1-based position in the run
+    name: str
+    status: str
+    duration: float | None  # seconds
+    metric: float | None  # the primary metric
+    best: float | None  # best primary metric so far
+    is_best: bool
+
+
+class PerClassRow(TypedDict):
+    """Precision, recall, F1 and support of one class."""
+
+    label: str
+    precision: float | None
+    recall: float | None
+    f1: float | None
+    support: float | None
+
+
+class Confusion(TypedDict):
+    """A confusion matrix: ``counts[i][j]`` samples of ``labels[i]`` predicted ``labels[j]``."""
+
+    labels: list[str]
+    counts: list[list[float]]
+
+
+class SplitDetail(TypedDict):
+    """What the detail panels show for one split of one iteration."""
+
+    metrics: dict[str, float | None]
+    per_class: list[PerClassRow]
+    confusion: Confusion | None
+    charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
+
+
+class Detail(TypedDict):
+    """An iteration's details; ``final`` once the iteration has ended."""
+
+    iteration: str
+    final: bool
+    splits: dict[str, SplitDetail]
+
+
+class LossPoint(TypedDict):
+    """One logged loss value."""
+
+    split: str
+    step: float
+    value: float
+
+
+class Snapshot(TypedDict):
+    """Everything a freshly opened view needs, as of batch ``seq``."""
+
+    seq: int
+    run: RunInfo
+    iterations: list[IterationRow]
+    details: dict[str, Detail]  # iteration id -> details
+    losses: dict[str, list[LossPoint]]  # iteration id -> its losses
+    loss_chart: dict[str, Any] | None  # Vega-Lite spec with named data "loss"
+
+
+class RunDelta(TypedDict):
+    """The run's header changed."""
+
+    kind: Literal["run"]
+    run: RunInfo
+
+
+class IterationDelta(TypedDict):
+    """An iteration row is new or changed."""
+
+    kind: Literal["iteration"]
+    row: IterationRow
+
+
+class DetailDelta(TypedDict):
+    """An iteration's details are new or changed (replace them)."""
+
+    kind: Literal["detail"]
+    detail: Detail
+
+
+class LossDelta(TypedDict):
+    """New loss points of one iteration (append them)."""
+
+    kind: Literal["loss"]
+    iteration: str
+    points: list[LossPoint]
+
+
+Delta = RunDelta | IterationDelta | DetailDelta | LossDelta
+
+
+class Batch(TypedDict):
+    """One custom message: the deltas since batch ``seq - 1``."""
+
+    seq: int
+    deltas: list[Delta]
+
+
+def empty_snapshot(run: RunInfo) -> Snapshot:
+    """A snapshot of a run with nothing logged yet."""
+    return {
+        "seq": 0,
+        "run": run,
+        "iterations": [],
+        "details": {},
+        "losses": {},
+        "loss_chart": None,
+    }

@@ -1,0 +1,90 @@
+"""Shared fixtures of the widget tests: a fresh store, a run logged from real classifiers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from runwatch.tracking import Run
+from runwatch.tracking.store import Store
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    return str(tmp_path / "runs.db")
+
+
+@pytest.fixture(autouse=True)
+def _close_stores():
+    yield
+    for store in list(Store._instances.values()):
+        store.close()
+
+
+@dataclass
+class Logged:
+    """A run and what was fed into it, for the oracle."""
+
+    run: Run
+    y_true: np.ndarray
+    proba: dict[str, np.ndarray] = field(default_factory=dict)  # iteration name -> y_proba
+    ids: dict[str, int] = field(default_factory=dict)
+    labels: list[Any] = field(default_factory=list)
+
+
+def _digits():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(y))
+    return X[order], y[order]
+
+
+def log_sweep(db: str, name: str = "sweep", relabel: bool = False) -> Logged:
+    """Three scikit-learn classifiers on digits, validation predictions and a few losses each.
+
+    With `relabel`, class 3 is called XSS (a label that is markup) and the
+    labels are strings.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _digits()
+    if relabel:
+        y = np.array([XSS if v == 3 else f"digit {v}" for v in y], dtype=object)
+    X_train, y_train, X_val, y_val = X[:1200], y[:1200], X[1200:], y[1200:]
+    classes = sorted(set(y.tolist()))  # scikit-learn's classes_ order: the y_proba columns
+    run = Run(name, primary_metric="accuracy", labels=classes, store=db)
+    logged = Logged(run=run, y_true=y_val)
+    models = [
+        ("GaussianNB", GaussianNB()),
+        ("DecisionTree", DecisionTreeClassifier(max_depth=5, random_state=0)),
+        ("LogisticRegression", LogisticRegression(max_iter=300)),
+    ]
+    for model_name, model in models:
+        with run.iteration(model_name, params={"model": model_name}) as it:
+            model.fit(X_train, y_train)
+            proba = model.predict_proba(X_val)
+            logged.labels = list(model.classes_)
+            for step in range(3):
+                it.log_loss(1.0 / (step + 1), split="train", step=step)
+            # Two batches: the engine merges them.
+            it.update("validation", y_val[:300], y_proba=proba[:300])
+            it.update("validation", y_val[300:], y_proba=proba[300:])
+            logged.proba[model_name] = proba
+            logged.ids[model_name] = it.id
+    run.flush()
+    return logged
+
+
+@pytest.fixture
+def sweep(db: str) -> Logged:
+    return log_sweep(db)

@@ -1,0 +1,82 @@
+"""The Python side (widget traits, _contract TypedDicts) and js/model.ts name the same things."""
+
+import re
+import typing
+from pathlib import Path
+
+import anywidget
+import pytest
+
+from runwatch.widget import RunDetails, _contract
+
+MODEL_TS = Path(__file__).resolve().parents[2] / "js" / "model.ts"
+
+
+def ts_interface(name: str) -> dict[str, str]:
+    """The fields of `export interface <name> { ... }` in js/model.ts: key -> TS type text."""
+    source = MODEL_TS.read_text()
+    match = re.search(r"export interface " + name + r" \{(.*?)\n\}", source, re.S)
+    assert match, f"js/model.ts has no interface {name}"
+    fields = {}
+    for line in match.group(1).splitlines():
+        line = line.split("//")[0].strip()
+        m = re.match(r"(\w+)\??:\s*(.+?);$", line)
+        if m:
+            fields[m.group(1)] = m.group(2)
+    return fields
+
+
+def synced_traits() -> set[str]:
+    own = set(RunDetails.class_traits(sync=True)) - set(anywidget.AnyWidget.class_traits(sync=True))
+    return own
+
+
+def test_model_interface_lists_exactly_the_synced_traits():
+    assert set(ts_interface("Model")) == synced_traits()
+    assert set(_contract.MODEL_TRAITS) == synced_traits()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "RunInfo",
+        "IterationRow",
+        "PerClassRow",
+        "Confusion",
+        "SplitDetail",
+        "Detail",
+        "LossPoint",
+        "Snapshot",
+        "Batch",
+    ],
+)
+def test_payload_types_have_the_same_fields_on_both_sides(name):
+    py = set(typing.get_type_hints(getattr(_contract, name)))
+    assert set(ts_interface(name)) == py
+
+
+def test_delta_kinds_agree():
+    source = MODEL_TS.read_text()
+    ts_kinds = set(re.findall(r'\{ kind: "(\w+)"', source))
+    py_kinds = {
+        typing.get_args(typing.get_type_hints(t)["kind"])[0]
+        for t in typing.get_args(_contract.Delta)
+    }
+    assert ts_kinds == py_kinds == {"run", "iteration", "detail", "loss"}
+
+
+def test_splits_agree():
+    source = MODEL_TS.read_text()
+    ts = re.search(r"export const SPLITS = \[(.*?)\]", source).group(1)
+    assert [s.strip().strip('"') for s in ts.split(",")] == list(_contract.SPLITS)
+
+
+def test_esm_is_the_built_bundle_and_it_imports_nothing_remote():
+    from runwatch import widget
+
+    bundle = Path(__file__).resolve().parents[2] / "src" / "runwatch" / "static" / "widget.js"
+    assert widget._BUNDLE.resolve() == bundle.resolve()
+    assert bundle.is_file(), "run `npm run build` first"
+    text = bundle.read_text()
+    assert str(RunDetails._esm) == text
+    assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", text)

@@ -1,0 +1,270 @@
+import json
+import time
+
+import pytest
+
+from runwatch.tracking import Run
+from runwatch.tracking.watch import Watcher
+from runwatch.widget import RunDetails
+from runwatch.widget._push import (
+    LOSS_POINTS_KEPT,
+    Pusher,
+    apply_batch,
+    coalesce,
+    snapshot_copy,
+    thin_losses,
+)
+
+
+def row(id, status="running", is_best=False):
+    return {
+        "id": id,
+        "index": int(id),
+        "name": f"m{id}",
+        "status": status,
+        "duration": 1.0,
+        "metric": None,
+        "best": None,
+        "is_best": is_best,
+    }
+
+
+def loss(iteration, *values):
+    return {
+        "kind": "loss",
+        "iteration": iteration,
+        "points": [{"split": "train", "step": float(i), "value": v} for i, v in enumerate(values)],
+    }
+
+
+def test_coalesce_keeps_the_last_row_and_concatenates_losses():
+    deltas = [
+        loss("1", 0.9),
+        {"kind": "iteration", "row": row("1")},
+        {"kind": "iteration", "row": row("1", "completed")},
+        loss("2", 0.5),
+        loss("1", 0.8, 0.7),
+    ]
+    out = coalesce(deltas)
+    assert [d["kind"] for d in out] == ["iteration", "loss", "loss"]
+    assert out[0]["row"]["status"] == "completed"
+    assert [p["value"] for p in out[1]["points"]] == [0.9, 0.8, 0.7]
+    assert out[1]["iteration"] == "1" and out[2]["iteration"] == "2"
+
+
+def test_apply_batch_refuses_a_gap_and_moves_the_best_flag():
+    from runwatch.widget._contract import empty_snapshot
+
+    state = empty_snapshot(
+        {
+            "name": "r",
+            "task": "classification",
+            "primary_metric": "accuracy",
+            "goal": "maximize",
+            "status": "running",
+            "best": None,
+            "auto": None,
+        }
+    )
+    assert apply_batch(
+        state, {"seq": 1, "deltas": [{"kind": "iteration", "row": row("1", is_best=True)}]}
+    )
+    assert not apply_batch(state, {"seq": 3, "deltas": [loss("1", 1.0)]})
+    assert state["seq"] == 1 and state["losses"] == {}
+    assert apply_batch(
+        state, {"seq": 2, "deltas": [{"kind": "iteration", "row": row("2", is_best=True)}]}
+    )
+    assert [r["is_best"] for r in state["iterations"]] == [False, True]
+
+
+def loss_deltas(rec):
+    return [d for b in rec.batches for d in b["deltas"] if d["kind"] == "loss"]
+
+
+class Recorder:
+    def __init__(self):
+        self.batches = []
+        self.snapshots = []
+
+    def send(self, batch):
+        self.batches.append(json.loads(json.dumps(batch, allow_nan=False)))
+
+    def publish(self, snapshot):
+        self.snapshots.append(snapshot)
+
+
+def test_bytes_per_appended_loss_point_do_not_grow_with_history(db):
+    run = Run("epochs", primary_metric="accuracy", store=db)
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish, clock=lambda: 0.0)
+    watcher = Watcher(run._store, run.id)
+    it = run.iteration("loop")
+
+    def push_one_point():
+        it.log_loss(0.5, split="train")
+        run.flush()
+        pusher.record(watcher.poll())
+        return len(json.dumps(pusher.flush()))
+
+    sizes = {}
+    for history in (100, 10_000):
+        already = len(pusher.state["losses"].get(str(it.id), []))
+        for i in range(history - already):
+            it.log_loss(1.0 / (i + 1), split="train")
+        run.flush()
+        pusher.record(watcher.poll())
+        pusher.flush()
+        sizes[history] = push_one_point()
+    # The state behind the snapshot keeps a thinned history, the last point included.
+    kept = pusher.state["losses"][str(it.id)]
+    assert len(kept) < 2 * LOSS_POINTS_KEPT
+    assert kept[-1]["step"] == 10_000 and kept[0]["step"] == 0
+    assert sizes[10_000] <= 2048
+    assert abs(sizes[10_000] - sizes[100]) <= 16  # only a number's digits may differ
+    last = rec.batches[-1]
+    assert sum(len(d["points"]) for d in last["deltas"] if d["kind"] == "loss") == 1
+    it.complete()
+
+
+def test_many_log_calls_make_few_messages_and_every_point_arrives_once(db):
+    run = Run("fast", primary_metric="accuracy", store=db)
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish)
+    pusher.start()
+    n = 3000
+    started = time.monotonic()
+    try:
+        with run.iteration("loop") as it:
+            for i in range(n):
+                it.log_loss(1.0 / (i + 1), split="train", step=i)
+                if i % 100 == 0:
+                    time.sleep(0.05)
+            it.update("validation", [0, 1, 1], y_proba=[[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+        elapsed = time.monotonic() - started
+        key = str(it.id)
+
+        def done():
+            got = sum(len(d["points"]) for d in loss_deltas(rec))
+            detail = pusher.state["details"].get(key)
+            return got >= n and detail is not None and detail["final"]
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not done():
+            time.sleep(0.05)
+        total_time = time.monotonic() - started
+    finally:
+        pusher.stop()
+    steps = [
+        p["step"]
+        for b in rec.batches
+        for d in b["deltas"]
+        if d["kind"] == "loss"
+        for p in d["points"]
+    ]
+    assert steps == [float(i) for i in range(n)]
+    assert [b["seq"] for b in rec.batches] == list(range(1, len(rec.batches) + 1))
+    # At most 4 a second (plus the first one and the one after the loop).
+    assert len(rec.batches) <= 4 * total_time + 2, (len(rec.batches), total_time, elapsed)
+    assert len(rec.batches) < n / 50
+    # Finished: the final details are in the state the snapshot is copied from.
+    assert pusher.state["details"][str(it.id)]["final"]
+    assert pusher.publish_snapshot(force=True) or rec.snapshots
+    assert rec.snapshots[-1]["seq"] == pusher.state["seq"]
+
+
+def test_widget_selects_the_best_until_the_user_picks(sweep):
+    widget = RunDetails(sweep.run, live=False)
+    rows = widget._snapshot["iterations"]
+    assert len(rows) == 3
+    best = next(r["id"] for r in rows if r["is_best"])
+    assert widget.selected == best
+    assert widget._auto_selected
+    other = next(r["id"] for r in rows if not r["is_best"])
+    widget.selected = other  # a pick (page or user code)
+    assert not widget._auto_selected
+    widget._follow({**widget._snapshot["run"], "auto": best})
+    assert widget.selected == other
+    widget.close()
+
+
+def test_live_widget_follows_the_run_while_nothing_is_picked(db):
+    run = Run("follow", primary_metric="accuracy", store=db)
+    widget = RunDetails(run)
+    sent = []
+    widget._pusher._send = sent.append
+    try:
+        for k, proba in enumerate([[0.6, 0.4], [0.2, 0.8]]):
+            with run.iteration(f"m{k}") as it:
+                # m1 predicts class 1 for everything: accuracy 1.0 on [1, 1]
+                it.update("validation", [1, 1], y_proba=[proba, proba])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and widget.selected != str(it.id):
+            time.sleep(0.05)
+        assert widget.selected == str(it.id)
+        assert sent and all(b["seq"] == i + 1 for i, b in enumerate(sent))
+    finally:
+        widget.close()
+
+
+@pytest.mark.slow
+def test_logging_is_not_slower_with_the_widget_displayed(db):
+    def cost(run, n=30_000):
+        with run.iteration("bench") as it:
+            t = time.perf_counter()
+            for i in range(n):
+                it.log_loss(0.5, split="train", step=i)
+            return (time.perf_counter() - t) / n
+
+    bare = min(cost(Run("bare", store=db)) for _ in range(3))
+    run = Run("watched", store=db)
+    widget = RunDetails(run)
+    try:
+        time.sleep(0.3)
+        watched = min(cost(run) for _ in range(3))
+    finally:
+        widget.close()
+    # The widget works on other threads; allow noise, not a slowdown.
+    assert watched < 1.5 * bare + 2e-6, (bare, watched)
+
+
+def test_thin_losses_keeps_ends_and_short_histories():
+    points = [{"split": "train", "step": float(i), "value": 1.0} for i in range(10)]
+    assert thin_losses(points, kept=6) is points  # under twice the cap: unchanged
+    long = points * 3
+    for i, p in enumerate(long):
+        long[i] = {**p, "step": float(i)}
+    thin = thin_losses(long, kept=5)
+    assert [p["step"] for p in thin] == [0.0, 7.0, 14.0, 22.0, 29.0]
+
+
+def test_snapshot_copy_is_not_changed_by_later_batches():
+    from runwatch.widget._contract import empty_snapshot
+
+    state = empty_snapshot(
+        {
+            "name": "r",
+            "task": "classification",
+            "primary_metric": "accuracy",
+            "goal": "maximize",
+            "status": "running",
+            "best": None,
+            "auto": None,
+        }
+    )
+    apply_batch(
+        state,
+        {
+            "seq": 1,
+            "deltas": [{"kind": "iteration", "row": row("1", is_best=True)}, loss("1", 0.5)],
+        },
+    )
+    snap = snapshot_copy(state)
+    before = json.dumps(snap, sort_keys=True)
+    apply_batch(
+        state,
+        {
+            "seq": 2,
+            "deltas": [{"kind": "iteration", "row": row("2", is_best=True)}, loss("1", 0.4)],
+        },
+    )
+    assert json.dumps(snap, sort_keys=True) == before
