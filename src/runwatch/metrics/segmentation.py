@@ -114,16 +114,20 @@ class SegmentationMetrics(Metric):
                 f"mask_pred has shape {pred.shape} but mask_true has shape {truth.shape}."
             )
         truth, pred = truth.ravel(), pred.ravel()
-        valid = truth != self._ignore if self._ignore is not None else np.ones(truth.size, bool)
-        _check_range("mask_true", truth[valid], self._k, self._ignore)
-        _check_range("mask_pred", pred[valid], self._k, None)  # ignored pixels' predictions: any
-        if truth.size == 0:
+        if self._ignore is not None:  # select the valid pixels once; no copy without ignore_index
+            valid = truth != self._ignore
+            truth, pred, n_pixels = truth[valid], pred[valid], truth.size
+        else:
+            n_pixels = truth.size
+        _check_range("mask_true", truth, self._k, self._ignore)
+        _check_range("mask_pred", pred, self._k, None)  # ignored pixels' predictions: any
+        if n_pixels == 0:
             return
         k = self._k
-        cells = truth[valid] * k + pred[valid]
+        cells = truth * k + pred
         delta = np.bincount(cells, minlength=k * k).reshape(k, k)
         self.confmat = self.confmat + delta
-        self.n_ignored = self.n_ignored + np.int64(truth.size - cells.size)
+        self.n_ignored = self.n_ignored + np.int64(n_pixels - cells.size)
         self._cache = None
 
     # ---------------------------------------------------------------- compute
