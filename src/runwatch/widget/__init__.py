@@ -13,6 +13,8 @@ Traits the page syncs are listed in :data:`._contract.MODEL_TRAITS`.
 from __future__ import annotations
 
 import copy
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +22,12 @@ import anywidget
 import traitlets
 
 from ._contract import RunInfo, Snapshot
+from ._payload import ENDED as _ENDED
 from ._push import Pusher
 
 __all__ = ["RunDetails"]
+
+logger = logging.getLogger(__name__)
 
 _BUNDLE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
 
@@ -98,4 +103,123 @@ class RunDetails(anywidget.AnyWidget):
     def close(self) -> None:
         """Stop following the run and close the widget."""
         self._pusher.stop()
+        self._unhook()
         super().close()
+
+    # ------------------------------------------------------ static and saved
+
+    def save_html(self, path: Any) -> Path:
+        """Write the run, as the store has it now, to one self-contained HTML page.
+
+        The page is the widget itself (its bundle inlined, vega included) on a
+        snapshot of the run, with the current ``selected`` and ``split``; it
+        works offline (a Content-Security-Policy forbids every request) and
+        shows a static summary where scripts do not run.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Where to write the page (folders are created).
+
+        Returns
+        -------
+        pathlib.Path
+            The absolute path written.
+        """
+        from ._push import snapshot_copy
+        from ._static import build_snapshot, page_html, write_page
+
+        with self._pusher._flush_lock:
+            known = snapshot_copy(self._pusher.state)
+        snapshot = build_snapshot(self.run, reuse=known)
+        page = page_html(
+            snapshot,
+            _BUNDLE.read_bytes(),
+            selected=None if self._auto_selected else self.selected,
+            split=self.split,
+            auto_selected=self._auto_selected,
+        )
+        return write_page(path, page)
+
+    def _static_html(self) -> str:
+        from ._static import summary_html, summary_snapshot
+
+        selected = None if self._auto_selected else self.selected
+        return summary_html(summary_snapshot(self.run, selected), selected, self.split)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The widget view plus a static HTML summary (what GitHub and nbviewer show)."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        try:
+            data["text/html"] = self._static_html()
+        except Exception:  # the summary must never stop the widget from showing
+            logger.exception("runwatch: building the static summary failed")
+        return data, metadata
+
+    # The summary of a display follows the run: after each cell that changed a
+    # run with nothing left running, the display is updated (by its display id),
+    # so a saved notebook carries the final state, not the empty run of cell 1.
+    _display_id: str | None = None
+    _static_seen: Any = None
+
+    def _ipython_display_(self, **kwargs: Any) -> None:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+
+        bundle = self._repr_mimebundle_()
+        if bundle is None:
+            return
+        data, metadata = bundle
+        if self._display_id is None:
+            self._display_id = uuid.uuid4().hex
+        publish_display_data(data, metadata, transient={"display_id": self._display_id})
+        self._static_seen = self._fingerprint()
+        shell = get_ipython()
+        if shell is not None and not getattr(self, "_hooked", False):
+            shell.events.register("post_execute", self._after_cell)
+            self._hooked = True
+
+    def _unhook(self) -> None:
+        if not getattr(self, "_hooked", False):
+            return
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            try:
+                shell.events.unregister("post_execute", self._after_cell)
+            except ValueError:
+                pass
+        self._hooked = False
+
+    def _fingerprint(self) -> Any:
+        from ._payload import iteration_rows
+
+        rows = iteration_rows(self.run)
+        key = tuple((r["id"], r["status"], r["metric"]) for r in rows)
+        return key, all(r["status"] in _ENDED for r in rows)
+
+    def _after_cell(self) -> None:
+        try:
+            if self._display_id is None or self.comm is None:
+                return
+            seen = self._fingerprint()
+            key, ended = seen
+            if not key or not ended or seen == self._static_seen:
+                return
+            from IPython.display import publish_display_data
+
+            bundle = self._repr_mimebundle_()
+            if bundle is None:
+                return
+            data, metadata = bundle
+            publish_display_data(
+                data, metadata, transient={"display_id": self._display_id}, update=True
+            )
+            self._static_seen = seen
+        except Exception:
+            logger.exception("runwatch: updating the static summary failed")
