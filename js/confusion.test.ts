@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { OTHER, fold, mostCommon, mostConfused, normalise, selectClasses, total } from "./confusion";
+import { OTHER, TOP_K, fold, mostCommon, mostConfused, normalise, scaleMax, selectClasses, total } from "./confusion";
 
 const m3 = [
   [5, 1, 0],
@@ -117,5 +117,31 @@ describe("normalise", () => {
     const raw = normalise(m, "raw");
     expect(raw).toEqual(m);
     expect(raw).not.toBe(m);
+  });
+});
+
+describe("the class filter and the grey (other) cells", () => {
+  const counts = [
+    [50, 2, 0, 1],
+    [3, 40, 1, 0],
+    [0, 0, 300, 9],
+    [1, 0, 7, 400],
+  ];
+  const labels = ["a", "b", "c", "d"];
+
+  test("pick shows exactly the picked classes, the rest folded with no count lost", () => {
+    const keep = selectClasses(counts, "pick", TOP_K, labels, new Set(["d", "a"]));
+    expect(keep).toEqual([0, 3]);
+    const f = fold(counts, labels, keep);
+    expect(f.labels).toEqual(["a", "d", OTHER]);
+    expect(total(f.matrix)).toBe(total(counts));
+    expect(selectClasses(counts, "pick", TOP_K, labels, new Set())).toEqual([]);
+  });
+
+  test("the colour scale ignores the (other) row and column", () => {
+    const f = fold(counts, labels, [0, 1]);
+    expect(f.matrix[2]?.[2]).toBe(716); // (other)-(other)
+    expect(scaleMax(f.matrix, f.other)).toBe(50);
+    expect(scaleMax(counts, false)).toBe(400);
   });
 });

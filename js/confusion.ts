@@ -8,7 +8,9 @@ export const OTHER = "(other)";
 /** How many classes the modes pick. */
 export const TOP_K = 7;
 
-export type Mode = "confused" | "common" | "all";
+export type Mode = "confused" | "common" | "all" | "pick";
+/** Fill of the "(other)" cells (runwatch.views.confusion's): outside the colour scale. */
+export const OTHER_FILL = "#e8e8e8";
 export type Norm = "raw" | "row" | "column";
 
 /** Sum of every cell. */
@@ -97,10 +99,36 @@ export function fold(counts: readonly (readonly number[])[], labels: readonly st
   return { labels: out, matrix, other };
 }
 
-/** Which classes a mode shows. */
-export function selectClasses(counts: readonly (readonly number[])[], mode: Mode, k: number = TOP_K): number[] {
+/**
+ * Which classes a mode shows; "pick" shows the classes of `labels` named in
+ * `picked` (the class filter), in matrix order.
+ */
+export function selectClasses(
+  counts: readonly (readonly number[])[],
+  mode: Mode,
+  k: number = TOP_K,
+  labels: readonly string[] = [],
+  picked: ReadonlySet<string> = new Set(),
+): number[] {
+  if (mode === "pick") return labels.flatMap((l, i) => (picked.has(l) ? [i] : []));
   if (mode === "all" || counts.length <= k) return counts.map((_, i) => i);
   return mode === "confused" ? mostConfused(counts, k) : mostCommon(counts, k);
+}
+
+/**
+ * The top of the colour scale: the largest value outside the "(other)" row and
+ * column (they are grey), so the big (other)-(other) count does not wash out
+ * the shown classes' cells. Same rule as runwatch.views.confusion_chart.
+ */
+export function scaleMax(shown: readonly (readonly number[])[], other: boolean): number {
+  const last = shown.length - 1;
+  let max = 0;
+  shown.forEach((r, i) =>
+    r.forEach((v, j) => {
+      if (!(other && (i === last || j === last))) max = Math.max(max, v);
+    }),
+  );
+  return max;
 }
 
 /** Raw counts, or each row / column divided by its sum (an empty one stays 0). */
@@ -133,9 +161,13 @@ export class ConfusionPanel {
   readonly el: HTMLElement;
   mode: Mode = "confused";
   norm: Norm = "raw";
+  /** The class filter's picks (mode "pick"); starts as the classes shown when it was opened. */
+  picked: Set<string> | null = null;
   private data: Confusion | null = null;
   private selected: [string, string] | null = null;
   private body: HTMLElement;
+  private filter: HTMLElement;
+  private filterFor = "";
 
   constructor(private options: ConfusionOptions) {
     this.el = document.createElement("div");
@@ -143,8 +175,14 @@ export class ConfusionPanel {
     const controls = document.createElement("div");
     controls.className = "rw-controls";
     controls.append(
-      picker("rw-mode", "Classes", [["confused", "Most confused"], ["common", "Most common"], ["all", "All"]], this.mode, (v) => {
+      picker("rw-mode", "Classes", [["confused", "Most confused"], ["common", "Most common"], ["all", "All"], ["pick", "Pick\u2026"]], this.mode, (v) => {
+        const before = this.mode;
         this.mode = v as Mode;
+        if (this.mode === "pick" && this.picked === null && this.data !== null) {
+          const shown = selectClasses(this.data.counts, before === "pick" ? "confused" : before);
+          this.picked = new Set(shown.map((i) => this.data?.labels[i] ?? ""));
+        }
+        this.filterFor = "";
         this.draw();
       }),
       picker("rw-norm", "Values", [["raw", "Counts"], ["row", "Row-normalised"], ["column", "Column-normalised"]], this.norm, (v) => {
@@ -153,7 +191,38 @@ export class ConfusionPanel {
       }),
     );
     this.body = document.createElement("div");
-    this.el.append(controls, this.body);
+    this.filter = document.createElement("div");
+    this.filter.className = "rw-class-filter";
+    this.el.append(controls, this.filter, this.body);
+  }
+
+  /** The class filter: one checkbox per class (shown in mode "pick"). */
+  private drawFilter(labels: readonly string[]): void {
+    const key = this.mode === "pick" ? labels.join("\u0000") : "";
+    if (key === this.filterFor) return;
+    this.filterFor = key;
+    if (this.mode !== "pick") {
+      this.filter.replaceChildren();
+      return;
+    }
+    const picked = (this.picked ??= new Set());
+    this.filter.replaceChildren(
+      ...labels.map((l) => {
+        const item = document.createElement("label");
+        item.className = "rw-class-option";
+        const box = document.createElement("input");
+        box.type = "checkbox";
+        box.value = l;
+        box.checked = picked.has(l);
+        box.addEventListener("change", () => {
+          if (box.checked) picked.add(l);
+          else picked.delete(l);
+          this.draw();
+        });
+        item.append(box, document.createTextNode(l));
+        return item;
+      }),
+    );
   }
 
   update(data: Confusion | null, selected: [string, string] | null): void {
@@ -164,6 +233,7 @@ export class ConfusionPanel {
 
   private draw(): void {
     const data = this.data;
+    this.drawFilter(data?.labels ?? []);
     if (data === null || data.labels.length === 0) {
       const p = document.createElement("p");
       p.className = "rw-empty";
@@ -171,12 +241,11 @@ export class ConfusionPanel {
       this.body.replaceChildren(p);
       return;
     }
-    const f = fold(data.counts, data.labels, selectClasses(data.counts, this.mode));
+    const f = fold(data.counts, data.labels, selectClasses(data.counts, this.mode, TOP_K, data.labels, this.picked ?? new Set()));
     const shown = normalise(f.matrix, this.norm);
     const rows = rowSums(f.matrix);
     const cols = colSums(f.matrix);
-    let max = 0;
-    for (const r of shown) for (const v of r) max = Math.max(max, v);
+    const max = scaleMax(shown, f.other);
     const table = document.createElement("table");
     table.className = "rw-table rw-matrix";
     const head = table.createTHead().insertRow();
@@ -205,12 +274,15 @@ export class ConfusionPanel {
         td.className = "rw-cell";
         if (i === j && !(f.other && i === f.labels.length - 1)) td.classList.add("rw-diag");
         td.textContent = this.norm === "raw" ? countText(count) : value.toFixed(2);
-        const alpha = max > 0 ? value / max : 0;
-        td.style.backgroundColor = `rgba(31, 119, 180, ${(0.08 + 0.82 * alpha).toFixed(3)})`;
-        if (alpha > 0.55) td.classList.add("rw-dark");
         td.title = `true: ${t}\npredicted: ${p}\ncount: ${countText(count)}\n${pct(count, rows[i] ?? 0)} of true ${t}\n${pct(count, cols[j] ?? 0)} of predicted ${p}`;
         const isOther = f.other && (i === f.labels.length - 1 || j === f.labels.length - 1);
-        if (!isOther) {
+        if (isOther) {
+          td.classList.add("rw-other");
+          td.style.backgroundColor = OTHER_FILL;
+        } else {
+          const alpha = max > 0 ? Math.min(1, value / max) : 0;
+          td.style.backgroundColor = `rgba(31, 119, 180, ${(0.08 + 0.82 * alpha).toFixed(3)})`;
+          if (alpha > 0.55) td.classList.add("rw-dark");
           td.classList.add("rw-clickable");
           if (this.selected !== null && this.selected[0] === t && this.selected[1] === p) td.classList.add("rw-cell-selected");
           td.addEventListener("click", () => this.options.onCell([t, p]));

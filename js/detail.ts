@@ -54,12 +54,35 @@ export function splitSelector(detail: Detail | undefined, current: string | null
   return bar;
 }
 
-/** The metrics of a split, primary metric first, then by name. */
+/**
+ * The metrics of a split by kind (threshold-free, label, binary, ...; the
+ * kernel's `groups`), the primary metric's group first with it on top; an
+ * undefined value shows "—" and its reason on hover.
+ */
 export function metricsTable(split: SplitDetail, primary: string): HTMLTableElement {
-  const names = Object.keys(split.metrics).sort((a, b) => (a === primary ? -1 : b === primary ? 1 : a.localeCompare(b)));
-  const t = table("rw-metrics", ["Metric", "Value"], names.map((n) => [n, formatMetric(split.metrics[n])]), [false, true]);
-  const first = t.tBodies[0]?.rows[0];
-  if (first !== undefined && names[0] === primary) first.classList.add("rw-primary");
+  const groups = (split.groups ?? []).length > 0 ? split.groups : [{ group: "metrics", metrics: Object.keys(split.metrics).sort() }];
+  const t = table("rw-metrics", ["Metric", "Value"], [], [false, true]);
+  const body = t.tBodies[0] ?? t.createTBody();
+  for (const g of groups) {
+    const head = body.insertRow();
+    head.className = "rw-group";
+    const cell = head.insertCell();
+    cell.colSpan = 2;
+    cell.textContent = g.group;
+    for (const name of g.metrics) {
+      const tr = body.insertRow();
+      tr.className = "rw-metric-row";
+      tr.dataset["metric"] = name;
+      if (name === primary) tr.classList.add("rw-primary");
+      const n = tr.insertCell();
+      n.textContent = name;
+      const v = tr.insertCell();
+      v.className = "rw-num";
+      v.textContent = formatMetric(split.metrics[name]);
+      const reason = (split.reasons ?? {})[name];
+      if (reason !== undefined) v.title = reason;
+    }
+  }
   return t;
 }
 

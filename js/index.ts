@@ -1,6 +1,7 @@
 // The RunDetails front end (anywidget): `initialize` follows the model's
 // state (snapshot trait + numbered delta messages), `render` draws a view.
 import { ChartGrid, LossChart } from "./charts";
+import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, perClassTable, pickSplit, splitSelector } from "./detail";
 import { formatMetric } from "./format";
@@ -75,8 +76,10 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     },
   });
   const charts = new ChartGrid();
+  const perClassChart = new ChartGrid();
   const loss = new LossChart(live.state.loss_chart);
-  root.append(header, table.el, detail);
+  const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id) });
+  root.append(header, iterChart.el, table.el, detail);
   host.replaceChildren(style, root);
 
   const selectedId = (): string | null => {
@@ -130,22 +133,33 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       }),
     );
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
+    const importance = d?.importance ?? null; // absent in payloads older than it
     if (sd === undefined) {
       children.push(el("p", "rw-empty", row === undefined ? "" : "No predictions logged for this iteration yet."));
-      charts.show({});
+      charts.show(importance === null ? {} : { importance });
     } else {
       const panels = el("div", "rw-panels");
       const m = el("div", "rw-panel rw-metrics-wrap");
       m.append(el("h4", "", "Metrics"), metricsTable(sd, live.state.run.primary_metric));
-      const pc = el("div", "rw-panel rw-metrics-wrap");
-      pc.append(el("h4", "", "Per class"), perClassTable(sd));
-      const cm = el("div", "rw-panel");
-      cm.append(el("h4", "", "Confusion matrix"));
-      confusion.update(sd.confusion, model.get("selected_cell"));
-      cm.append(confusion.el);
-      panels.append(m, pc, cm);
+      panels.append(m);
+      const { per_class: perClassSpec, ...detailCharts } = sd.charts;
+      if (sd.per_class.length > 0) {
+        const pc = el("div", "rw-panel rw-per-class-panel");
+        const pcTable = el("div", "rw-metrics-wrap");
+        pcTable.append(perClassTable(sd));
+        perClassChart.show(perClassSpec === undefined ? {} : { per_class: perClassSpec }, "");
+        pc.append(el("h4", "", "Per class"), pcTable, perClassChart.el);
+        panels.append(pc);
+      }
+      if (sd.confusion !== null) {
+        const cm = el("div", "rw-panel");
+        cm.append(el("h4", "", "Confusion matrix"));
+        confusion.update(sd.confusion, model.get("selected_cell"));
+        cm.append(confusion.el);
+        panels.append(cm);
+      }
       children.push(panels);
-      charts.show(sd.charts);
+      charts.show(importance === null ? detailCharts : { ...detailCharts, importance });
     }
     const chartRow = el("div", "rw-charts-row");
     chartRow.append(charts.el, loss.el);
@@ -159,6 +173,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
 
   const drawAll = (): void => {
     drawHeader();
+    iterChart.update(live.state, selectedId());
     table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
     drawDetail();
   };
@@ -171,6 +186,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     }
     const id = selectedId();
     drawHeader();
+    if (u.deltas.some((d) => d.kind !== "loss")) iterChart.update(live.state, id);
     table.update(live.state.iterations, id, live.state.run.primary_metric);
     let detailChanged = false;
     for (const d of u.deltas) {
@@ -179,6 +195,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       if (d.kind === "run" && picked === null && model.get("selected") === null) detailChanged = true;
       if (d.kind === "loss" && d.iteration === id && shownLoss === id) loss.append(d.points);
     }
+    if (selectedId() !== id) iterChart.update(live.state, selectedId());
     if (detailChanged || selectedId() !== id) drawDetail();
   };
 
@@ -214,6 +231,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
     charts.clear();
+    perClassChart.clear();
+    iterChart.finalize();
     loss.finalize();
   };
 }

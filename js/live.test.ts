@@ -11,6 +11,8 @@ function snapshot(seq = 0): Snapshot {
     details: {},
     losses: {},
     loss_chart: null,
+    iterations_chart: null,
+    goals: {},
   };
 }
 

@@ -42,8 +42,16 @@ export interface Confusion {
 /** A Vega-Lite spec, as Altair's to_dict() gives it. */
 export type Spec = Record<string, unknown>;
 
+/** Metrics of one kind, in display order. */
+export interface MetricGroup {
+  group: string;
+  metrics: string[];
+}
+
 export interface SplitDetail {
   metrics: Record<string, number | null>;
+  groups: MetricGroup[];
+  reasons: Record<string, string>;
   per_class: PerClassRow[];
   confusion: Confusion | null;
   charts: Record<string, Spec>;
@@ -53,6 +61,7 @@ export interface Detail {
   iteration: string;
   final: boolean;
   splits: Record<string, SplitDetail>;
+  importance: Spec | null;
 }
 
 export interface LossPoint {
@@ -69,6 +78,8 @@ export interface Snapshot {
   details: Record<string, Detail>;
   losses: Record<string, LossPoint[]>;
   loss_chart: Spec | null;
+  iterations_chart: Spec | null;
+  goals: Record<string, string>;
 }
 
 /** The widget's synced traits (RunDetails in src/runwatch/widget/__init__.py). */

@@ -38,5 +38,15 @@ export const CSS = `
 .rw-cell-selected { outline: 2px solid #e45756; outline-offset: -2px; }
 .rw-charts { display: flex; flex-wrap: wrap; gap: 12px; }
 .rw-stale { color: #b35900; font-weight: 600; }
+.rw-group td { font-weight: 600; background: var(--jp-layout-color2, #f3f3f3); text-transform: capitalize; }
+.rw-metric-row td:first-child { padding-left: 16px; }
+.rw-cell.rw-other { color: #555; }
+.rw-class-filter { display: flex; flex-wrap: wrap; gap: 4px 10px; max-width: 640px; max-height: 120px; overflow: auto; margin-bottom: 6px; }
+.rw-class-option { display: inline-flex; gap: 3px; align-items: center; white-space: nowrap; }
+.rw-iterchart { display: flex; flex-direction: column; gap: 4px; }
+.rw-metric-picker { font-size: 12px; }
+.rw-per-class-panel { display: flex; flex-direction: column; gap: 6px; }
+.rw-per-class-panel .rw-metrics-wrap { max-height: 240px; }
+.rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
 `;

@@ -61,6 +61,17 @@ READ_BACK = 'print("SELECTED", w.selected, "SPLIT", w.split, "CELL", w.selected_
 
 SET_FROM_PYTHON = 'w.selected = str(run.get("DecisionTree").id)\nw.split = "validation"'
 
+REGRESSION = """\
+rng = np.random.default_rng(0)
+reg = rw.Run("browser-regression", task="regression", primary_metric="r2_score", store="runs.db")
+with reg.iteration("Ridge") as it:
+    yt = rng.normal(size=400)
+    it.update("validation", yt, y_pred=yt + rng.normal(scale=0.3, size=400))
+    it.log_feature_importance(["width", "height", XSS], [0.6, -0.3, 0.1])
+reg.flush()
+rw.RunDetails(reg, live=False)
+"""
+
 
 def run_cell(page, index: int) -> None:
     """Select cell `index` and run it; retried once if the kernel was not ready to take it."""
@@ -82,13 +93,21 @@ def run_cell(page, index: int) -> None:
     raise AssertionError(f"cell {index} did not start")
 
 
+def texts(locator) -> list[str]:
+    """The text of every element (SVG text has no inner_text)."""
+    return locator.evaluate_all("(els) => els.map((e) => e.textContent)")
+
+
 def prompt(page, index: int) -> str:
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").inner_text()
 
 
 def test_run_details_in_jupyterlab(lab, browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    write_notebook(lab.root / "details.ipynb", [SETUP, SWEEP, READ_BACK, SET_FROM_PYTHON, "w"])
+    write_notebook(
+        lab.root / "details.ipynb",
+        [SETUP, SWEEP, READ_BACK, SET_FROM_PYTHON, "w", REGRESSION],
+    )
     # Tall enough for the whole widget to fit in JupyterLab's scrolling notebook panel.
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     requests: list[str] = []
@@ -173,6 +192,66 @@ def test_run_details_in_jupyterlab(lab, browser):
         assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: GaussianNB"
         page.locator(".rw-chart-roc svg, .rw-chart-roc canvas").first.wait_for(timeout=15_000)
 
+        # The detail panels: metrics by kind, per-class bars, every classification chart.
+        groups = page.locator(".rw-metrics tr.rw-group").all_inner_texts()
+        assert groups[0].lower() == "label" and {"threshold-free", "binary"} <= {
+            g.lower() for g in groups
+        }
+        assert page.locator(".rw-metrics tbody tr").nth(1).get_attribute("data-metric") == (
+            "accuracy"
+        )
+        for name in ("per_class", "roc", "pr", "lift", "gains", "calibration"):
+            page.locator(f".rw-chart-{name} svg").first.wait_for(timeout=15_000)
+        assert (
+            page.locator(".rw-per-class-panel .rw-chart-per_class g.mark-rect path").count() == 20
+        )
+        # The loss legend lists only the splits with points (train here).
+        legend = page.locator(".rw-loss .role-legend-label text")
+        legend.first.wait_for(timeout=5_000)
+        assert texts(legend) == ["train"]
+
+        # The iterations chart: a point per iteration; clicking one selects it.
+        points = page.locator(".rw-chart-iterations g.mark-symbol path")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.rw-chart-iterations g.mark-symbol path').length"
+            " === 4",
+            timeout=10_000,
+        )
+        assert page.locator(".rw-chart-iterations g.mark-line path").count() == 1  # best so far
+        points.nth(1).click()
+        page.wait_for_function(
+            "() => document.querySelector('.rw-detail-title').textContent"
+            " === 'Iteration #2: DecisionTree'",
+            timeout=5_000,
+        )
+        assert page.locator(".rw-iterations tr.rw-selected td").nth(1).inner_text() == (
+            "DecisionTree"
+        )
+        # The metric picker swaps the charted metric.
+        picker = page.locator(".rw-metric-picker select")
+        options = picker.locator("option").all_inner_texts()
+        assert options[0] == "accuracy" and "log_loss" in options and len(options) >= 20
+        axis = page.locator(".rw-chart-iterations .role-axis-title text")
+        assert "accuracy" in texts(axis)
+        picker.select_option("log_loss")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.rw-chart-iterations .role-axis-title text')]"
+            ".some((t) => t.textContent === 'log_loss')",
+            timeout=5_000,
+        )
+        page.wait_for_function(
+            "() => document.querySelectorAll('.rw-chart-iterations g.mark-symbol path').length"
+            " === 4",
+            timeout=5_000,
+        )
+        root.screenshot(path=str(ARTIFACTS / "widget-panels.png"))
+        points.nth(0).click()
+        page.wait_for_function(
+            "() => document.querySelector('.rw-detail-title').textContent"
+            " === 'Iteration #1: GaussianNB'",
+            timeout=5_000,
+        )
+
         # Sorting by the metric puts the best row first.
         page.locator(".rw-iterations th[data-key=metric]").click()
         assert "rw-best" in (rows.first.get_attribute("class") or "")
@@ -192,6 +271,26 @@ def test_run_details_in_jupyterlab(lab, browser):
         assert len(headers) == 9 and headers[-1] == "(other)"
         page.select_option(".rw-norm select", "row")
         assert re.fullmatch(r"[01]\.\d\d", page.locator(".rw-matrix td.rw-diag").first.inner_text())
+        # "(other)" cells are grey, outside the colour scale.
+        grey = page.locator(".rw-matrix td.rw-other")
+        assert grey.count() == 15
+        assert grey.last.evaluate("(e) => getComputedStyle(e).backgroundColor") == (
+            "rgb(232, 232, 232)"
+        )
+
+        # The class filter: pick any classes; the rest fold into "(other)".
+        page.select_option(".rw-mode select", "pick")
+        boxes = page.locator(".rw-class-filter input[type=checkbox]")
+        assert boxes.count() == 10
+        assert sum(boxes.nth(i).is_checked() for i in range(10)) == 7  # starts from the shown
+        for i in range(10):
+            if boxes.nth(i).is_checked():
+                boxes.nth(i).uncheck()
+        page.locator(".rw-class-filter label", has_text="digit 8").locator("input").check()
+        page.locator(".rw-class-filter label", has_text=XSS).locator("input").check()
+        headers = page.locator(".rw-matrix thead th").all_inner_texts()
+        assert headers[1:] == [XSS, "digit 8", "(other)"], headers
+        assert grey.count() == 5
 
         # Split selector: train metrics differ from validation's.
         def accuracy() -> str:
@@ -241,6 +340,20 @@ def test_run_details_in_jupyterlab(lab, browser):
         )
         assert second.locator(".rw-count").inner_text().startswith("4 of 4")
         assert second.locator(".rw-detail-title").inner_text() == "Iteration #2: DecisionTree"
+        second.locator(".rw-chart-iterations g.mark-symbol path").first.wait_for(timeout=10_000)
+
+        # A regression run: predicted vs true, residuals and feature importance.
+        run_cell(page, 5)
+        third = page.locator(".rw-root").nth(2)
+        for name in ("predicted_vs_true", "residuals", "importance"):
+            third.locator(f".rw-chart-{name} svg").first.wait_for(timeout=30_000)
+        assert third.locator(".rw-matrix").count() == 0
+        assert not third.locator(".rw-loss").is_visible()  # no losses logged: no empty frame
+        assert third.locator(".rw-chart-importance g.mark-rect path").count() == 3
+        assert third.locator(".rw-metrics tbody tr").nth(1).get_attribute("data-metric") == (
+            "r2_score"
+        )
+        third.screenshot(path=str(ARTIFACTS / "widget-regression.png"))
 
         # Offline: nothing but the Jupyter server was asked for anything.
         web = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")]

@@ -88,3 +88,29 @@ def log_sweep(db: str, name: str = "sweep", relabel: bool = False) -> Logged:
 @pytest.fixture
 def sweep(db: str) -> Logged:
     return log_sweep(db)
+
+
+def chart_rows(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a payload chart's data, read back as Vega reads them (CSV with ``parse``)."""
+    import csv
+    import io
+
+    data = spec["data"]
+    values = data["values"]
+    if isinstance(values, list):
+        return values
+    assert data["format"]["type"] == "csv"
+    parse = data["format"]["parse"]
+    rows = []
+    for rec in csv.DictReader(io.StringIO(values)):
+        row: dict[str, Any] = {}
+        for k, v in rec.items():
+            kind = parse.get(k)
+            if kind == "number":
+                row[k] = None if v == "" else float(v)
+            elif kind == "boolean":
+                row[k] = None if v == "" else v == "true"
+            else:
+                row[k] = v
+        rows.append(row)
+    return rows

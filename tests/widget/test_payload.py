@@ -6,14 +6,19 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from runwatch.widget._payload import (
     CURVE_POINTS,
+    SMOOTH_CURVE_POINTS,
     auto_selection,
+    csv_data,
     iteration_detail,
     iteration_rows,
+    iterations_chart_spec,
+    metric_goals,
+    metric_groups,
     run_info,
     thin_curve,
 )
 
-from .conftest import XSS, log_sweep
+from .conftest import XSS, chart_rows, log_sweep
 
 
 def predicted(logged, name):
@@ -67,17 +72,22 @@ def test_detail_matches_scikit_learn_and_loses_no_sample(sweep):
 def test_finished_iterations_carry_thinned_chart_specs(sweep):
     detail = iteration_detail(sweep.run.get(sweep.ids["LogisticRegression"]))
     charts = detail["splits"]["validation"]["charts"]
-    assert set(charts) == {"roc", "pr"}
+    assert set(charts) == {"per_class", "roc", "pr", "lift", "gains", "calibration"}
     for name, spec in charts.items():
         assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
-        values = spec["data"]["values"]
+        values = chart_rows(spec)
         assert spec["data"]["name"] == name
+        if name == "per_class":
+            assert len(values) == 20  # ten digits, precision and recall
+            continue
         per_line: dict[str, int] = {}
         for row in values:
             per_line[row["series"]] = per_line.get(row["series"], 0) + 1
-        assert len(per_line) == 12  # ten digits, micro and macro
-        assert max(per_line.values()) <= CURVE_POINTS
-    # Small enough to live in the page: well under 100 kB per split.
+        # ten digits, then micro and macro (lift and gains: micro only)
+        assert len(per_line) == (11 if name in ("lift", "gains") else 12)
+        limit = SMOOTH_CURVE_POINTS if name in ("lift", "gains") else CURVE_POINTS
+        assert max(per_line.values()) <= limit
+    # Small enough to live in the page: under 100 kB for a ten-class split with five curves.
     assert len(json.dumps(detail, allow_nan=False)) < 100_000
 
 
@@ -92,7 +102,8 @@ def test_a_running_iteration_has_no_charts_until_it_ends(db):
     assert detail["splits"]["validation"]["charts"] == {}
     assert detail["splits"]["validation"]["confusion"]["counts"] == [[2.0, 0.0], [1.0, 1.0]]
     it.complete()
-    assert set(iteration_detail(it)["splits"]["validation"]["charts"]) == {"roc", "pr"}
+    charts = iteration_detail(it)["splits"]["validation"]["charts"]
+    assert {"roc", "pr", "lift", "gains", "calibration", "per_class"} == set(charts)
 
 
 def test_markup_in_a_label_is_carried_as_plain_text(db):
@@ -101,7 +112,7 @@ def test_markup_in_a_label_is_carried_as_plain_text(db):
     split = detail["splits"]["validation"]
     assert XSS in split["confusion"]["labels"]
     assert XSS in [r["label"] for r in split["per_class"]]
-    series = {row["series"] for row in split["charts"]["roc"]["data"]["values"]}
+    series = {row["series"] for row in chart_rows(split["charts"]["roc"])}
     assert XSS in series
     json.dumps(detail, allow_nan=False)
 
@@ -120,3 +131,85 @@ def test_thin_curve_keeps_ends_of_every_line():
     a = thin[thin["curve"] == "class"]["x"].tolist()
     assert len(a) == 10 and a[0] == 0 and a[-1] == 99
     assert thin[thin["curve"] == "micro"]["x"].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_metrics_come_grouped_by_kind_with_the_primary_metric_first(sweep):
+    from runwatch.views import METRIC_GROUPS
+
+    split = iteration_detail(sweep.run.get(sweep.ids["GaussianNB"]))["splits"]["validation"]
+    groups = split["groups"]
+    assert groups[0]["group"] == "label" and groups[0]["metrics"][0] == "accuracy"
+    named = [m for g in groups for m in g["metrics"]]
+    assert sorted(named) == sorted(split["metrics"])  # every metric once
+    for g in groups[1:]:
+        assert g["metrics"] == [m for m in METRIC_GROUPS[g["group"]] if m in split["metrics"]]
+    # Ten classes: the binary metrics are undefined, and say why.
+    assert split["metrics"]["AUC_binary"] is None
+    assert split["reasons"]["AUC_binary"]
+    assert all(split["metrics"][name] is None for name in split["reasons"])
+
+
+def test_metric_groups_without_the_primary_keep_the_views_order():
+    groups = metric_groups(["r2_score", "mean_absolute_error", "custom"], primary="nope")
+    assert [g["group"] for g in groups] == ["correlation", "error", "other"]
+
+
+def test_a_regression_iteration_carries_its_charts_and_importance(db):
+    from runwatch.tracking import Run
+
+    run = Run("reg", task="regression", primary_metric="r2_score", store=db)
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=500)
+    with run.iteration("linear") as it:
+        it.update("validation", y, y_pred=y + rng.normal(scale=0.3, size=500))
+        it.log_feature_importance(["a", XSS, "c"], [0.5, -0.2, 0.1])
+    run.flush()
+    detail = iteration_detail(run.get(it.id))
+    split = detail["splits"]["validation"]
+    assert set(split["charts"]) == {"predicted_vs_true", "residuals"}
+    assert split["confusion"] is None and split["per_class"] == []
+    assert split["groups"][0]["metrics"][0] == "r2_score"
+    pvt = chart_rows(split["charts"]["predicted_vs_true"])
+    assert sum(r["count"] for r in pvt) == 500
+    residuals = chart_rows(split["charts"]["residuals"])
+    assert sum(r["count"] for r in residuals) == 500
+    assert detail["importance"]["data"]["name"] == "importance"
+    assert [r["feature"] for r in chart_rows(detail["importance"])] == ["a", XSS, "c"]
+    assert len(json.dumps(detail, allow_nan=False)) < 30_000
+
+
+def test_no_importance_logged_gives_none(sweep):
+    assert iteration_detail(sweep.run.get(sweep.ids["GaussianNB"]))["importance"] is None
+
+
+def test_iterations_chart_spec_and_goals(sweep):
+    spec = iterations_chart_spec()
+    assert spec["data"] == {"name": "iterations", "values": []}
+    goals = metric_goals(sweep.run)
+    assert goals["accuracy"] == "maximize" and goals["log_loss"] == "minimize"
+    assert goals["mean_absolute_error"] == "minimize" and goals["AUC_weighted"] == "maximize"
+
+
+def test_payload_per_finished_classification_iteration_stays_modest(sweep):
+    # Ten classes, one split, all five curves and the per-class bars.
+    size = len(json.dumps(iteration_detail(sweep.run.get(sweep.ids["GaussianNB"]))))
+    assert size < 60_000, size
+
+
+def test_csv_data_reads_back_as_the_rows_it_was_given():
+    rows = [
+        {"series": 'a, "b"\nc', "kind": "class", "i": 0, "x": 0.25, "y": None, "other": True},
+        {"series": XSS, "kind": "micro", "i": 1, "x": 1.0, "y": 2.5e-05, "other": False},
+    ]
+    spec = csv_data({"layer": [{}], "data": {"name": "roc", "values": [dict(r) for r in rows]}})
+    assert isinstance(spec["data"]["values"], str)
+    assert spec["data"]["format"]["parse"] == {
+        "i": "number",
+        "x": "number",
+        "y": "number",
+        "other": "boolean",
+    }
+    back = chart_rows(spec)
+    assert back == [{**r, "i": float(r["i"])} for r in rows]
+    nested = {"data": {"name": "n", "values": [{"a": [1, 2]}]}}
+    assert csv_data(nested)["data"]["values"] == [{"a": [1, 2]}]  # left as JSON

@@ -268,3 +268,22 @@ def test_snapshot_copy_is_not_changed_by_later_batches():
         },
     )
     assert json.dumps(snap, sort_keys=True) == before
+
+
+def test_the_snapshot_carries_the_iterations_chart_and_the_metric_goals(sweep):
+    w = RunDetails(sweep.run, live=False)
+    try:
+        snap = w._snapshot
+        chart = snap["iterations_chart"]
+        assert chart["data"] == {"name": "iterations", "values": []}  # the page fills it
+        assert snap["goals"]["accuracy"] == "maximize"
+        assert snap["goals"]["log_loss"] == "minimize"
+        # Every finished iteration's details, with all its charts, are in the page.
+        assert len(snap["details"]) == 3
+        for detail in snap["details"].values():
+            assert {"roc", "pr", "lift", "gains", "calibration", "per_class"} <= set(
+                detail["splits"]["validation"]["charts"]
+            )
+        json.dumps(snap, allow_nan=False)
+    finally:
+        w.close()

@@ -11,7 +11,7 @@ Class labels and feature names only ever go into the charts' data, as text:
 never into HTML, titles or Vega expressions. Data that the front end updates
 in place is named (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``,
 ``confusion``, ``predicted_vs_true``, ``residuals``, ``loss``,
-``importance``, ``per_class``), so a vega changeset can replace or append
+``importance``, ``per_class``, ``iterations``), so a vega changeset can replace or append
 rows without resending the spec.
 
 Modules
@@ -27,6 +27,8 @@ losses
     Loss over time per split, on the named data set ``loss``.
 importance
     Feature importance bars.
+iterations
+    A metric per iteration with the stepped best-so-far line.
 tables
     Metrics table rows by group, per-class rows and their bar plot.
 """
@@ -52,6 +54,7 @@ from .curves import (
     roc_chart,
 )
 from .importance import importance_chart, importance_rows
+from .iterations import ITERATIONS_DATA, iterations_chart, iterations_rows
 from .losses import LOSS_DATA, loss_chart, loss_rows
 from .regression import (
     predicted_vs_true_chart,
@@ -62,6 +65,7 @@ from .regression import (
 from .tables import METRIC_GROUPS, metrics_table_rows, per_class_chart, per_class_rows
 
 __all__ = [
+    "ITERATIONS_DATA",
     "LOSS_DATA",
     "METRIC_GROUPS",
     "OTHER",
@@ -73,6 +77,8 @@ __all__ = [
     "gains_chart",
     "importance_chart",
     "importance_rows",
+    "iterations_chart",
+    "iterations_rows",
     "lift_chart",
     "loss_chart",
     "loss_rows",

@@ -70,10 +70,19 @@ class Confusion(TypedDict):
     counts: list[list[float]]
 
 
+class MetricGroup(TypedDict):
+    """Metrics of one kind (``runwatch.views.tables.METRIC_GROUPS``), in display order."""
+
+    group: str
+    metrics: list[str]
+
+
 class SplitDetail(TypedDict):
     """What the detail panels show for one split of one iteration."""
 
     metrics: dict[str, float | None]
+    groups: list[MetricGroup]  # the metrics' names by kind, primary metric's group first
+    reasons: dict[str, str]  # why an undefined (None) metric is undefined
     per_class: list[PerClassRow]
     confusion: Confusion | None
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
@@ -85,6 +94,7 @@ class Detail(TypedDict):
     iteration: str
     final: bool
     splits: dict[str, SplitDetail]
+    importance: dict[str, Any] | None  # feature-importance chart when logged
 
 
 class LossPoint(TypedDict):
@@ -104,6 +114,8 @@ class Snapshot(TypedDict):
     details: dict[str, Detail]  # iteration id -> details
     losses: dict[str, list[LossPoint]]  # iteration id -> its losses
     loss_chart: dict[str, Any] | None  # Vega-Lite spec with named data "loss"
+    iterations_chart: dict[str, Any] | None  # Vega-Lite spec with named data "iterations"
+    goals: dict[str, str]  # metric name -> "maximize" / "minimize", for best-so-far
 
 
 class RunDelta(TypedDict):
@@ -154,4 +166,6 @@ def empty_snapshot(run: RunInfo) -> Snapshot:
         "details": {},
         "losses": {},
         "loss_chart": None,
+        "iterations_chart": None,
+        "goals": {},
     }

@@ -9,6 +9,8 @@ the page.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,6 +23,7 @@ from ._contract import (
     Detail,
     IterationRow,
     LossPoint,
+    MetricGroup,
     PerClassRow,
     RunInfo,
     SplitDetail,
@@ -28,6 +31,8 @@ from ._contract import (
 
 #: Most points per curve line in a payload (the views thin to 500; the page needs fewer).
 CURVE_POINTS = 30
+#: Fewer for the smooth lift and gains curves.
+SMOOTH_CURVE_POINTS = 12
 
 #: Chart size in the detail panel, pixels.
 CHART_WIDTH = 260
@@ -170,24 +175,134 @@ def thin_curve(frame: Any, max_points: int = CURVE_POINTS) -> Any:
     return frame.iloc[chosen]
 
 
-def chart_specs(curves: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Vega-Lite specs of the score curves (ROC, PR), from :mod:`runwatch.views`.
+#: Classification curve charts of :mod:`runwatch.views.curves`, in panel order.
+CURVE_CHARTS = ("roc", "pr", "lift", "gains", "calibration")
+#: Regression charts of :mod:`runwatch.views.regression`, by curve table.
+REGRESSION_CHARTS = ("predicted_vs_true", "residuals")
 
-    Empty when the views layer is not installed or the split has no scores.
+
+def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict[str, Any]]:
+    """Vega-Lite specs of a split's charts, from :mod:`runwatch.views`.
+
+    Classification: ROC, PR, lift, cumulative gains, calibration (curves
+    thinned to :data:`CURVE_POINTS` per line) and, given ``per_class()``,
+    the precision / recall bars per class; regression: predicted vs true and
+    the residual histogram. Empty when the views layer is not installed or
+    the split has no data.
     """
     try:
-        from runwatch.views.curves import pr_chart, roc_chart
-    except ImportError:  # the views layer is optional for the widget's first slice
+        from runwatch.views import curves as cv
+        from runwatch.views import regression as rg
+        from runwatch.views.tables import per_class_chart
+    except ImportError:  # the views layer is optional
         return {}
-    makers = {"roc": roc_chart, "pr": pr_chart}
+    makers = {
+        "roc": cv.roc_chart,
+        "pr": cv.pr_chart,
+        "lift": cv.lift_chart,
+        "gains": cv.gains_chart,
+        "calibration": cv.calibration_chart,
+        "predicted_vs_true": rg.predicted_vs_true_chart,
+        "residuals": rg.residuals_chart,
+    }
     specs: dict[str, dict[str, Any]] = {}
+    if per_class is not None and len(per_class) > 0 and {"precision", "recall"} <= set(per_class):
+        chart = per_class_chart(per_class, width=CHART_WIDTH, bar_height=6)
+        specs["per_class"] = csv_data(round_data(chart.to_dict(validate=False)))
     for name, make in makers.items():
         frame = curves.get(name)
         if frame is None or len(frame) == 0:
             continue
-        chart = make(thin_curve(frame), width=CHART_WIDTH, height=CHART_HEIGHT)
-        specs[name] = round_data(chart.to_dict(validate=False))
+        if name in CURVE_CHARTS:
+            smooth = name in ("lift", "gains")
+            frame = thin_curve(frame, SMOOTH_CURVE_POINTS if smooth else CURVE_POINTS)
+        chart = make(frame, width=CHART_WIDTH, height=CHART_HEIGHT)
+        specs[name] = csv_data(round_data(chart.to_dict(validate=False)))
     return specs
+
+
+def importance_spec(importance: Any) -> dict[str, Any] | None:
+    """The feature-importance chart (top 20 features) of what was logged, or None."""
+    if not importance:
+        return None
+    try:
+        from runwatch.views.importance import importance_chart
+    except ImportError:
+        return None
+    chart = importance_chart(importance, top=20, width=CHART_WIDTH, bar_height=12)
+    return csv_data(round_data(chart.to_dict(validate=False)))
+
+
+def metric_groups(names: Iterable[str], primary: str | None = None) -> list[MetricGroup]:
+    """The metrics' names by kind (:func:`runwatch.views.tables.metrics_table_rows`).
+
+    The primary metric's group comes first, with the primary metric at its
+    top; the other groups keep the views' order.
+    """
+    names = list(names)
+    try:
+        from runwatch.views.tables import metrics_table_rows
+    except ImportError:
+        return [{"group": "metrics", "metrics": sorted(names)}]
+    groups: dict[str, list[str]] = {}
+    for row in metrics_table_rows(dict.fromkeys(names, 0.0)):
+        groups.setdefault(row["group"], []).append(row["metric"])
+    out: list[MetricGroup] = [{"group": g, "metrics": m} for g, m in groups.items()]
+    for at, group in enumerate(out):
+        if primary in group["metrics"]:
+            group["metrics"].remove(primary)
+            group["metrics"].insert(0, primary)
+            out.insert(0, out.pop(at))
+            break
+    return out
+
+
+def csv_data(spec: dict[str, Any]) -> dict[str, Any]:
+    """Carry a spec's inline data sets as CSV text, with the columns' types (in place).
+
+    Valid Vega-Lite (``{"values": "<csv>", "format": {"type": "csv", "parse":
+    ...}}``), drawn as before by any renderer, at a third of the JSON size:
+    a record's field names are not repeated on every row. Numbers and
+    booleans are declared in ``parse`` (None becomes an empty field, read back
+    as null); text is quoted as RFC 4180 says, so a label with commas, quotes
+    or newlines arrives unchanged, and stays data.
+    """
+    for holder in [spec, *spec.get("layer", [])]:
+        data = holder.get("data")
+        if not isinstance(data, dict) or not isinstance(data.get("values"), list):
+            continue
+        rows = data["values"]
+        if not rows or not all(isinstance(r, dict) for r in rows):
+            continue
+        fields = list(dict.fromkeys(k for r in rows for k in r))
+        parse: dict[str, str] = {}
+        for f in fields:
+            present = [r.get(f) for r in rows if r.get(f) is not None]
+            if present and all(isinstance(v, bool) for v in present):
+                parse[f] = "boolean"
+            elif present and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in present
+            ):
+                parse[f] = "number"
+            elif not all(isinstance(v, str) for v in present):
+                break  # nested values: leave this data set as JSON
+        else:
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(fields)
+            for r in rows:
+                writer.writerow(["" if r.get(f) is None else _csv_text(r.get(f)) for f in fields])
+            data["values"] = out.getvalue()
+            data["format"] = {"type": "csv", "parse": parse}
+    return spec
+
+
+def _csv_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
 
 
 def round_data(spec: dict[str, Any], digits: int = 4) -> dict[str, Any]:
@@ -210,17 +325,31 @@ def round_data(spec: dict[str, Any], digits: int = 4) -> dict[str, Any]:
     return spec
 
 
-def split_detail(engine: Any, metrics: dict[str, float], charts: bool) -> SplitDetail:
-    """The detail panels of one split: metrics, per-class table, matrix, charts."""
+def split_detail(
+    engine: Any, metrics: dict[str, float], charts: bool, primary: str | None = None
+) -> SplitDetail:
+    """The detail panels of one split: metrics by group, per-class table, matrix, charts."""
     per_class: list[PerClassRow] = []
+    table = None
     matrix: Confusion | None = None
     if hasattr(engine, "per_class"):
-        per_class = per_class_rows(engine.per_class())
+        table = engine.per_class()
+        per_class = per_class_rows(table)
     if hasattr(engine, "confusion_matrix"):
         matrix = confusion(engine.confusion_matrix())
-    specs = chart_specs(engine.curves()) if charts and hasattr(engine, "curves") else {}
+    specs = chart_specs(engine.curves(), table) if charts and hasattr(engine, "curves") else {}
+    values = {name: number(value) for name, value in metrics.items()}
+    reasons: dict[str, str] = {}
+    if hasattr(engine, "reasons") and any(v is None for v in values.values()):
+        reasons = {
+            str(k): str(v)
+            for k, v in dict(engine.reasons()).items()
+            if k in values and values[k] is None
+        }
     return {
-        "metrics": {name: number(value) for name, value in metrics.items()},
+        "metrics": values,
+        "groups": metric_groups(values, primary),
+        "reasons": reasons,
         "per_class": per_class,
         "confusion": matrix,
         "charts": specs,
@@ -240,8 +369,15 @@ def iteration_detail(iteration: Any, charts: bool | None = None) -> Detail:
         engine = iteration.engine(split)
         if engine is None:
             continue
-        splits[split] = split_detail(engine, dict(engine.compute()), charts)
-    return {"iteration": str(iteration.id), "final": final, "splits": splits}
+        primary = getattr(getattr(iteration, "run", None), "primary_metric", None)
+        splits[split] = split_detail(engine, dict(engine.compute()), charts, primary)
+    importance = importance_spec(getattr(iteration, "feature_importance", None))
+    return {
+        "iteration": str(iteration.id),
+        "final": final,
+        "splits": splits,
+        "importance": importance,
+    }
 
 
 # ---------------------------------------------------------------------- losses
@@ -275,3 +411,40 @@ def loss_chart_spec() -> dict[str, Any] | None:
     if isinstance(title, dict):
         title.pop("subtitle", None)  # "no losses yet" would stay once the page adds points
     return spec
+
+
+# ------------------------------------------------------------------ iterations chart
+
+
+def iterations_chart_spec() -> dict[str, Any] | None:
+    """The chart above the iterations table, empty, on its named data set ``iterations``.
+
+    The page fills it from the rows it has (``index``, ``id``, ``name``,
+    ``value``, ``best``, ``is_best``, ``selected``: the fields of
+    :func:`runwatch.views.iterations.iterations_rows`) with a Vega changeset,
+    for whichever metric its picker shows. None when the views layer is missing.
+    """
+    try:
+        from runwatch.views.iterations import iterations_chart
+    except ImportError:
+        return None
+    return iterations_chart([], width=2 * CHART_WIDTH, height=150).to_dict(validate=False)
+
+
+def metric_goals(run: Any) -> dict[str, str]:
+    """Which way is better for every metric the picker may chart.
+
+    The run's goal for its primary metric; for the others the tracking
+    layer's rule (errors and losses are minimised).
+    """
+    from runwatch.tracking.run import default_goal
+
+    try:
+        from runwatch.views.tables import METRIC_GROUPS
+
+        names = [name for group in METRIC_GROUPS.values() for name in group]
+    except ImportError:
+        names = []
+    goals = {name: default_goal(name) for name in names}
+    goals[str(run.primary_metric)] = str(run.goal)
+    return goals

@@ -28,8 +28,10 @@ from ._payload import (
     ENDED,
     iteration_detail,
     iteration_rows,
+    iterations_chart_spec,
     loss_chart_spec,
     loss_points,
+    metric_goals,
     run_info,
 )
 
@@ -131,6 +133,8 @@ def snapshot_copy(state: Snapshot) -> Snapshot:
         "details": dict(state["details"]),
         "losses": {k: list(v) for k, v in state["losses"].items()},
         "loss_chart": state["loss_chart"],
+        "iterations_chart": state["iterations_chart"],
+        "goals": state["goals"],
     }
 
 
@@ -179,6 +183,8 @@ class Pusher:
         # What the views have.
         self.state: Snapshot = empty_snapshot(run_info(run, []))
         self.state["loss_chart"] = loss_chart_spec()
+        self.state["iterations_chart"] = iterations_chart_spec()
+        self.state["goals"] = metric_goals(run)
         self._final: set[str] = set()
         self._detail_sent: dict[str, float] = {}
         self._last_snapshot = -float("inf")
@@ -263,7 +269,11 @@ class Pusher:
                 key = str(iteration_id)
                 if it is None or key in self._final:
                     continue
-                if time.perf_counter() - started > DETAIL_BUDGET:
+                # The budget holds details back for the flusher thread's next round;
+                # without that thread (a widget that does not follow the run) there
+                # is no next round, so every detail goes now.
+                budgeted = self._thread is not None
+                if budgeted and time.perf_counter() - started > DETAIL_BUDGET:
                     held.add(iteration_id)
                     continue
                 ended = it.status in ENDED
