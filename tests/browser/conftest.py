@@ -1,11 +1,10 @@
-"""A JupyterLab server and a headless Chromium for the browser tests (shared/BROWSER-TESTS.md)."""
+"""A JupyterLab server for the browser tests (shared/BROWSER-TESTS.md); Chromium is in tests/."""
 
 from __future__ import annotations
 
 import json
 import os
 import secrets
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from .._browser import require_chromium
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-CHROMIUM = "/usr/bin/chromium"
 
 
 def free_port() -> int:
@@ -41,14 +41,18 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    require_chromium()
     root = tmp_path_factory.mktemp("lab")
     settings = root / ".settings"
     # No "official Jupyter news?" toast over the screenshots.
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Keep every cell in the DOM: with JupyterLab's default windowing a cell scrolled
+    # out of view (the widget is tall) loses its rendered prompt, and "[*]" reads "".
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text(json.dumps({"windowingMode": "none"}))
     port, token = free_port(), secrets.token_hex(16)
     log = open(root / "jupyter.log", "w")  # noqa: SIM115 (closed in the finally)
     proc = subprocess.Popen(
@@ -93,27 +97,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:

@@ -29,6 +29,23 @@ def row(id, status="running", is_best=False):
     }
 
 
+def running_state():
+    """The state of a widget on a running classification run with nothing logged yet."""
+    from runwatch.widget._contract import empty_snapshot
+
+    return empty_snapshot(
+        {
+            "name": "r",
+            "task": "classification",
+            "primary_metric": "accuracy",
+            "goal": "maximize",
+            "status": "running",
+            "best": None,
+            "auto": None,
+        }
+    )
+
+
 def loss(iteration, *values):
     return {
         "kind": "loss",
@@ -53,19 +70,7 @@ def test_coalesce_keeps_the_last_row_and_concatenates_losses():
 
 
 def test_apply_batch_refuses_a_gap_and_moves_the_best_flag():
-    from runwatch.widget._contract import empty_snapshot
-
-    state = empty_snapshot(
-        {
-            "name": "r",
-            "task": "classification",
-            "primary_metric": "accuracy",
-            "goal": "maximize",
-            "status": "running",
-            "best": None,
-            "auto": None,
-        }
-    )
+    state = running_state()
     assert apply_batch(
         state, {"seq": 1, "deltas": [{"kind": "iteration", "row": row("1", is_best=True)}]}
     )
@@ -238,19 +243,7 @@ def test_thin_losses_keeps_ends_and_short_histories():
 
 
 def test_snapshot_copy_is_not_changed_by_later_batches():
-    from runwatch.widget._contract import empty_snapshot
-
-    state = empty_snapshot(
-        {
-            "name": "r",
-            "task": "classification",
-            "primary_metric": "accuracy",
-            "goal": "maximize",
-            "status": "running",
-            "best": None,
-            "auto": None,
-        }
-    )
+    state = running_state()
     apply_batch(
         state,
         {

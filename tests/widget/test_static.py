@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from runwatch.widget import RunDetails
-from runwatch.widget._static import (
-    build_snapshot,
-    fold_matrix,
-    script_json,
-    summary_html,
-    summary_snapshot,
-)
+from runwatch.widget._static import build_snapshot, script_json, summary_html, summary_snapshot
+from runwatch.widget._static_tables import fold_matrix
 
 from .conftest import XSS, log_sweep
 
-CHROMIUM = "/usr/bin/chromium"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
 
 
@@ -127,10 +119,7 @@ def test_save_html_writes_one_self_contained_page(sweep, tmp_path):
 
 
 @pytest.mark.browser
-def test_saved_page_renders_offline_in_chromium(db, tmp_path):
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+def test_saved_page_renders_offline_in_chromium(db, tmp_path, browser):
     logged = log_sweep(db, relabel=True)
     w = RunDetails(logged.run, live=False)
     try:
@@ -140,39 +129,29 @@ def test_saved_page_renders_offline_in_chromium(db, tmp_path):
     requests: list[str] = []
     dialogs: list[str] = []
     errors: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.on("request", lambda r: requests.append(r.url))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-rendered]", timeout=30_000)
+        assert page.get_attribute("body", "data-rendered") == "true", page.inner_text("body")
+        rows = page.locator("#rw-widget .rw-iterations tr.rw-row")
+        assert rows.count() == 3
+        assert "LogisticRegression" in rows.nth(2).inner_text()
+        # The class named like markup is text, not an element.
+        assert page.get_by_text(XSS).count() >= 1
+        assert page.locator('img[src="x"]').count() == 0
+        # Clicking another iteration shows it, with no kernel behind the page.
+        rows.nth(0).click()
+        page.wait_for_function(
+            "document.querySelector('.rw-detail-title')?.textContent.includes('GaussianNB')"
         )
-        try:
-            page = browser.new_page()
-            page.on("request", lambda r: requests.append(r.url))
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-            page.goto(path.as_uri())
-            page.wait_for_selector("body[data-rendered]", timeout=30_000)
-            assert page.get_attribute("body", "data-rendered") == "true", page.inner_text("body")
-            rows = page.locator("#rw-widget .rw-iterations tr.rw-row")
-            assert rows.count() == 3
-            assert "LogisticRegression" in rows.nth(2).inner_text()
-            # The class named like markup is text, not an element.
-            assert page.get_by_text(XSS).count() >= 1
-            assert page.locator('img[src="x"]').count() == 0
-            # Clicking another iteration shows it, with no kernel behind the page.
-            rows.nth(0).click()
-            page.wait_for_function(
-                "document.querySelector('.rw-detail-title')?.textContent.includes('GaussianNB')"
-            )
-            assert page.locator("#rw-static").is_hidden()
-        finally:
-            browser.close()
+        assert page.locator("#rw-static").is_hidden()
+    finally:
+        context.close()
     assert dialogs == [] and errors == []
     outside = [u for u in requests if not u.startswith(("file://", "data:", "blob:"))]
     outside = [u for u in outside if not u.startswith(("http://127.0.0.1", "http://localhost"))]
@@ -180,21 +159,17 @@ def test_saved_page_renders_offline_in_chromium(db, tmp_path):
 
 
 @pytest.mark.browser
-def test_saved_page_without_scripts_shows_the_summary(sweep, tmp_path):
-    if not (os.path.exists(CHROMIUM) or shutil.which("chromium")):
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+def test_saved_page_without_scripts_shows_the_summary(sweep, tmp_path, browser):
     w = RunDetails(sweep.run, live=False)
     try:
         path = w.save_html(tmp_path / "page.html")
     finally:
         w.close()
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_context(java_script_enabled=False).new_page()
-            page.goto(path.as_uri())
-            assert page.locator(".rw-static-iterations tr.rw-static-row").count() == 3
-            assert page.locator(".rw-static svg").count() >= 1
-        finally:
-            browser.close()
+    context = browser.new_context(java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(path.as_uri())
+        assert page.locator(".rw-static-iterations tr.rw-static-row").count() == 3
+        assert page.locator(".rw-static svg").count() >= 1
+    finally:
+        context.close()

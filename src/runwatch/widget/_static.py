@@ -15,72 +15,25 @@ Two products, both built from a :class:`~._contract.Snapshot` (plain data):
 
 Every name (run, iterations, classes, metrics) goes through :func:`html.escape`;
 the snapshot is embedded as JSON with ``<``, ``>`` and ``&`` escaped.
+
+This module reads the snapshots and assembles the summary and the page; the
+summary's pieces are in ``_static_svg`` (the inline SVG charts),
+``_static_tables`` (the HTML tables) and ``_static_format`` (escaping, numbers).
 """
 
 from __future__ import annotations
 
 import base64
-import html
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from ._contract import IterationRow, LossPoint, Snapshot, SplitDetail
+from ._contract import LossPoint, Snapshot
 from ._payload import ENDED
-
-#: Classes shown in the static confusion matrix before the rest fold into "(other)".
-MATRIX_CLASSES = 7
-
-#: The colours of the loss lines, by split (the views layer's).
-SPLIT_COLOURS = {"train": "#4c78a8", "validation": "#f58518", "test": "#54a24b"}
-
-#: Metrics listed first in the static metrics table, when present.
-KEY_METRICS = (
-    "accuracy",
-    "AUC_weighted",
-    "f1_score_macro",
-    "log_loss",
-    "balanced_accuracy",
-    "precision_score_macro",
-    "recall_score_macro",
-    "r2_score",
-    "root_mean_squared_error",
-    "mean_absolute_error",
-    "spearman_correlation",
-)
-
-_CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{align}"'
-
-
-def esc(value: Any) -> str:
-    """``value`` as HTML text (quotes escaped too, so it is safe in attributes)."""
-    return html.escape(str(value), quote=True)
-
-
-def fmt(value: float | None, digits: int = 4) -> str:
-    """A number for a table cell; an em dash when missing."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "\u2014"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    if value != 0 and (abs(value) >= 1e5 or abs(value) < 1e-3):
-        return f"{value:.3g}"
-    return f"{value:.{digits}f}"
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """Seconds as ``0.42 s``, ``3.1 s`` or ``2 min 05 s``."""
-    if seconds is None:
-        return "\u2014"
-    if seconds < 10:
-        return f"{seconds:.2f} s"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest:02d} s"
-
+from ._static_format import esc, fmt
+from ._static_svg import loss_chart, metric_chart
+from ._static_tables import iterations_table, matrix_table, metrics_table
 
 # ------------------------------------------------------------------ snapshot
 
@@ -169,247 +122,6 @@ def pick(
         if name in splits:
             return iid, name
     return iid, next(iter(splits))
-
-
-# ---------------------------------------------------------------------- svg
-
-
-def _scale(lo: float, hi: float, a: float, b: float):
-    span = hi - lo if hi > lo else 1.0
-    return lambda v: a + (v - lo) / span * (b - a)
-
-
-def _bounds(values: Sequence[float]) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    if hi == lo:
-        pad = abs(lo) * 0.05 or 0.5
-        return lo - pad, hi + pad
-    return lo, hi
-
-
-def svg_lines(
-    series: Sequence[tuple[str, str, Sequence[tuple[float, float]], bool]],
-    title: str,
-    x_title: str,
-    y_title: str,
-    width: int = 360,
-    height: int = 200,
-) -> str:
-    """A small line chart as inline SVG: ``series`` of (name, colour, points, stepped)."""
-    points = [p for _, _, pts, _ in series for p in pts]
-    if not points:
-        return ""
-    left, right, top, bottom = 56, 12, 26, 34
-    x_lo, x_hi = _bounds([p[0] for p in points])
-    y_lo, y_hi = _bounds([p[1] for p in points])
-    sx = _scale(x_lo, x_hi, left, width - right)
-    sy = _scale(y_lo, y_hi, height - bottom, top)
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height + 16}" '
-        f'viewBox="0 0 {width} {height + 16}" role="img" font-family="sans-serif" font-size="10">',
-        f"<title>{esc(title)}</title>",
-        f'<text x="{left}" y="14" font-size="12" font-weight="bold">{esc(title)}</text>',
-        f'<rect x="{left}" y="{top}" width="{width - left - right}" '
-        f'height="{height - top - bottom}" fill="none" stroke="#ccc"/>',
-    ]
-    for v in (y_lo, (y_lo + y_hi) / 2, y_hi):
-        y = sy(v)
-        out.append(
-            f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">'
-            f"{esc(fmt(v))}</text>"
-        )
-    for v in (x_lo, x_hi):
-        label = f"{v:g}"
-        out.append(
-            f'<text x="{sx(v):.1f}" y="{height - bottom + 12}" text-anchor="middle" '
-            f'fill="#555">{esc(label)}</text>'
-        )
-    out.append(
-        f'<text x="{(left + width - right) / 2:.1f}" y="{height - 8}" text-anchor="middle" '
-        f'fill="#333">{esc(x_title)}</text>'
-    )
-    out.append(
-        f'<text x="12" y="{(top + height - bottom) / 2:.1f}" text-anchor="middle" fill="#333" '
-        f'transform="rotate(-90 12 {(top + height - bottom) / 2:.1f})">{esc(y_title)}</text>'
-    )
-    legend_x = left
-    for name, colour, pts, stepped in series:
-        if not pts:
-            continue
-        coords: list[tuple[float, float]] = []
-        for i, (x, y) in enumerate(pts):
-            if stepped and i > 0:
-                coords.append((sx(x), sy(pts[i - 1][1])))
-            coords.append((sx(x), sy(y)))
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        dash = ' stroke-dasharray="4 3"' if stepped else ""
-        out.append(
-            f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="1.5"{dash}/>'
-        )
-        if not stepped and len(pts) <= 60:
-            for x, y in pts:
-                out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.5" fill="{colour}"/>')
-        out.append(
-            f'<rect x="{legend_x}" y="{height + 4}" width="10" height="3" fill="{colour}"/>'
-            f'<text x="{legend_x + 14}" y="{height + 9}" fill="#333">{esc(name)}</text>'
-        )
-        legend_x += 24 + 6 * len(name)
-    out.append("</svg>")
-    return "".join(out)
-
-
-def metric_chart(snapshot: Snapshot) -> str:
-    """The primary metric per iteration, with the best so far as a stepped line."""
-    rows = snapshot["iterations"]
-    metric = snapshot["run"]["primary_metric"]
-    value = [(float(r["index"]), r["metric"]) for r in rows if r["metric"] is not None]
-    best = [(float(r["index"]), r["best"]) for r in rows if r["best"] is not None]
-    return svg_lines(
-        [(metric, "#4c78a8", value, False), ("best so far", "#e45756", best, True)],  # type: ignore[list-item]
-        f"{metric} per iteration",
-        "iteration",
-        metric,
-    )
-
-
-def loss_chart(points: Sequence[LossPoint], max_points: int = 300) -> str:
-    """Loss over steps, one line per split."""
-    series = []
-    for split in sorted({p["split"] for p in points}, key=lambda s: (s not in SPLIT_COLOURS, s)):
-        pts = [(p["step"], p["value"]) for p in points if p["split"] == split]
-        if len(pts) > max_points:
-            step = (len(pts) - 1) / (max_points - 1)
-            pts = [pts[round(i * step)] for i in range(max_points)]
-        series.append((split, SPLIT_COLOURS.get(split, "#888"), pts, False))
-    return svg_lines(series, "loss", "step", "loss")
-
-
-# ------------------------------------------------------------------- tables
-
-
-def _td(text: str, numeric: bool = False, extra: str = "") -> str:
-    return f"<td {_CELL.format(align='right' if numeric else 'left')}{extra}>{text}</td>"
-
-
-def _th(text: str, numeric: bool = False) -> str:
-    return f"<th {_CELL.format(align='right' if numeric else 'left')}>{text}</th>"
-
-
-def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | None) -> str:
-    """The iterations table; the best row bold and starred, the shown one marked."""
-    head = "".join(
-        _th(t, n)
-        for t, n in (
-            ("#", True),
-            ("Iteration", False),
-            ("Status", False),
-            ("Duration", True),
-            (esc(metric), True),
-            ("Best so far", True),
-        )
-    )
-    body = []
-    for r in rows:
-        style = ' style="font-weight:bold;background:#eef6ee"' if r["is_best"] else ""
-        name = esc(r["name"]) + (" \u2605" if r["is_best"] else "")
-        if r["id"] == selected:
-            name += ' <span style="color:#888">(shown below)</span>'
-        cells = [
-            _td(str(r["index"]), True),
-            _td(name),
-            _td(esc(r["status"])),
-            _td(fmt_duration(r["duration"]), True),
-            _td(fmt(r["metric"]), True),
-            _td(fmt(r["best"]), True),
-        ]
-        body.append(f'<tr class="rw-static-row"{style}>{"".join(cells)}</tr>')
-    return (
-        '<table class="rw-static-iterations" style="border-collapse:collapse;font-size:12px">'
-        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
-
-
-def metrics_table(detail: SplitDetail, primary: str) -> str:
-    """The split's metrics, key ones first, in two columns of name and value."""
-    metrics = detail["metrics"]
-    names = [m for m in KEY_METRICS if m in metrics]
-    names += sorted(m for m in metrics if m not in names)
-    rows = []
-    for name in names:
-        label = f"<b>{esc(name)}</b>" if name == primary else esc(name)
-        rows.append(f"<tr>{_td(label)}{_td(fmt(metrics[name]), True)}</tr>")
-    return (
-        '<table class="rw-static-metrics" style="border-collapse:collapse;font-size:12px">'
-        f"<tbody>{''.join(rows)}</tbody></table>"
-    )
-
-
-def fold_matrix(
-    labels: Sequence[str], counts: Sequence[Sequence[float]], k: int = MATRIX_CLASSES
-) -> tuple[list[str], list[list[float]]]:
-    """At most ``k`` classes (the most confused ones) plus an "(other)" row and column.
-
-    With ``k`` classes or fewer, the matrix as it is. No count is dropped.
-    """
-    n = len(labels)
-    if n <= k:
-        return list(labels), [list(map(float, row)) for row in counts]
-    pairs = sorted(
-        ((counts[i][j], i, j) for i in range(n) for j in range(n) if i != j and counts[i][j] > 0),
-        key=lambda t: (-t[0], t[1], t[2]),
-    )
-    keep: list[int] = []
-    for _, i, j in pairs:
-        for c in (i, j):
-            if c not in keep and len(keep) < k:
-                keep.append(c)
-        if len(keep) >= k:
-            break
-    support = sorted(range(n), key=lambda i: (-sum(counts[i]), i))
-    for i in support:  # too few confusions: fill with the most common classes
-        if len(keep) >= k:
-            break
-        if i not in keep:
-            keep.append(i)
-    keep.sort()
-    index = {c: pos for pos, c in enumerate(keep)}
-    other = len(keep)
-    out = [[0.0] * (other + 1) for _ in range(other + 1)]
-    for i in range(n):
-        for j in range(n):
-            out[index.get(i, other)][index.get(j, other)] += float(counts[i][j])
-    return [labels[c] for c in keep] + ["(other)"], out
-
-
-def matrix_table(labels: Sequence[str], counts: Sequence[Sequence[float]]) -> str:
-    """A confusion matrix as an HTML table, cells shaded by their share of the row."""
-    labels, counts = fold_matrix(labels, counts)
-    head = "".join(
-        f'<th style="padding:2px 6px;font-weight:normal;color:#555">{esc(lab)}</th>'
-        for lab in labels
-    )
-    body = []
-    for lab, row in zip(labels, counts):
-        total = sum(row) or 1.0
-        cells = []
-        for v in row:
-            share = v / total
-            shade = f"rgba(76,120,168,{share:.2f})"
-            colour = "#fff" if share > 0.55 else "#222"
-            text = f"{v:g}" if v else ""
-            cells.append(
-                f'<td style="padding:2px 6px;text-align:right;background:{shade};color:{colour};'
-                f'border:1px solid #eee">{text}</td>'
-            )
-        body.append(
-            f'<tr><th style="padding:2px 6px;text-align:right;font-weight:normal;color:#555">'
-            f"{esc(lab)}</th>{''.join(cells)}</tr>"
-        )
-    return (
-        '<table class="rw-static-confusion" style="border-collapse:collapse;font-size:11px">'
-        f'<thead><tr><th style="padding:2px 6px;color:#888;font-weight:normal">true \\ predicted'
-        f"</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
-    )
 
 
 # ------------------------------------------------------------------ summary

@@ -1,0 +1,157 @@
+"""HTML tables of the static summary: iterations, a split's metrics, the confusion matrix.
+
+Inline styles only (no stylesheet), every name escaped; a confusion matrix
+with many classes is folded to the most confused ones plus "(other)".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._contract import IterationRow, SplitDetail
+from ._static_format import esc, fmt, fmt_duration
+
+#: Classes shown in the static confusion matrix before the rest fold into "(other)".
+MATRIX_CLASSES = 7
+
+#: Metrics listed first in the static metrics table, when present.
+KEY_METRICS = (
+    "accuracy",
+    "AUC_weighted",
+    "f1_score_macro",
+    "log_loss",
+    "balanced_accuracy",
+    "precision_score_macro",
+    "recall_score_macro",
+    "r2_score",
+    "root_mean_squared_error",
+    "mean_absolute_error",
+    "spearman_correlation",
+)
+
+_CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{align}"'
+
+
+def _td(text: str, numeric: bool = False, extra: str = "") -> str:
+    return f"<td {_CELL.format(align='right' if numeric else 'left')}{extra}>{text}</td>"
+
+
+def _th(text: str, numeric: bool = False) -> str:
+    return f"<th {_CELL.format(align='right' if numeric else 'left')}>{text}</th>"
+
+
+def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | None) -> str:
+    """The iterations table; the best row bold and starred, the shown one marked."""
+    head = "".join(
+        _th(t, n)
+        for t, n in (
+            ("#", True),
+            ("Iteration", False),
+            ("Status", False),
+            ("Duration", True),
+            (esc(metric), True),
+            ("Best so far", True),
+        )
+    )
+    body = []
+    for r in rows:
+        style = ' style="font-weight:bold;background:#eef6ee"' if r["is_best"] else ""
+        name = esc(r["name"]) + (" \u2605" if r["is_best"] else "")
+        if r["id"] == selected:
+            name += ' <span style="color:#888">(shown below)</span>'
+        cells = [
+            _td(str(r["index"]), True),
+            _td(name),
+            _td(esc(r["status"])),
+            _td(fmt_duration(r["duration"]), True),
+            _td(fmt(r["metric"]), True),
+            _td(fmt(r["best"]), True),
+        ]
+        body.append(f'<tr class="rw-static-row"{style}>{"".join(cells)}</tr>')
+    return (
+        '<table class="rw-static-iterations" style="border-collapse:collapse;font-size:12px">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
+
+
+def metrics_table(detail: SplitDetail, primary: str) -> str:
+    """The split's metrics, key ones first, in two columns of name and value."""
+    metrics = detail["metrics"]
+    names = [m for m in KEY_METRICS if m in metrics]
+    names += sorted(m for m in metrics if m not in names)
+    rows = []
+    for name in names:
+        label = f"<b>{esc(name)}</b>" if name == primary else esc(name)
+        rows.append(f"<tr>{_td(label)}{_td(fmt(metrics[name]), True)}</tr>")
+    return (
+        '<table class="rw-static-metrics" style="border-collapse:collapse;font-size:12px">'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def fold_matrix(
+    labels: Sequence[str], counts: Sequence[Sequence[float]], k: int = MATRIX_CLASSES
+) -> tuple[list[str], list[list[float]]]:
+    """At most ``k`` classes (the most confused ones) plus an "(other)" row and column.
+
+    With ``k`` classes or fewer, the matrix as it is. No count is dropped.
+    """
+    n = len(labels)
+    if n <= k:
+        return list(labels), [list(map(float, row)) for row in counts]
+    pairs = sorted(
+        ((counts[i][j], i, j) for i in range(n) for j in range(n) if i != j and counts[i][j] > 0),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    keep: list[int] = []
+    for _, i, j in pairs:
+        for c in (i, j):
+            if c not in keep and len(keep) < k:
+                keep.append(c)
+        if len(keep) >= k:
+            break
+    support = sorted(range(n), key=lambda i: (-sum(counts[i]), i))
+    for i in support:  # too few confusions: fill with the most common classes
+        if len(keep) >= k:
+            break
+        if i not in keep:
+            keep.append(i)
+    keep.sort()
+    index = {c: pos for pos, c in enumerate(keep)}
+    other = len(keep)
+    out = [[0.0] * (other + 1) for _ in range(other + 1)]
+    for i in range(n):
+        for j in range(n):
+            out[index.get(i, other)][index.get(j, other)] += float(counts[i][j])
+    return [labels[c] for c in keep] + ["(other)"], out
+
+
+def matrix_table(labels: Sequence[str], counts: Sequence[Sequence[float]]) -> str:
+    """A confusion matrix as an HTML table, cells shaded by their share of the row."""
+    labels, counts = fold_matrix(labels, counts)
+    head = "".join(
+        f'<th style="padding:2px 6px;font-weight:normal;color:#555">{esc(lab)}</th>'
+        for lab in labels
+    )
+    body = []
+    for lab, row in zip(labels, counts):
+        total = sum(row) or 1.0
+        cells = []
+        for v in row:
+            share = v / total
+            shade = f"rgba(76,120,168,{share:.2f})"
+            colour = "#fff" if share > 0.55 else "#222"
+            text = f"{v:g}" if v else ""
+            cells.append(
+                f'<td style="padding:2px 6px;text-align:right;background:{shade};color:{colour};'
+                f'border:1px solid #eee">{text}</td>'
+            )
+        body.append(
+            f'<tr><th style="padding:2px 6px;text-align:right;font-weight:normal;color:#555">'
+            f"{esc(lab)}</th>{''.join(cells)}</tr>"
+        )
+    return (
+        '<table class="rw-static-confusion" style="border-collapse:collapse;font-size:11px">'
+        f'<thead><tr><th style="padding:2px 6px;color:#888;font-weight:normal">true \\ predicted'
+        f"</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    )
