@@ -52,7 +52,7 @@ for k, (name, model) in enumerate(models):
         it.update("train", y[:1200], y_proba=model.predict_proba(X[:1200]))
         it.update("validation", y[1200:], y_proba=model.predict_proba(X[1200:]))
         last = k == len(models) - 1
-        for step in range(60 if last else 4):  # the last one runs ~12 s: time to click mid-run
+        for step in range(120 if last else 4):  # the last one runs ~24 s: time to click mid-run
             it.log_loss(1.0 / (step + 1) + 0.05 * k, split="train", step=step)
             time.sleep(0.2 if last else 0.02)
 """
@@ -99,7 +99,12 @@ def texts(locator) -> list[str]:
 
 
 def prompt(page, index: int) -> str:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-InputPrompt").inner_text()
+    # textContent, not inner_text: the prompt is read even when scrolled out of view.
+    return page.evaluate(
+        "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
+        ".querySelector('.jp-InputPrompt').textContent",
+        index,
+    )
 
 
 def test_run_details_in_jupyterlab(lab, browser):
