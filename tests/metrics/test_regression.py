@@ -323,9 +323,7 @@ def test_merge_checks_its_argument_and_leaves_it_alone():
     b_state = b.state_dict()
     a.merge(b)
     assert_same_state(b_state, b.state_dict())
-    assert_metrics_close(
-        a.compute(), oracle(np.array([1.0, 2.0, 5.0]), np.array([1.0, 3.0, 4.0]))
-    )
+    assert_metrics_close(a.compute(), oracle(np.array([1.0, 2.0, 5.0]), np.array([1.0, 3.0, 4.0])))
     with pytest.raises(ValueError, match="other"):
         a.merge(RegressionMetrics(y_max=3.0))
     with pytest.raises(ValueError, match="other"):
@@ -456,6 +454,7 @@ def test_merge_of_any_split_equals_one_pass(data, cuts, mode):
 # --------------------------------------------------------------------- charts
 def _azure_edges(y):
     """Azure's make_dataset_bins (notes/engine.md §2.4), restated with np.percentile."""
+
     def rounded(edge, width, how):
         digits = -int(np.log10(width)) + 2
         if how == "nearest":
@@ -557,8 +556,11 @@ def test_engine_import_does_not_load_pandas():
 
 
 @settings(max_examples=60, deadline=None)
-@given(keys=st.lists(st.integers(-50, 50), max_size=80),
-       cuts=st.lists(st.integers(0, 80), max_size=4), cap=st.integers(1, 12))
+@given(
+    keys=st.lists(st.integers(-50, 50), max_size=80),
+    cuts=st.lists(st.integers(0, 80), max_size=4),
+    cap=st.integers(1, 12),
+)
 def test_collapsing_sketch_store_merges_like_one_pass(keys, cuts, cap):
     from runwatch.metrics import _sketch
 
