@@ -1,4 +1,4 @@
-"""Shared fixtures for the tracking tests: a fresh store per test, subprocess helpers."""
+"""Subprocess helpers for the tracking tests (the store fixtures are in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,8 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-from runwatch.tracking.store import Store
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    """Path of a store file that does not exist yet."""
-    return str(tmp_path / "runs.db")
-
-
-@pytest.fixture(autouse=True)
-def _close_stores():
-    # Each test gets fresh Store objects; stop the writer threads it started.
-    yield
-    for store in list(Store._instances.values()):
-        store.close()
 
 
 def child_env() -> dict[str, str]:

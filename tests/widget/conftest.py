@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
 from runwatch.tracking import Run
-from runwatch.tracking.store import Store
 
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "runs.db")
-
-
-@pytest.fixture(autouse=True)
-def _close_stores():
-    yield
-    for store in list(Store._instances.values()):
-        store.close()
 
 
 @dataclass
