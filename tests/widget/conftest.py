@@ -1,4 +1,4 @@
-"""Shared fixtures of the widget tests: a fresh store, a run logged from real classifiers."""
+"""Widget test fixtures: a run logged from real classifiers (store: tests/conftest.py)."""
 
 from __future__ import annotations
 
