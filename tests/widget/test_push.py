@@ -8,6 +8,7 @@ from runwatch.tracking.watch import Watcher
 from runwatch.widget import RunDetails
 from runwatch.widget._push import (
     LOSS_POINTS_KEPT,
+    SNAPSHOT_BYTES_PER_SECOND,
     Pusher,
     apply_batch,
     coalesce,
@@ -128,6 +129,34 @@ def test_bytes_per_appended_loss_point_do_not_grow_with_history(db):
     assert abs(sizes[10_000] - sizes[100]) <= 16  # only a number's digits may differ
     last = rec.batches[-1]
     assert sum(len(d["points"]) for d in last["deltas"] if d["kind"] == "loss") == 1
+    it.complete()
+
+
+def test_a_large_snapshot_is_refreshed_less_often(db):
+    run = Run("long", primary_metric="accuracy", store=db)
+    rec = Recorder()
+    now = [0.0]
+    pusher = Pusher(run, rec.send, rec.publish, snapshot_interval=2.0, clock=lambda: now[0])
+    watcher = Watcher(run._store, run.id)
+    it = run.iteration("loop")
+    for i in range(5_000):
+        it.log_loss(1.0 / (i + 1), split="train")
+    run.flush()
+    pusher.record(watcher.poll())
+    pusher.flush()
+    assert pusher.publish_snapshot()
+    size = len(json.dumps(rec.snapshots[-1], default=str))
+    gap = size / SNAPSHOT_BYTES_PER_SECOND
+    assert gap > 2.0, size  # big enough for the budget to matter
+    it.log_loss(0.1, split="train")
+    run.flush()
+    pusher.record(watcher.poll())
+    pusher.flush()
+    now[0] = 2.5  # past snapshot_interval, not yet past the size-based gap
+    assert not pusher.publish_snapshot()
+    now[0] = gap + 0.01
+    assert pusher.publish_snapshot()
+    assert rec.snapshots[-1]["seq"] == pusher.state["seq"]
     it.complete()
 
 

@@ -17,6 +17,7 @@ tracking layer's queue, as without the widget.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -41,6 +42,10 @@ logger = logging.getLogger("runwatch")
 MIN_INTERVAL = 0.25
 #: Seconds between two refreshes of the ``_snapshot`` trait at the most.
 SNAPSHOT_INTERVAL = 2.0
+#: Bytes per second the ``_snapshot`` refreshes may cost at the most: a large
+#: snapshot (long loss histories, many iterations) is refreshed less often, so
+#: its share of each appended point stays bounded while deltas carry the news.
+SNAPSHOT_BYTES_PER_SECOND = 25_000
 #: Seconds between two detail deltas of one running iteration at the most.
 LIVE_DETAIL_INTERVAL = 1.0
 #: Seconds of detail building per batch; the rest waits for the next batch, so
@@ -188,6 +193,7 @@ class Pusher:
         self._final: set[str] = set()
         self._detail_sent: dict[str, float] = {}
         self._last_snapshot = -float("inf")
+        self._snapshot_gap = snapshot_interval  # grows with the snapshot's size
         self._snapshot_stale = True
         self.sent = 0  # batches sent
         self._stop = threading.Event()
@@ -242,11 +248,14 @@ class Pusher:
             now = self._clock()
             if not self._snapshot_stale:
                 return False
-            if not force and now - self._last_snapshot < self.snapshot_interval:
+            if not force and now - self._last_snapshot < self._snapshot_gap:
                 return False
-            self._publish(snapshot_copy(self.state))
+            snapshot = snapshot_copy(self.state)
+            self._publish(snapshot)
             self._last_snapshot = now
             self._snapshot_stale = False
+            size = len(json.dumps(snapshot, default=str))
+            self._snapshot_gap = max(self.snapshot_interval, size / SNAPSHOT_BYTES_PER_SECOND)
             return True
 
     def _deltas(self, dirty: set[int], points: list[Any]) -> tuple[list[Delta], set[int]]:
