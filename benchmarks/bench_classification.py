@@ -35,15 +35,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 from typing import Any
 
 import numpy as np
+from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available
 
 # Benchmark the checkout's engine, whether or not runwatch is installed.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -332,11 +331,6 @@ def make_contender(name: str, k: int, bins: int):
 
 
 # -------------------------------------------------------------------- worker
-def max_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     """Run one contender over the stream, in this (fresh) process."""
     name, n, k, batches = args.worker, args.n, args.classes, args.batches
@@ -386,8 +380,7 @@ def run_worker(args: argparse.Namespace) -> dict[str, Any]:
 def spawn(name: str, args: argparse.Namespace, *, n: int | None = None,
           batches: int | None = None, trace: bool = False) -> dict[str, Any]:
     """Run one contender in a fresh subprocess and return its result."""
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-        out = tmp.name
+    out = result_file()
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", name,
            "--n", str(n or args.n), "--classes", str(args.classes),
            "--batches", str(batches or args.batches), "--checkpoints", str(args.checkpoints),
@@ -395,31 +388,10 @@ def spawn(name: str, args: argparse.Namespace, *, n: int | None = None,
     if trace:
         cmd.append("--trace")
     label = f"{name} (n={n or args.n:,}{', tracemalloc' if trace else ''})"
-    print(f"  running {label} ...", end="", flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    try:
-        if proc.returncode != 0:
-            print(" FAILED")
-            tail = proc.stderr.strip().splitlines()[-5:]
-            return {"contender": name, "error": " | ".join(tail) or f"exit {proc.returncode}"}
-        with open(out) as fh:
-            result = json.load(fh)
-    finally:
-        os.unlink(out)
-    print(f" {result['seconds']:.2f} s")
-    return result
+    return run_contender(cmd, out, name, label, tail=5)
 
 
 # -------------------------------------------------------------------- report
-def torch_available() -> str | None:
-    """None when torch and torchmetrics import, else why not."""
-    code = "import torch, torchmetrics; print(torch.__version__, torchmetrics.__version__)"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "import failed"
-    return None
-
-
 def versions() -> dict[str, str]:
     """Versions of the libraries measured, as the workers see them."""
     code = (
@@ -464,14 +436,6 @@ def engine_fingerprint() -> dict[str, str]:
     except (OSError, subprocess.CalledProcessError):
         out["git"] = "unknown"
     return out
-
-
-def fmt_ratio(a: float | None, b: float | None) -> str:
-    """``a / b`` as ``12.3x``, or ``-`` when either is missing."""
-    if a is None or b is None or b == 0:
-        return "-"
-    r = a / b
-    return f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
 
 
 def accuracy_check(exact: dict, binned: dict, sklearn: dict | None) -> dict[str, Any]:

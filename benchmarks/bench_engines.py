@@ -47,16 +47,15 @@ import json
 import math
 import os
 import platform
-import resource
 import subprocess
 import sys
-import tempfile
 import time
 import tracemalloc
 import warnings
 from typing import Any
 
 import numpy as np
+from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available
 
 SEED = 20260505
 PARTS = ("regression", "detection", "segmentation")
@@ -522,11 +521,6 @@ def make_contender(part: str, name: str):
 
 
 # ==================================================================== worker
-def max_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (as bench_classification)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-
-
 def run_worker(args: argparse.Namespace) -> dict[str, Any]:
     """Run one contender over its part's stream, in this (fresh) process."""
     part, name = args.worker.split(":", 1)
@@ -574,47 +568,18 @@ WORKER_ARGS = ("reg_n", "reg_batches", "reg_checkpoints", "det_images", "seg_mas
 
 def spawn(part: str, name: str, args: argparse.Namespace, trace: bool = False) -> dict[str, Any]:
     """Run one contender in a fresh subprocess and return its result."""
-    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as tmp:
-        out = tmp.name
+    out = result_file()
     cmd = [sys.executable, os.path.abspath(__file__), "--worker", f"{part}:{name}",
            "--worker-out", out]
     for key in WORKER_ARGS:
         cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
     if trace:
         cmd.append("--trace")
-    print(f"  running {part}/{name}{' (tracemalloc)' if trace else ''} ...", end="", flush=True)
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    try:
-        if proc.returncode != 0:
-            print(" FAILED")
-            tail = proc.stderr.strip().splitlines()[-3:]
-            return {"contender": name, "error": " | ".join(tail) or f"exit {proc.returncode}"}
-        with open(out) as fh:
-            result = json.load(fh)
-    finally:
-        os.unlink(out)
-    print(f" {result['seconds']:.2f} s")
-    return result
+    label = f"{part}/{name}{' (tracemalloc)' if trace else ''}"
+    return run_contender(cmd, out, name, label, tail=3)
 
 
 # ==================================================================== report
-def torch_available() -> str | None:
-    """None when torch and torchmetrics import, else why not (as bench_classification)."""
-    code = "import torch, torchmetrics"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    if proc.returncode != 0:
-        return proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "import failed"
-    return None
-
-
-def fmt_ratio(a: float | None, b: float | None) -> str:
-    """``a / b`` as a ratio (as bench_classification prints it)."""
-    if a is None or b is None or b == 0:
-        return "-"
-    r = a / b
-    return f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
-
-
 def versions() -> dict[str, str]:
     """Versions of the libraries measured, as the workers see them."""
     code = (
