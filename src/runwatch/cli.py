@@ -75,7 +75,7 @@ def _show(store: Any, name: str) -> str:
     from runwatch.tracking import open_run
 
     run = open_run(name, store)
-    table = run._table()
+    table = run.iteration_records()
     head = (
         f"run {run.name}  task {run.task}  status {run.status}  "
         f"primary metric {run.primary_metric} ({run.goal})"

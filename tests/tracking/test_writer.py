@@ -154,3 +154,23 @@ def test_failed_child_iteration_reads_failed(db):
     assert done.returncode == 1 and "RuntimeError: boom" in done.stderr
     it = open_run("f", db).get("it")
     assert (it.status, it.error) == ("failed", "RuntimeError: boom")
+
+
+def test_flush_without_states_commits_points_and_leaves_engines_to_their_pace(db, monkeypatch):
+    from runwatch.tracking import writer
+
+    monkeypatch.setattr(writer, "STATE_INTERVAL", 3600.0)  # only an asked flush saves engines
+    run = Run("w", primary_metric="accuracy", store=db)
+    it = run.iteration("it")
+    it.start()
+    it.update("validation", [0, 1], y_pred=[0, 0])
+    run.flush()  # engines saved: accuracy 0.5
+    it.update("validation", [1, 1], y_pred=[1, 1])
+    it.log_loss(0.3)
+    run.flush(states=False)
+    assert count_points(db) == 1
+    reader = open_run("w", db)
+    assert reader.iteration_records(flush=False)[0]["metric"] == 0.5
+    run.flush()
+    assert reader.iteration_records(flush=False)[0]["metric"] == 0.75
+    it.complete()

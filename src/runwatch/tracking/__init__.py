@@ -83,7 +83,7 @@ def runs(store: Any = None) -> Any:
     rows = []
     for row in opened.run_rows():
         run = Run._from_row(opened, row)
-        table = run._table()
+        table = run.iteration_records()
         rows.append(
             {
                 "name": run.name,

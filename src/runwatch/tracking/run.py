@@ -20,7 +20,6 @@ import time as _time_module
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ._codec import loads_metrics
 from ._validate import (
     ENDED,
     GOALS,
@@ -38,7 +37,7 @@ from .store import Store, tick, transaction
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .watch import Change, Subscription
+    from .watch import Change, Subscription, Watcher
 
 _now = _time_module.time
 # Splits searched for the primary metric, most telling first.
@@ -271,9 +270,21 @@ class Run:
             self._cache[it.id] = it
         return it
 
-    def flush(self, timeout: float | None = 30.0) -> None:
-        """Commit everything this process logged so far."""
-        self._store.flush(timeout)
+    def flush(self, timeout: float | None = 30.0, states: bool = True) -> None:
+        """Commit everything this process logged so far.
+
+        Parameters
+        ----------
+        timeout : float or None
+            Seconds to wait for the commit at the most.
+        states : bool, default True
+            Also save every changed engine's state and metrics now. A follower
+            that polls several times a second passes False: points and
+            iteration changes are committed at once, engines keep the writer's
+            own pace (twice a second), so polling does not cost a
+            ``compute()`` each time.
+        """
+        self._store.flush(timeout, states=states)
 
     # ---------------------------------------------------------------- reading
 
@@ -311,12 +322,27 @@ class Run:
         """Return every iteration of the run, oldest first."""
         return [self._wrap(row) for row in self._rows()]
 
-    def _table(self) -> list[dict[str, Any]]:
-        self._store.flush()
+    def iteration_records(self, flush: bool = True) -> list[dict[str, Any]]:
+        """Return :meth:`iterations` as plain dicts (times as epoch seconds), without pandas.
+
+        Parameters
+        ----------
+        flush : bool, default True
+            Commit what this process logged first. A caller that just flushed
+            (or follows only what is committed) passes False.
+        """
+        if flush:
+            self._store.flush()
         with self._store.snapshot() as conn:
             rows = self._rows()
-            ids = [r["id"] for r in rows]
-            split_rows = self._store.split_rows(ids)
+            # The primary metric only, picked out of each split's JSON by SQLite
+            # (a present null is NaN: computed, undefined; no row: not computed).
+            primary = conn.execute(
+                "SELECT s.iteration_id, s.split, j.value FROM splits s "
+                "JOIN iterations i ON i.id = s.iteration_id, json_each(s.metrics) j "
+                "WHERE i.run_id = ? AND j.key = ?",
+                (self.id, self.primary_metric),
+            ).fetchall()
             # Through the iterations (the points_series index), not a scan of points.
             logged = conn.execute(
                 "SELECT iteration_id, value FROM points WHERE iteration_id IN "
@@ -324,9 +350,9 @@ class Run:
                 "ORDER BY id",
                 (self.id, self.primary_metric),
             ).fetchall()
-        metrics: dict[int, dict[str, dict[str, float]]] = {}
-        for s in split_rows:
-            metrics.setdefault(s["iteration_id"], {})[s["split"]] = loads_metrics(s["metrics"])
+        metrics: dict[int, dict[str, float]] = {}
+        for iteration_id, split, v in primary:
+            metrics.setdefault(iteration_id, {})[split] = math.nan if v is None else float(v)
         last_logged = dict(logged)  # later points overwrite earlier ones
         best = math.nan
         sign = 1.0 if self.goal == "maximize" else -1.0
@@ -334,10 +360,10 @@ class Run:
         for row in rows:
             value = math.nan
             found = False
+            by_split = metrics.get(row["id"], {})
             for split in _PRIMARY_SPLITS:
-                split_metrics = metrics.get(row["id"], {}).get(split)
-                if split_metrics and self.primary_metric in split_metrics:
-                    value = split_metrics[self.primary_metric]
+                if split in by_split:
+                    value = by_split[split]
                     found = True
                     break
             if not found and row["id"] in last_logged:
@@ -382,7 +408,7 @@ class Run:
 
         columns = ["id", "name", "status", "created", "started", "ended", "duration"]
         columns += ["metric", "best", "error"]
-        df = pd.DataFrame(self._table(), columns=columns)
+        df = pd.DataFrame(self.iteration_records(), columns=columns)
         for col in ("created", "started", "ended"):
             df[col] = pd.to_datetime(df[col].astype("float64"), unit="s", utc=True)
         df["duration"] = df["duration"].astype("float64")
@@ -395,7 +421,7 @@ class Run:
 
     def best(self) -> Iteration | None:
         """Return the iteration with the best primary metric (the first on ties), or None."""
-        table = self._table()
+        table = self.iteration_records()
         best_row = None
         sign = 1.0 if self.goal == "maximize" else -1.0
         for row in table:
@@ -425,6 +451,23 @@ class Run:
         for row in change.iteration_rows:
             self._wrap(row)
         return change
+
+    def watcher(self, replay: bool = True) -> Watcher:
+        """A new reader of this run's changes, polled by the caller (``.poll()``).
+
+        Unlike :meth:`refresh` it keeps its own position, so several followers
+        (a widget, user code) each see every change; unlike :meth:`on_change`
+        it starts no thread.
+
+        Parameters
+        ----------
+        replay : bool, default True
+            The first poll brings everything already in the store; with False,
+            only what comes after this call.
+        """
+        from .watch import Watcher
+
+        return Watcher(self._store, self.id, replay)
 
     def on_change(
         self,

@@ -240,6 +240,13 @@ class Store:
             self._local.conn = conn
         return conn
 
+    def disconnect(self) -> None:
+        """Close this thread's connection, if it has one (a thread that ends calls it)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
     def new_connection(self) -> sqlite3.Connection:
         """Return a new connection in autocommit mode (transactions are explicit)."""
         conn = sqlite3.connect(
@@ -297,10 +304,14 @@ class Store:
                     self._writer = Writer(self)
         return self._writer
 
-    def flush(self, timeout: float | None = 30.0) -> None:
-        """Commit everything this process logged so far (no-op if it logged nothing)."""
+    def flush(self, timeout: float | None = 30.0, states: bool = True) -> None:
+        """Commit everything this process logged so far (no-op if it logged nothing).
+
+        ``states=False`` leaves engine snapshots to their own schedule (see
+        :meth:`Writer.flush <runwatch.tracking.writer.Writer.flush>`).
+        """
         if self._writer is not None:
-            self._writer.flush(timeout=timeout)
+            self._writer.flush(timeout=timeout, states=states)
 
     # ------------------------------------------------------------------ reads
 
@@ -411,10 +422,7 @@ class Store:
         with self._instances_lock:
             if self._instances.get(self.path) is self:
                 del self._instances[self.path]
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.disconnect()
 
 
 @contextmanager

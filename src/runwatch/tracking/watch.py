@@ -121,6 +121,10 @@ class Watcher:
             splits=[tuple(s) for s in splits],
         )
 
+    def close(self) -> None:
+        """Close the calling thread's connection to the store (a polling thread that ends)."""
+        self.store.disconnect()
+
 
 class Subscription:
     """A poller thread calling a callback with each non-empty :class:`Change`.
@@ -156,10 +160,7 @@ class Subscription:
                 except Exception:  # a broken callback must not end the subscription
                     logger.exception("runwatch: on_change callback raised")
             self._stopped.wait(self._interval)
-        conn = getattr(self._watcher.store._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._watcher.store._local.conn = None
+        self._watcher.close()
 
     @property
     def active(self) -> bool:

@@ -74,6 +74,7 @@ class Writer:
         self._cond = threading.Condition()
         self._requested = 0
         self._done = 0
+        self._states_asked = 0  # the newest ticket that wants engine snapshots now
         self._stop = False
         self._last_beat = 0.0
         self._last_states = 0.0
@@ -107,8 +108,18 @@ class Writer:
         """Whether the writer thread is running."""
         return self._thread.is_alive()
 
-    def flush(self, timeout: float | None = 30.0) -> bool:
+    def flush(self, timeout: float | None = 30.0, states: bool = True) -> bool:
         """Ask for a commit now and wait until everything queued before the call is in.
+
+        Parameters
+        ----------
+        timeout : float or None
+            Seconds to wait at the most (None: no limit).
+        states : bool, default True
+            Also snapshot every changed engine now. False commits points and
+            iteration changes only (engines keep their ``STATE_INTERVAL``):
+            what a follower polling several times a second asks for, so that
+            its polls do not make the writer compute metrics each time.
 
         Returns
         -------
@@ -116,11 +127,13 @@ class Writer:
             Whether the commit finished within `timeout`.
         """
         if threading.current_thread() is self._thread:
-            self._flush(force=True)
+            self._flush(force=states)
             return True
         with self._cond:
             self._requested += 1
             ticket = self._requested
+            if states:
+                self._states_asked = ticket
             self._cond.notify_all()
             return self._cond.wait_for(
                 lambda: self._done >= ticket or not self._thread.is_alive(), timeout
@@ -131,6 +144,7 @@ class Writer:
         with self._cond:
             self._stop = True
             self._requested += 1
+            self._states_asked = self._requested
             self._cond.notify_all()
         if self._thread.is_alive() and threading.current_thread() is not self._thread:
             self._thread.join(timeout)
@@ -144,7 +158,7 @@ class Writer:
                 self._cond.wait_for(lambda: self._requested > self._done or self._stop, INTERVAL)
                 ticket = self._requested
                 stop = self._stop
-                asked = ticket > self._done or stop
+                asked = self._states_asked > self._done or stop
             try:
                 self._flush(force=asked)
             except BaseException:  # never let the thread die: a dead writer loses data
