@@ -76,3 +76,18 @@ def test_per_class_chart(multiclass):
     assert_only_data(spec, XSS)
     with pytest.raises(ValueError, match="auroc"):
         per_class_chart(multiclass.per_class, measures=("auroc",))
+
+
+def test_per_class_chart_top_keeps_the_lowest_f1_in_table_order():
+    f1 = [0.9, 0.1, math.nan, 0.5, 0.3, 0.95]
+    table = pd.DataFrame(
+        {"precision": f1, "recall": f1, "f1": f1, "support": [5.0, 5, 0, 5, 5, 5]},
+        index=pd.Index([f"c{i}" for i in range(6)], name="label"),
+    )
+    spec = to_spec(per_class_chart(table, top=3))
+    rows = named_values(spec, "per_class")
+    # The three lowest F1 (the class without samples is not one), in the table's order.
+    assert [r["label"] for r in rows if r["measure"] == "recall"] == ["c1", "c3", "c4"]
+    assert spec["title"]["subtitle"] == ["the 3 of 6 classes with the lowest F1"]
+    full = to_spec(per_class_chart(table, top=6))
+    assert len(named_values(full, "per_class")) == 12 and full["title"]["subtitle"] == []

@@ -9,6 +9,7 @@ plain dicts of JSON-safe values: NaN becomes None, labels become text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -191,6 +192,7 @@ def per_class_chart(
     title: str = "Precision and recall per class",
     width: int = WIDTH,
     bar_height: int = 8,
+    top: int | None = None,
 ) -> alt.Chart:
     """Grouped horizontal bars of precision and recall (or other columns) per class.
 
@@ -205,6 +207,11 @@ def per_class_chart(
         Plot width in pixels.
     bar_height : int, default 8
         Height of one bar; the plot grows with the number of classes.
+    top : int, optional
+        With more classes than this, draw only the ``top`` classes with the
+        lowest F1 (where the model fails most; without an ``f1`` column, the
+        lowest mean of ``measures``), kept in the table's order, and say so
+        in the subtitle. A class with no F1 (no samples) is not among them.
 
     Returns
     -------
@@ -216,6 +223,19 @@ def per_class_chart(
     if missing:
         raise ValueError(f"per_class has no column {missing[0]!r}.")
     table = per_class_rows(per_class)
+    subtitle = [] if table else ["no samples yet"]
+    if top is not None and len(table) > top:
+
+        def badness(r: dict[str, Any]) -> float:
+            if "f1" in r:
+                return math.inf if r["f1"] is None else r["f1"]
+            values = [r[m] for m in measures if r[m] is not None]
+            return sum(values) / len(values) if values else math.inf
+
+        worst = sorted(range(len(table)), key=lambda i: (badness(table[i]), i))[:top]
+        kind = "F1" if "f1" in per_class.columns else "scores"
+        subtitle = [f"the {top} of {len(table)} classes with the lowest {kind}"]
+        table = [table[i] for i in sorted(worst)]
     rows = [
         {
             "label": r["label"],
@@ -227,7 +247,6 @@ def per_class_chart(
         for i, r in enumerate(table)
         for m in measures
     ]
-    subtitle = [] if rows else ["no samples yet"]
     return (
         alt.Chart(named_data("per_class", rows))
         .mark_bar()
