@@ -10,7 +10,7 @@ import pytest
 
 from runwatch.widget import RunDetails
 from runwatch.widget._static import build_snapshot, script_json, summary_html, summary_snapshot
-from runwatch.widget._static_tables import fold_matrix
+from runwatch.widget._static_tables import STATIC_ROWS, fold_matrix, iterations_table
 
 from .conftest import XSS, log_sweep
 
@@ -26,6 +26,29 @@ def test_fold_matrix_keeps_every_count_and_at_most_k_classes():
     assert sum(map(sum, folded)) == sum(map(sum, counts))
     small, same = fold_matrix(labels[:3], [row[:3] for row in counts[:3]], k=7)
     assert small == labels[:3] and same == [row[:3] for row in counts[:3]]
+
+
+def test_a_long_static_table_keeps_the_best_the_shown_and_the_newest():
+    n = STATIC_ROWS + 30
+    rows = [
+        {
+            "id": str(i),
+            "index": i,
+            "name": f"m{i}",
+            "status": "completed",
+            "duration": 1.0,
+            "metric": 0.5,
+            "best": 0.5,
+            "is_best": i == 3,
+        }
+        for i in range(1, n + 1)
+    ]
+    html = iterations_table(rows, "accuracy", selected="10")
+    listed = [int(x) for x in re.findall(r">m(\d+)", html)]
+    assert len(listed) == STATIC_ROWS
+    assert listed[:2] == [3, 10]  # the best and the shown one, in run order
+    assert listed[2:] == list(range(n - STATIC_ROWS + 3, n + 1))  # then the newest
+    assert f"{n - STATIC_ROWS} older iterations not listed" in html
 
 
 def test_script_json_cannot_close_its_script_element():

@@ -12,7 +12,6 @@ Traits the page syncs are listed in :data:`._contract.MODEL_TRAITS`.
 
 from __future__ import annotations
 
-import copy
 import logging
 import uuid
 from pathlib import Path
@@ -21,9 +20,9 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ._contract import RunInfo, Snapshot
+from ._contract import Batch, RunInfo, Snapshot
 from ._payload import ENDED as _ENDED
-from ._push import Pusher
+from ._push import Pusher, snapshot_copy
 
 __all__ = ["RunDetails"]
 
@@ -41,7 +40,8 @@ class RunDetails(anywidget.AnyWidget):
         The run to show; logged in this kernel or written by another process
         to the same store (both are followed through the store).
     live : bool, default True
-        Follow the run as it changes. False shows it as it is now.
+        Follow the run as it changes. False shows it as it is now (the
+        iterations' details still reach the page a few at a time).
 
     Attributes
     ----------
@@ -65,22 +65,25 @@ class RunDetails(anywidget.AnyWidget):
     _snapshot = traitlets.Dict().tag(sync=True)
 
     def __init__(self, run: Any, live: bool = True, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.run = run
         self._setting_auto = False
+        # The state is primed before the model exists, so the model opens with
+        # every row in it and the first view draws the whole table at once.
+        pusher = Pusher(run, self._send_batch, self._publish, on_run=self._follow)
+        pusher.prime()
+        self._pusher = pusher
+        kwargs.setdefault("selected", pusher.state["run"]["auto"])
+        super().__init__(_snapshot=snapshot_copy(pusher.state), **kwargs)
+        pusher._last_snapshot = pusher._clock()
+        pusher._snapshot_stale = False
         self.observe(self._on_selected, names="selected")
-        self._pusher = Pusher(run, self.send, self._publish, on_run=self._follow)
-        self._snapshot = copy.deepcopy(self._pusher.state)  # never the state itself: it mutates
-        if live:
-            self._pusher.start()
-        else:
-            from runwatch.tracking.watch import Watcher
-
-            self._pusher.record(Watcher(run._store, run.id).poll())
-            self._pusher.flush()
-            self._pusher.publish_snapshot(force=True)
+        # Not following, the thread still sends the details left after priming.
+        pusher.start(follow=live)
 
     # --------------------------------------------------------------- plumbing
+
+    def _send_batch(self, batch: Batch) -> None:
+        self.send(batch)
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._snapshot = dict(snapshot)
@@ -99,6 +102,7 @@ class RunDetails(anywidget.AnyWidget):
     def _on_selected(self, change: dict[str, Any]) -> None:
         if not self._setting_auto:
             self._auto_selected = False  # a pick by the page or by user code
+        self._pusher.prefer(change["new"])
 
     def close(self) -> None:
         """Stop following the run and close the widget."""
@@ -126,7 +130,6 @@ class RunDetails(anywidget.AnyWidget):
         pathlib.Path
             The absolute path written.
         """
-        from ._push import snapshot_copy
         from ._static import build_snapshot, page_html, write_page
 
         with self._pusher._flush_lock:
@@ -141,13 +144,24 @@ class RunDetails(anywidget.AnyWidget):
         )
         return write_page(path, page)
 
-    def _static_html(self) -> str:
+    def _static_html(self, fresh: bool = False) -> str:
+        """The summary; from the widget's own state unless ``fresh`` or it lacks the shown details.
+
+        The state is current to a beat, which is what a display needs; the
+        update after a cell (``fresh``) reads the store, so a saved notebook
+        carries the final metrics.
+        """
         from ._static import summary_html, summary_snapshot
 
         selected = None if self._auto_selected else self.selected
-        return summary_html(summary_snapshot(self.run, selected), selected, self.split)
+        with self._pusher._flush_lock:
+            state = snapshot_copy(self._pusher.state)
+        shown = selected if selected is not None else state["run"]["auto"]
+        if fresh or (shown is not None and shown not in state["details"]):
+            state = summary_snapshot(self.run, selected)
+        return summary_html(state, selected, self.split)
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+    def _repr_mimebundle_(self, fresh: bool = False, **kwargs: Any) -> Any:
         """The widget view plus a static HTML summary (what GitHub and nbviewer show)."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
@@ -155,7 +169,7 @@ class RunDetails(anywidget.AnyWidget):
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
         data = dict(data)
         try:
-            data["text/html"] = self._static_html()
+            data["text/html"] = self._static_html(fresh)
         except Exception:  # the summary must never stop the widget from showing
             logger.exception("runwatch: building the static summary failed")
         return data, metadata
@@ -177,7 +191,8 @@ class RunDetails(anywidget.AnyWidget):
         if self._display_id is None:
             self._display_id = uuid.uuid4().hex
         publish_display_data(data, metadata, transient={"display_id": self._display_id})
-        self._static_seen = self._fingerprint()
+        with self._pusher._flush_lock:  # what the summary just shown was built from
+            self._static_seen = self._fingerprint(list(self._pusher.state["iterations"]))
         shell = get_ipython()
         if shell is not None and not getattr(self, "_hooked", False):
             shell.events.register("post_execute", self._after_cell)
@@ -196,10 +211,11 @@ class RunDetails(anywidget.AnyWidget):
                 pass
         self._hooked = False
 
-    def _fingerprint(self) -> Any:
+    def _fingerprint(self, rows: list[Any] | None = None) -> Any:
         from ._payload import iteration_rows
 
-        rows = iteration_rows(self.run)
+        if rows is None:
+            rows = iteration_rows(self.run)
         key = tuple((r["id"], r["status"], r["metric"]) for r in rows)
         return key, all(r["status"] in _ENDED for r in rows)
 
@@ -213,7 +229,7 @@ class RunDetails(anywidget.AnyWidget):
                 return
             from IPython.display import publish_display_data
 
-            bundle = self._repr_mimebundle_()
+            bundle = self._repr_mimebundle_(fresh=True)
             if bundle is None:
                 return
             data, metadata = bundle

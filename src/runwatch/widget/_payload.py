@@ -10,6 +10,7 @@ the page.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections.abc import Iterable, Sequence
@@ -33,6 +34,10 @@ from ._contract import (
 CURVE_POINTS = 30
 #: Fewer for the smooth lift and gains curves.
 SMOOTH_CURVE_POINTS = 12
+
+#: Classes in the per-class bar chart at the most: the ones with the lowest F1
+#: (the table beside it lists every class).
+PER_CLASS_BARS = 20
 
 #: Chart size in the detail panel, pixels.
 CHART_WIDTH = 260
@@ -62,18 +67,20 @@ def label_text(label: Any) -> str:
 # ------------------------------------------------------------------ iterations
 
 
-def iteration_rows(run: Any) -> list[IterationRow]:
+def iteration_rows(run: Any, flush: bool = True) -> list[IterationRow]:
     """The iterations table: one row per iteration, oldest first.
 
     Primary metric and best-so-far are the tracking layer's
-    (``Run.iterations()``); ``is_best`` marks the first row holding the best value.
+    (``Run.iteration_records()``); ``is_best`` marks the first row holding the
+    best value. ``flush=False`` reads what is committed, without asking this
+    process's writer for a commit first.
     """
-    table = run.iterations()
+    records = run.iteration_records(flush=flush)
     sign = 1.0 if run.goal == "maximize" else -1.0
     best_id: str | None = None
     best_value = math.nan
     rows: list[IterationRow] = []
-    for index, rec in enumerate(table.to_dict("records"), start=1):
+    for index, rec in enumerate(records, start=1):
         metric = number(rec["metric"])
         iid = str(rec["id"])
         if metric is not None and (best_id is None or sign * metric > sign * best_value):
@@ -207,7 +214,7 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     }
     specs: dict[str, dict[str, Any]] = {}
     if per_class is not None and len(per_class) > 0 and {"precision", "recall"} <= set(per_class):
-        chart = per_class_chart(per_class, width=CHART_WIDTH, bar_height=6)
+        chart = per_class_chart(per_class, width=CHART_WIDTH, bar_height=6, top=PER_CLASS_BARS)
         specs["per_class"] = csv_data(round_data(chart.to_dict(validate=False)))
     for name, make in makers.items():
         frame = curves.get(name)
@@ -395,8 +402,11 @@ def loss_points(points: Iterable[Any]) -> dict[str, list[LossPoint]]:
     return out
 
 
+@functools.cache
 def loss_chart_spec() -> dict[str, Any] | None:
     """The loss chart of :mod:`runwatch.views`, empty, on its named data set ``loss``.
+
+    Built once per process (the same for every run) and shared: never modify it.
 
     The page fills it with a Vega changeset (rows ``split``, ``step``,
     ``value``) and appends to it as points arrive, so an appended point never
@@ -416,8 +426,11 @@ def loss_chart_spec() -> dict[str, Any] | None:
 # ------------------------------------------------------------------ iterations chart
 
 
+@functools.cache
 def iterations_chart_spec() -> dict[str, Any] | None:
     """The chart above the iterations table, empty, on its named data set ``iterations``.
+
+    Built once per process (the same for every run) and shared: never modify it.
 
     The page fills it from the rows it has (``index``, ``id``, ``name``,
     ``value``, ``best``, ``is_best``, ``selected``: the fields of

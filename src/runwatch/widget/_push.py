@@ -1,15 +1,22 @@
 """Throttled, diffed pushes from a run to the widget's views.
 
-The tracking layer's poller (``Run.on_change``) hands :meth:`Pusher.record`
-each :class:`~runwatch.tracking.Change`; recording only notes ids and keeps
-the new loss points, so it costs nothing measurable. A flusher thread calls
-:meth:`Pusher.flush` at most ``1 / min_interval`` times a second: it builds
-the deltas of everything that changed since the previous flush (rows, the
-details of iterations whose metrics moved, new loss points), coalesces them,
-numbers the batch and sends it as one custom message. The same batch is
-applied to :attr:`Pusher.state` (the function the page's ``js/live.ts``
-mirrors), and every ``snapshot_interval`` seconds that state becomes the
-``_snapshot`` trait, so a view opened later starts current.
+One thread per widget drives the whole path on a fixed beat of
+``min_interval`` seconds: it asks this process's writer to commit what was
+logged (points and iteration changes only; engines keep the writer's pace),
+reads the run's changes from the store (:meth:`Run.watcher`), builds the
+deltas of everything that changed since the last beat (rows, the details of
+iterations whose metrics moved, new loss points), coalesces them, numbers the
+batch and sends it as one custom message. Doing the three steps in series on
+one beat, rather than on three independent timers, is what keeps a logged
+point's way to the page under one beat. A run written by another process is
+followed the same way; its writer's own commit interval is then added.
+
+The same batch is applied to :attr:`Pusher.state` (the function the page's
+``js/live.ts`` mirrors), and every ``snapshot_interval`` seconds that state
+becomes the ``_snapshot`` trait, so a view opened later starts current.
+:meth:`Pusher.prime` fills the state before the widget exists (header, rows,
+the details of the iteration shown first), so the first view draws the whole
+table at once.
 
 Nothing here runs on the training thread: a log call only appends to the
 tracking layer's queue, as without the widget.
@@ -38,8 +45,8 @@ from ._payload import (
 
 logger = logging.getLogger("runwatch")
 
-#: Seconds between two batches at the most (≤ 4 messages a second).
-MIN_INTERVAL = 0.25
+#: Seconds between two beats, so between two batches at the most (≤ 5 a second).
+MIN_INTERVAL = 0.2
 #: Seconds between two refreshes of the ``_snapshot`` trait at the most.
 SNAPSHOT_INTERVAL = 2.0
 #: Bytes per second the ``_snapshot`` refreshes may cost at the most: a large
@@ -50,12 +57,15 @@ SNAPSHOT_BYTES_PER_SECOND = 25_000
 LIVE_DETAIL_INTERVAL = 1.0
 #: Seconds of detail building per batch; the rest waits for the next batch, so
 #: rows and losses are never held up by charts.
-DETAIL_BUDGET = 0.15
+DETAIL_BUDGET = 0.1
+#: Seconds between two refreshes of the rows while an iteration runs (its
+#: duration moves) and nothing else changed them.
+ROWS_INTERVAL = 1.0
 #: Loss points per iteration the state (and so the snapshot) keeps: past twice
 #: this, the history is thinned evenly to this many, first and last kept. Views
 #: that are open receive every point; a view opened later starts from the thinned
 #: history, so neither memory nor the snapshot grows with a long loop.
-LOSS_POINTS_KEPT = 2000
+LOSS_POINTS_KEPT = 1000
 
 
 def coalesce(deltas: list[Delta]) -> list[Delta]:
@@ -92,21 +102,24 @@ def apply_batch(state: Snapshot, batch: Batch) -> bool:
     """
     if batch["seq"] != state["seq"] + 1:
         return False
+    rows = state["iterations"]
+    at: dict[str, int] | None = None  # row positions, built once per batch (1,000 rows)
     for d in batch["deltas"]:
         if d["kind"] == "run":
             state["run"] = d["run"]
         elif d["kind"] == "iteration":
             row = d["row"]
-            rows = state["iterations"]
-            for i, old in enumerate(rows):
-                if old["id"] == row["id"]:
-                    rows[i] = row
-                    break
-            else:
+            if at is None:
+                at = {r["id"]: i for i, r in enumerate(rows)}
+            i = at.get(row["id"])
+            if i is None:
+                at[row["id"]] = len(rows)
                 rows.append(row)
+            else:
+                rows[i] = row
             if row["is_best"]:
                 for other in rows:
-                    if other["id"] != row["id"]:
+                    if other["is_best"] and other["id"] != row["id"]:
                         other["is_best"] = False
         elif d["kind"] == "detail":
             state["details"][d["detail"]["iteration"]] = d["detail"]
@@ -157,7 +170,7 @@ class Pusher:
         Receives the run header after every batch that changed it (the widget
         moves its automatic selection with it).
     min_interval, snapshot_interval : float
-        Throttles, in seconds.
+        Throttles, in seconds: the beat, and the ``_snapshot`` refresh.
     clock : callable
         Time source (tests pass a fake one).
     """
@@ -181,10 +194,13 @@ class Pusher:
         self._clock = clock
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._watcher = run.watcher()
         # What record() collected since the last flush.
         self._changed = False
+        self._rows_changed = True
         self._dirty: set[int] = set()
         self._points: list[Any] = []
+        self._preferred: list[str] = []  # details to build first (the page's selection)
         # What the views have.
         self.state: Snapshot = empty_snapshot(run_info(run, []))
         self.state["loss_chart"] = loss_chart_spec()
@@ -192,38 +208,90 @@ class Pusher:
         self.state["goals"] = metric_goals(run)
         self._final: set[str] = set()
         self._detail_sent: dict[str, float] = {}
+        self._rows_read = -float("inf")
         self._last_snapshot = -float("inf")
         self._snapshot_gap = snapshot_interval  # grows with the snapshot's size
         self._snapshot_stale = True
         self.sent = 0  # batches sent
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._subscription: Any = None
 
     # --------------------------------------------------------------- intake
 
     def record(self, change: Any) -> None:
-        """Note a :class:`~runwatch.tracking.Change` (called on the poller thread; cheap)."""
+        """Note a :class:`~runwatch.tracking.Change` (cheap: ids and new points only)."""
         with self._lock:
             self._changed = True
+            if change.iteration_rows or change.splits:
+                self._rows_changed = True
             self._dirty.update(row["id"] for row in change.iteration_rows)
             self._dirty.update(iteration_id for iteration_id, _ in change.splits)
+            for point in change.points:
+                if point.kind != "loss":  # a logged metric may be the primary one
+                    self._rows_changed = True
+                    break
             self._points.extend(change.points)
+
+    def prefer(self, iteration_id: str | None) -> None:
+        """Build this iteration's details before the others still waiting."""
+        if iteration_id is None:
+            return
+        with self._lock:
+            if iteration_id in self._preferred:
+                self._preferred.remove(iteration_id)
+            self._preferred.insert(0, iteration_id)
+
+    def poll(self, commit: bool = True) -> None:
+        """Record what the store holds that this pusher has not seen.
+
+        With ``commit``, first ask this process's writer to commit what was
+        logged (points and iteration changes; engines keep their own pace).
+        """
+        if commit:
+            self.run.flush(timeout=1.0, states=False)
+        self.record(self._watcher.poll())
 
     # ---------------------------------------------------------------- output
 
-    def flush(self) -> Batch | None:
-        """Send one batch of everything recorded since the last flush; return it (or None)."""
+    def prime(self) -> None:
+        """Bring the state to the run as it is now, without sending anything.
+
+        Header, rows and losses of every iteration and the details of the one
+        the page shows first; the other iterations' details stay due and go
+        out in the first batches (:meth:`start`), a budget at a time.
+        """
+        self.run.flush()  # engines too: the first view shows current metrics
+        self.record(self._watcher.poll())
+        self.flush(send=False, budget=0.0)  # rows and header: now the automatic pick is known
+        auto = self.state["run"]["auto"]
+        if auto is not None and auto not in self.state["details"]:
+            self.prefer(auto)
+            self.flush(send=False, budget=0.0)
+
+    def flush(self, send: bool = True, budget: float | None = None) -> Batch | None:
+        """Apply everything recorded since the last flush as one batch, send it and return it.
+
+        Parameters
+        ----------
+        send : bool, default True
+            False applies the batch to :attr:`state` only (nobody listens yet).
+        budget : float or None
+            Seconds of detail building at the most (the preferred iteration's
+            details are built regardless); what does not fit stays due for
+            the next flush. None: every detail now.
+        """
         with self._flush_lock:
             with self._lock:
                 if not self._changed:
                     return None
                 dirty, self._dirty = self._dirty, set()
                 points, self._points = self._points, []
+                rows_changed, self._rows_changed = self._rows_changed, False
+                preferred = list(self._preferred)
                 self._changed = False
-            deltas, held = self._deltas(dirty, points)
+            deltas, held = self._deltas(dirty, points, rows_changed, preferred, budget)
             if held:
-                with self._lock:  # running iterations throttled this time: next flush
+                with self._lock:  # running iterations throttled, or over budget: next flush
                     self._dirty.update(held)
                     self._changed = True
             if not deltas:
@@ -236,6 +304,8 @@ class Pusher:
                     losses = self.state["losses"]
                     losses[d["iteration"]] = thin_losses(losses[d["iteration"]])
             self._snapshot_stale = True
+            if not send:  # priming: the widget takes its selection from the state
+                return batch
             self._send(batch)
             self.sent += 1
             if self._on_run is not None and any(d["kind"] == "run" for d in batch["deltas"]):
@@ -258,32 +328,53 @@ class Pusher:
             self._snapshot_gap = max(self.snapshot_interval, size / SNAPSHOT_BYTES_PER_SECOND)
             return True
 
-    def _deltas(self, dirty: set[int], points: list[Any]) -> tuple[list[Delta], set[int]]:
+    def _rows_due(self, rows_changed: bool, now: float) -> bool:
+        if rows_changed:
+            return True
+        # Nothing but losses changed: only a running iteration's duration moved.
+        running = any(r["status"] == "running" for r in self.state["iterations"])
+        return running and now - self._rows_read >= ROWS_INTERVAL
+
+    def _deltas(
+        self,
+        dirty: set[int],
+        points: list[Any],
+        rows_changed: bool,
+        preferred: list[str],
+        budget: float | None,
+    ) -> tuple[list[Delta], set[int]]:
         deltas: list[Delta] = []
-        rows = iteration_rows(self.run)
-        header = run_info(self.run, rows)
-        if header != self.state["run"]:
-            deltas.append({"kind": "run", "run": header})
-        known = {row["id"]: row for row in self.state["iterations"]}
-        for row in rows:
-            if known.get(row["id"]) != row:
-                deltas.append({"kind": "iteration", "row": row})
+        now = self._clock()
+        if self._rows_due(rows_changed, now):
+            # The beat committed just before it polled: read what is committed.
+            rows = iteration_rows(self.run, flush=False)
+            self._rows_read = now
+            header = run_info(self.run, rows)
+            if header != self.state["run"]:
+                deltas.append({"kind": "run", "run": header})
+            known = {row["id"]: row for row in self.state["iterations"]}
+            for row in rows:
+                if known.get(row["id"]) != row:
+                    deltas.append({"kind": "iteration", "row": row})
         held: set[int] = set()
         if dirty:
-            by_id = {it.id: it for it in self.run.iteration_list()}
-            now = self._clock()
+            by_id: dict[int, Any] | None = None  # read once, and only if a detail is built
+            rank = {int(p): i for i, p in enumerate(preferred) if p.isdigit()}
+            # The page's choice first, then the newest: what a person looks at.
+            order = sorted(dirty, key=lambda i: (rank.get(i, len(rank)), -i))
             started = time.perf_counter()
-            for iteration_id in sorted(dirty):
-                it = by_id.get(iteration_id)
+            for iteration_id in order:
                 key = str(iteration_id)
-                if it is None or key in self._final:
+                if key in self._final:
                     continue
-                # The budget holds details back for the flusher thread's next round;
-                # without that thread (a widget that does not follow the run) there
-                # is no next round, so every detail goes now.
-                budgeted = self._thread is not None
-                if budgeted and time.perf_counter() - started > DETAIL_BUDGET:
+                first = iteration_id in rank
+                if not first and budget is not None and time.perf_counter() - started >= budget:
                     held.add(iteration_id)
+                    continue
+                if by_id is None:
+                    by_id = {it.id: it for it in self.run.iteration_list()}
+                it = by_id.get(iteration_id)
+                if it is None:
                     continue
                 ended = it.status in ENDED
                 if not ended and now - self._detail_sent.get(key, -float("inf")) < (
@@ -297,6 +388,9 @@ class Pusher:
                 self._detail_sent[key] = now
                 if detail["final"]:
                     self._final.add(key)
+                    with self._lock:
+                        if key in self._preferred:
+                            self._preferred.remove(key)
                 deltas.append({"kind": "detail", "detail": detail})
         for iteration, new in loss_points(points).items():
             deltas.append({"kind": "loss", "iteration": iteration, "points": new})
@@ -311,28 +405,59 @@ class Pusher:
 
     # ---------------------------------------------------------------- thread
 
-    def start(self, poll_interval: float = MIN_INTERVAL) -> None:
-        """Subscribe to the run and start the flusher thread."""
+    def beat(self, follow: bool = True) -> None:
+        """One beat: read the run's changes (``follow``), send them, refresh the snapshot."""
+        first = self.state["seq"] == 0
+        if follow:
+            try:
+                self.poll()
+            except Exception:  # a store another process holds locked: the next beat reads it
+                logger.exception("runwatch: reading the run failed")
+        self.flush(budget=DETAIL_BUDGET)
+        self.publish_snapshot(force=first and self.state["seq"] > 0)
+
+    def start(self, follow: bool = True) -> None:
+        """Start the thread that beats every ``min_interval`` seconds.
+
+        With ``follow=False`` it reads nothing new: it sends the details still
+        due after :meth:`prime`, publishes the snapshot and ends.
+        """
         if self._thread is not None:
             return
-        self._subscription = self.run.on_change(self.record, interval=poll_interval, replay=True)
-        self._thread = threading.Thread(target=self._loop, name="runwatch-widget", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, args=(follow,), name="runwatch-widget", daemon=True
+        )
         self._thread.start()
 
-    def _loop(self) -> None:
+    def join(self, timeout: float | None = None) -> None:
+        """Wait for a thread started with ``follow=False`` to send everything."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _loop(self, follow: bool) -> None:
+        # The first beat waits one interval: priming just read everything, and
+        # the widget's display (in the kernel, then in the page) goes first.
+        due = time.monotonic() + self.min_interval
+        self._stop.wait(self.min_interval)
         while not self._stop.is_set():
             try:
-                first = self.state["seq"] == 0
-                self.flush()
-                self.publish_snapshot(force=first and self.state["seq"] > 0)
+                self.beat(follow)
             except Exception:
                 logger.exception("runwatch: pushing a widget update failed")
-            self._stop.wait(self.min_interval)
+            if not follow and not self._changed:
+                self.publish_snapshot(force=True)
+                break
+            # A fixed beat, not a fixed pause: the work of a beat does not
+            # stretch the time a logged point waits for the next one.
+            due += self.min_interval
+            now = time.monotonic()
+            if due < now:
+                due = now
+            self._stop.wait(due - now)
+        self._watcher.close()
 
     def stop(self) -> None:
-        """Stop the subscription and the flusher thread."""
+        """Stop the thread."""
         self._stop.set()
-        if self._subscription is not None:
-            self._subscription.cancel()
         if self._thread is not None and threading.current_thread() is not self._thread:
             self._thread.join(5.0)

@@ -14,6 +14,10 @@ from ._static_format import esc, fmt, fmt_duration
 #: Classes shown in the static confusion matrix before the rest fold into "(other)".
 MATRIX_CLASSES = 7
 
+#: Iterations listed in the static table at the most: the best, the shown one and
+#: the newest; a saved notebook of a 1,000-iteration sweep stays readable and small.
+STATIC_ROWS = 50
+
 #: Metrics listed first in the static metrics table, when present.
 KEY_METRICS = (
     "accuracy",
@@ -41,7 +45,20 @@ def _th(text: str, numeric: bool = False) -> str:
 
 
 def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | None) -> str:
-    """The iterations table; the best row bold and starred, the shown one marked."""
+    """The iterations table; the best row bold and starred, the shown one marked.
+
+    Past :data:`STATIC_ROWS` rows: the best, the shown one and the newest, in
+    run order, and a last row saying how many were left out.
+    """
+    left_out = 0
+    if len(rows) > STATIC_ROWS:
+        keep = {r["id"] for r in rows if r["is_best"] or r["id"] == selected}
+        for r in reversed(rows):
+            if len(keep) >= STATIC_ROWS:
+                break
+            keep.add(r["id"])
+        left_out = len(rows) - len(keep)
+        rows = [r for r in rows if r["id"] in keep]
     head = "".join(
         _th(t, n)
         for t, n in (
@@ -68,6 +85,11 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
             _td(fmt(r["best"]), True),
         ]
         body.append(f'<tr class="rw-static-row"{style}>{"".join(cells)}</tr>')
+    if left_out:
+        body.append(
+            f'<tr><td colspan="6" style="color:#888;padding:2px 8px">{left_out} older '
+            "iterations not listed; run the notebook to see them all.</td></tr>"
+        )
     return (
         '<table class="rw-static-iterations" style="border-collapse:collapse;font-size:12px">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
