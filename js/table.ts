@@ -91,13 +91,27 @@ export interface TableOptions {
   onSelect: (id: string) => void;
 }
 
-/** The iterations table of one view; `update` redraws it from rows and the selection. */
+/** What a drawn row shows: a row is rebuilt only when this changes. */
+function rowKey(row: IterationRow, selected: string | null): string {
+  return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected]);
+}
+
+/**
+ * The iterations table of one view. `update` redraws only what changed: rows
+ * are kept by id and rebuilt when what they show changes, so a batch that
+ * only brings details leaves the table (and a click in progress) alone, and
+ * a run of 1,000 iterations costs one rebuilt row per changed iteration.
+ */
 export class IterationsTable {
   readonly el: HTMLElement;
   private sort: Sort = { key: "index", dir: "asc" };
   private rows: IterationRow[] = [];
   private selected: string | null = null;
   private order: IterationRow[] = [];
+  private table: HTMLTableElement | null = null;
+  private body: HTMLTableSectionElement | null = null;
+  private drawn = new Map<string, { key: string; tr: HTMLTableRowElement }>();
+  private headKey = "";
 
   constructor(private options: TableOptions) {
     this.el = document.createElement("div");
@@ -111,6 +125,18 @@ export class IterationsTable {
       const id = moveSelection(this.order, this.selected, step);
       if (id !== null && id !== this.selected) this.options.onSelect(id);
     });
+    // One listener for every row: rows come and go, the table stays.
+    this.el.addEventListener("click", (e) => {
+      const target = e.target as Element | null;
+      const th = target?.closest("th");
+      if (th instanceof HTMLElement && th.dataset["key"] !== undefined) {
+        this.sort = nextSort(this.sort, th.dataset["key"] as SortKey);
+        this.draw();
+        return;
+      }
+      const tr = target?.closest("tr.rw-row");
+      if (tr instanceof HTMLElement && tr.dataset["id"] !== undefined) this.options.onSelect(tr.dataset["id"]);
+    });
   }
 
   update(rows: IterationRow[], selected: string | null, metricName: string): void {
@@ -120,11 +146,51 @@ export class IterationsTable {
     this.draw();
   }
 
+  /** The ids in the order the table shows them (arrow keys walk this order). */
+  get shownIds(): string[] {
+    return this.order.map((r) => r.id);
+  }
+
   private draw(): void {
     this.order = sortRows(this.rows, this.sort);
-    const table = document.createElement("table");
-    table.className = "rw-table rw-iterations";
-    const head = table.createTHead().insertRow();
+    if (this.table === null || this.body === null) {
+      this.table = document.createElement("table");
+      this.table.className = "rw-table rw-iterations";
+      this.table.createTHead();
+      this.body = this.table.createTBody();
+      this.el.replaceChildren(this.table);
+    }
+    this.drawHead(this.table);
+    const body = this.body;
+    const seen = new Set<string>();
+    let at = 0;
+    for (const row of this.order) {
+      seen.add(row.id);
+      const key = rowKey(row, this.selected);
+      let entry = this.drawn.get(row.id);
+      if (entry === undefined || entry.key !== key) {
+        const tr = this.buildRow(row);
+        if (entry !== undefined) entry.tr.replaceWith(tr);
+        entry = { key, tr };
+        this.drawn.set(row.id, entry);
+      }
+      // Move the row into place only when it is not there already.
+      if (body.children[at] !== entry.tr) body.insertBefore(entry.tr, body.children[at] ?? null);
+      at++;
+    }
+    for (const [id, entry] of this.drawn) {
+      if (!seen.has(id)) {
+        entry.tr.remove();
+        this.drawn.delete(id);
+      }
+    }
+  }
+
+  private drawHead(table: HTMLTableElement): void {
+    const key = JSON.stringify([this.sort, this.options.metricName]);
+    if (key === this.headKey) return;
+    this.headKey = key;
+    const head = document.createElement("tr");
     for (const col of COLUMNS) {
       const th = document.createElement("th");
       th.dataset["key"] = col.key;
@@ -132,34 +198,31 @@ export class IterationsTable {
       const arrow = this.sort.key === col.key ? (this.sort.dir === "asc" ? " \u25b2" : " \u25bc") : "";
       th.textContent = (col.key === "metric" ? this.options.metricName : col.title) + arrow;
       th.title = "Sort by this column";
-      th.addEventListener("click", () => {
-        this.sort = nextSort(this.sort, col.key);
-        this.draw();
-      });
       head.appendChild(th);
     }
-    const body = table.createTBody();
-    for (const row of this.order) {
-      const tr = body.insertRow();
-      tr.dataset["id"] = row.id;
-      tr.className = "rw-row";
-      if (row.is_best) tr.classList.add("rw-best");
-      if (row.id === this.selected) tr.classList.add("rw-selected");
-      tr.classList.add(`rw-status-${row.status.replace(/[^a-z]/g, "")}`);
-      for (const col of COLUMNS) {
-        const td = tr.insertCell();
-        if (col.numeric) td.className = "rw-num";
-        td.textContent = cellText(row, col.key);
-        if (col.key === "name" && row.is_best) {
-          const star = document.createElement("span");
-          star.className = "rw-star";
-          star.title = "best iteration";
-          star.textContent = " \u2605";
-          td.appendChild(star);
-        }
+    table.tHead?.replaceChildren(head);
+  }
+
+  private buildRow(row: IterationRow): HTMLTableRowElement {
+    const tr = document.createElement("tr");
+    tr.dataset["id"] = row.id;
+    tr.className = "rw-row";
+    if (row.is_best) tr.classList.add("rw-best");
+    if (row.id === this.selected) tr.classList.add("rw-selected");
+    tr.classList.add(`rw-status-${row.status.replace(/[^a-z]/g, "")}`);
+    for (const col of COLUMNS) {
+      const td = document.createElement("td");
+      if (col.numeric) td.className = "rw-num";
+      td.textContent = cellText(row, col.key);
+      if (col.key === "name" && row.is_best) {
+        const star = document.createElement("span");
+        star.className = "rw-star";
+        star.title = "best iteration";
+        star.textContent = " \u2605";
+        td.appendChild(star);
       }
-      tr.addEventListener("click", () => this.options.onSelect(row.id));
+      tr.appendChild(td);
     }
-    this.el.replaceChildren(table);
+    return tr;
   }
 }

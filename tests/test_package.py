@@ -14,6 +14,8 @@ import pytest
 
 import runwatch
 
+from ._bundle import bundle_code
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # What a built tree or an install leaves behind: never part of a clean checkout.
@@ -77,10 +79,12 @@ def test_wheel_ships_the_bundle_built_from_a_clean_checkout(tmp_path):
 
     assert "runwatch/py.typed" in names
     assert not any(n.startswith(("js/", "node_modules/")) or "/node_modules/" in n for n in names)
-    assert "export" in bundle and len(bundle) > 100, "widget.js is not an ES module bundle"
-    remote = _REMOTE_IMPORT.findall(bundle)
+    assert "export default" in bundle, "widget.js is not an ES module"
+    code = bundle + bundle_code(bundle)  # the loader and the bundle it imports
+    assert len(code) > 100_000, "the bundle lacks the front end (vega alone is larger)"
+    remote = _REMOTE_IMPORT.findall(code)
     assert not remote, f"widget.js imports code from the network: {remote}"
-    cdn = [host for host in _CDN_HOSTS if host in bundle]
+    cdn = [host for host in _CDN_HOSTS if host in code]
     assert not cdn, f"widget.js names CDN hosts {cdn}: the widget must work offline"
     assert "runwatch = runwatch.cli:main" in scripts
 

@@ -9,6 +9,8 @@ import pytest
 
 from runwatch.widget import RunDetails, _contract
 
+from .._bundle import bundle_code
+
 MODEL_TS = Path(__file__).resolve().parents[2] / "js" / "model.ts"
 
 
@@ -79,4 +81,7 @@ def test_esm_is_the_built_bundle_and_it_imports_nothing_remote():
     assert bundle.is_file(), "run `npm run build` first"
     text = bundle.read_text()
     assert str(RunDetails._esm) == text
-    assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", text)
+    code = bundle_code(text)  # the loader holds the bundle as a string
+    for part in (text, code):
+        assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", part)
+    assert "rw-root" in code  # the front end itself, not an empty shell
