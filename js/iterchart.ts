@@ -98,6 +98,7 @@ export class IterationsChart {
   private result: Promise<Result | null> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private drawnFor: string | null = null;
+  private drawnRows: string | null = null;
   private last: { state: Snapshot; selected: string | null } | null = null;
 
   constructor(
@@ -141,6 +142,7 @@ export class IterationsChart {
     const metric = this.metric;
     if (this.drawnFor !== metric) {
       this.drawnFor = metric;
+      this.drawnRows = null;
       const old = this.result;
       const spec = retitled(this.spec, metric);
       this.result = (async () => {
@@ -155,6 +157,11 @@ export class IterationsChart {
       })();
     }
     const rows = chartRows(state, metric, selected);
+    // Batches that only bring details (1,000 of them for a large run) leave the
+    // chart as it is: re-inserting every point each time kept the page busy.
+    const key = JSON.stringify(rows);
+    if (key === this.drawnRows) return;
+    this.drawnRows = key;
     const result = this.result;
     this.queue = this.queue.then(async () => {
       const r = await result;

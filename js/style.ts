@@ -15,6 +15,8 @@ export const CSS = `
 .rw-num { text-align: right !important; }
 .rw-table-wrap { max-height: 260px; overflow: auto; outline: none; }
 .rw-table-wrap:focus { box-shadow: 0 0 0 2px #9ecbff; }
+.rw-more { padding: 4px 8px; font-size: 12px; }
+.rw-more button { font-size: 12px; margin-left: 4px; }
 .rw-sortable { cursor: pointer; user-select: none; }
 .rw-row { cursor: pointer; }
 .rw-row:hover { background: rgba(0,0,0,0.04); }

@@ -3,7 +3,7 @@
 import { describe, expect, test } from "vitest";
 
 import type { IterationRow } from "./model";
-import { IterationsTable } from "./table";
+import { IterationsTable, PAGE_ROWS } from "./table";
 
 function row(i: number, over: Partial<IterationRow> = {}): IterationRow {
   return { id: String(i), index: i, name: `m${i}`, status: "completed", duration: 1, metric: i / 10, best: i / 10, is_best: false, ...over };
@@ -65,5 +65,20 @@ describe("IterationsTable in a DOM", () => {
     table.update([row(1, { name: "<img src=x onerror=alert(1)>" })], null, "accuracy");
     expect(trs()[0]!.querySelector("img")).toBeNull();
     expect(trs()[0]!.textContent).toContain("<img src=x onerror=alert(1)>");
+  });
+
+  test("a long run draws one page, stretched to the selection, until 'Show all'", () => {
+    const n = PAGE_ROWS + 50;
+    const { table, rows, trs } = setup(n);
+    expect(trs()).toHaveLength(PAGE_ROWS);
+    const more = table.el.querySelector(".rw-more") as HTMLElement;
+    expect(more.hidden).toBe(false);
+    expect(more.textContent).toContain(`${PAGE_ROWS} of ${n} iterations shown`);
+    table.update(rows, String(PAGE_ROWS + 3), "accuracy"); // an arrow key walked past the page
+    expect(trs()).toHaveLength(PAGE_ROWS + 3);
+    expect(trs().at(-1)?.classList.contains("rw-selected")).toBe(true);
+    (more.querySelector("button") as HTMLElement).click();
+    expect(trs()).toHaveLength(n);
+    expect(more.hidden).toBe(true);
   });
 });

@@ -91,6 +91,19 @@ export interface TableOptions {
   onSelect: (id: string) => void;
 }
 
+/** Rows drawn before "show all": laying out 1,000 rows costs a first render ~150 ms. */
+export const PAGE_ROWS = 100;
+
+/**
+ * How many of `order`'s rows to draw: a page, stretched to reach the selected
+ * row (arrow keys walk past it), or all of them.
+ */
+export function visibleCount(order: readonly IterationRow[], selected: string | null, showAll: boolean): number {
+  if (showAll || order.length <= PAGE_ROWS) return order.length;
+  const at = order.findIndex((r) => r.id === selected);
+  return Math.max(PAGE_ROWS, at + 1);
+}
+
 /** What a drawn row shows: a row is rebuilt only when this changes. */
 function rowKey(row: IterationRow, selected: string | null): string {
   return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected]);
@@ -112,6 +125,8 @@ export class IterationsTable {
   private body: HTMLTableSectionElement | null = null;
   private drawn = new Map<string, { key: string; tr: HTMLTableRowElement }>();
   private headKey = "";
+  private showAll = false;
+  private more: HTMLElement;
 
   constructor(private options: TableOptions) {
     this.el = document.createElement("div");
@@ -125,9 +140,16 @@ export class IterationsTable {
       const id = moveSelection(this.order, this.selected, step);
       if (id !== null && id !== this.selected) this.options.onSelect(id);
     });
+    this.more = document.createElement("div");
+    this.more.className = "rw-more rw-muted";
     // One listener for every row: rows come and go, the table stays.
     this.el.addEventListener("click", (e) => {
       const target = e.target as Element | null;
+      if (target?.closest(".rw-more button")) {
+        this.showAll = true;
+        this.draw();
+        return;
+      }
       const th = target?.closest("th");
       if (th instanceof HTMLElement && th.dataset["key"] !== undefined) {
         this.sort = nextSort(this.sort, th.dataset["key"] as SortKey);
@@ -158,13 +180,14 @@ export class IterationsTable {
       this.table.className = "rw-table rw-iterations";
       this.table.createTHead();
       this.body = this.table.createTBody();
-      this.el.replaceChildren(this.table);
+      this.el.replaceChildren(this.table, this.more);
     }
     this.drawHead(this.table);
     const body = this.body;
     const seen = new Set<string>();
     let at = 0;
-    for (const row of this.order) {
+    const shown = visibleCount(this.order, this.selected, this.showAll);
+    for (const row of this.order.slice(0, shown)) {
       seen.add(row.id);
       const key = rowKey(row, this.selected);
       let entry = this.drawn.get(row.id);
@@ -184,6 +207,19 @@ export class IterationsTable {
         this.drawn.delete(id);
       }
     }
+    this.drawMore(shown);
+  }
+
+  private drawMore(shown: number): void {
+    const hidden = this.order.length - shown;
+    this.more.hidden = hidden <= 0;
+    if (hidden <= 0) return;
+    const text = `${shown.toLocaleString("en-US")} of ${this.order.length.toLocaleString("en-US")} iterations shown (sort to bring others up) `;
+    if (this.more.firstChild?.textContent === text) return;
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = "Show all";
+    this.more.replaceChildren(document.createTextNode(text), button);
   }
 
   private drawHead(table: HTMLTableElement): void {
