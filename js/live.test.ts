@@ -80,4 +80,13 @@ describe("Live", () => {
     expect(live.reset(snapshot(0))).toBe(false);
     expect(live.state.losses["7"]).toHaveLength(1);
   });
+
+  test("takes the kernel's snapshot as JSON text, as an object where a page embeds one", () => {
+    const live = new Live(JSON.stringify(snapshot(2)));
+    expect(live.state.seq).toBe(2);
+    expect(live.reset(JSON.stringify({ ...snapshot(5), iterations: [row("1", 0.5)] }))).toBe(true);
+    expect(live.state.iterations.map((r) => r.id)).toEqual(["1"]);
+    expect(live.reset(snapshot(4))).toBe(false); // older, as text or not
+  });
 });
+

@@ -6,9 +6,13 @@ import type { Batch, Delta, Snapshot } from "./model";
 /** What happened to a batch handed to `applyBatch`. */
 export type Outcome = "applied" | "stale" | "gap";
 
-/** A deep copy of a snapshot, so applying deltas never mutates a trait value. */
-export function cloneSnapshot(s: Snapshot): Snapshot {
-  return JSON.parse(JSON.stringify(s)) as Snapshot;
+/**
+ * A snapshot of its own from a trait value: parsed from the JSON text the
+ * kernel sends, or a deep copy of an object, so applying deltas never mutates
+ * a trait value.
+ */
+export function cloneSnapshot(s: Snapshot | string): Snapshot {
+  return JSON.parse(typeof s === "string" ? s : JSON.stringify(s)) as Snapshot;
 }
 
 /** Apply `batch` to `state` in place when it is the next one (the twin of `_push.apply_batch`). */
@@ -61,7 +65,7 @@ export class Live {
   private held = new Map<number, Batch>();
   private listeners = new Set<(u: Update) => void>();
 
-  constructor(snapshot: Snapshot, now: number = Date.now()) {
+  constructor(snapshot: Snapshot | string, now: number = Date.now()) {
     this.state = cloneSnapshot(snapshot);
     this.updated = now;
   }
@@ -90,9 +94,10 @@ export class Live {
   }
 
   /** A new `_snapshot` trait value; ignored when this state is already newer. */
-  reset(snapshot: Snapshot, now: number = Date.now()): boolean {
+  reset(value: Snapshot | string, now: number = Date.now()): boolean {
+    const snapshot = cloneSnapshot(value);
     if (snapshot.seq < this.state.seq) return false;
-    this.state = cloneSnapshot(snapshot);
+    this.state = snapshot;
     this.updated = now;
     for (const seq of [...this.held.keys()]) if (seq <= snapshot.seq) this.held.delete(seq);
     this.emit({ kind: "reset" });

@@ -88,7 +88,8 @@ export interface Model {
   split: string;
   selected_cell: [string, string] | null;
   _auto_selected: boolean;
-  _snapshot: Snapshot;
+  /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
+  _snapshot: Snapshot | string;
 }
 
 export type Delta =

@@ -85,3 +85,16 @@ def test_esm_is_the_built_bundle_and_it_imports_nothing_remote():
     for part in (text, code):
         assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", part)
     assert "rw-root" in code  # the front end itself, not an empty shell
+
+
+def test_the_snapshot_travels_as_json_text(sweep):
+    import json
+
+    w = RunDetails(sweep.run, live=False)
+    try:
+        sent = w.get_state()["_snapshot"]  # what ipywidgets puts on the wire
+        assert isinstance(sent, str)
+        assert json.loads(sent) == w._snapshot
+        assert _contract.snapshot_from_json(sent) == w._snapshot
+    finally:
+        w.close()

@@ -20,7 +20,7 @@ from typing import Any
 import anywidget
 import traitlets
 
-from ._contract import Batch, RunInfo, Snapshot
+from ._contract import Batch, RunInfo, Snapshot, snapshot_from_json, snapshot_to_json
 from ._payload import ENDED as _ENDED
 from ._push import Pusher, snapshot_copy
 
@@ -62,7 +62,9 @@ class RunDetails(anywidget.AnyWidget):
     selected_cell = traitlets.Tuple(None, allow_none=True).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
-    _snapshot = traitlets.Dict().tag(sync=True)
+    _snapshot = traitlets.Dict().tag(
+        sync=True, to_json=snapshot_to_json, from_json=snapshot_from_json
+    )
 
     def __init__(self, run: Any, live: bool = True, **kwargs: Any) -> None:
         self.run = run
