@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 import threading
 import time as _time_module
 from collections.abc import Callable, Mapping
@@ -309,11 +310,13 @@ class Run:
         KeyError
             When there is none.
         """
-        rows = self._rows()
         if isinstance(key, str):
-            matches = [r for r in rows if r["name"] == key]
-        else:
-            matches = [r for r in rows if r["id"] == key]
+            matches = [r for r in self._rows() if r["name"] == key]
+        else:  # one row, not the run's 1,000
+            try:
+                matches = self._store.iteration_rows(self.id, ids=[operator.index(key)])
+            except TypeError:
+                matches = []
         if not matches:
             raise KeyError(f"run {self.name!r} has no iteration {key!r}")
         return self._wrap(matches[-1])

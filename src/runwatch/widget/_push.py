@@ -372,10 +372,15 @@ class Pusher:
                     held.add(iteration_id)
                     continue
                 if by_id is None:
-                    by_id = {it.id: it for it in self.run.iteration_list()}
+                    by_id = {}
+                    if len(order) > 10:  # one read of every row beats many of one
+                        by_id = {it.id: it for it in self.run.iteration_list()}
                 it = by_id.get(iteration_id)
                 if it is None:
-                    continue
+                    try:
+                        it = self.run.get(iteration_id)
+                    except KeyError:  # deleted meanwhile
+                        continue
                 ended = it.status in ENDED
                 if not ended and now - self._detail_sent.get(key, -float("inf")) < (
                     LIVE_DETAIL_INTERVAL
