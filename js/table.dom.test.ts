@@ -67,16 +67,20 @@ describe("IterationsTable in a DOM", () => {
     expect(trs()[0]!.textContent).toContain("<img src=x onerror=alert(1)>");
   });
 
-  test("a long run draws one page, stretched to the selection, until 'Show all'", () => {
+  test("a long run draws one page and the selected row, until 'Show all'", () => {
     const n = PAGE_ROWS + 50;
-    const { table, rows, trs } = setup(n);
+    const { table, rows, picked, trs } = setup(n);
     expect(trs()).toHaveLength(PAGE_ROWS);
     const more = table.el.querySelector(".rw-more") as HTMLElement;
     expect(more.hidden).toBe(false);
     expect(more.textContent).toContain(`${PAGE_ROWS} of ${n} iterations shown`);
-    table.update(rows, String(PAGE_ROWS + 3), "accuracy"); // an arrow key walked past the page
-    expect(trs()).toHaveLength(PAGE_ROWS + 3);
+    const late = String(PAGE_ROWS + 30); // e.g. the best iteration, late in the run
+    table.update(rows, late, "accuracy");
+    expect(trs()).toHaveLength(PAGE_ROWS + 1);
+    expect(trs().at(-1)?.dataset["id"]).toBe(late);
     expect(trs().at(-1)?.classList.contains("rw-selected")).toBe(true);
+    table.el.dispatchEvent(new KeyboardEvent("keydown", { key: "ArrowDown" }));
+    expect(picked.at(-1)).toBe(String(PAGE_ROWS + 31)); // arrow keys walk the whole order
     (more.querySelector("button") as HTMLElement).click();
     expect(trs()).toHaveLength(n);
     expect(more.hidden).toBe(true);

@@ -95,13 +95,17 @@ export interface TableOptions {
 export const PAGE_ROWS = 100;
 
 /**
- * How many of `order`'s rows to draw: a page, stretched to reach the selected
- * row (arrow keys walk past it), or all of them.
+ * The rows to draw, in `order`: the first page, and the selected row after it
+ * when it is further down (a best iteration late in a long run stays in view;
+ * arrow keys walk on from it), or every row.
  */
-export function visibleCount(order: readonly IterationRow[], selected: string | null, showAll: boolean): number {
-  if (showAll || order.length <= PAGE_ROWS) return order.length;
+export function visibleRows(order: readonly IterationRow[], selected: string | null, showAll: boolean): IterationRow[] {
+  if (showAll || order.length <= PAGE_ROWS) return [...order];
+  const page = order.slice(0, PAGE_ROWS);
   const at = order.findIndex((r) => r.id === selected);
-  return Math.max(PAGE_ROWS, at + 1);
+  const picked = order[at];
+  if (at >= PAGE_ROWS && picked !== undefined) page.push(picked);
+  return page;
 }
 
 /** What a drawn row shows: a row is rebuilt only when this changes. */
@@ -186,8 +190,8 @@ export class IterationsTable {
     const body = this.body;
     const seen = new Set<string>();
     let at = 0;
-    const shown = visibleCount(this.order, this.selected, this.showAll);
-    for (const row of this.order.slice(0, shown)) {
+    const rows = visibleRows(this.order, this.selected, this.showAll);
+    for (const row of rows) {
       seen.add(row.id);
       const key = rowKey(row, this.selected);
       let entry = this.drawn.get(row.id);
@@ -207,7 +211,7 @@ export class IterationsTable {
         this.drawn.delete(id);
       }
     }
-    this.drawMore(shown);
+    this.drawMore(rows.length);
   }
 
   private drawMore(shown: number): void {

@@ -371,11 +371,11 @@ class Pusher:
                 if not first and budget is not None and time.perf_counter() - started >= budget:
                     held.add(iteration_id)
                     continue
-                if by_id is None:
-                    by_id = {}
-                    if len(order) > 10:  # one read of every row beats many of one
-                        by_id = {it.id: it for it in self.run.iteration_list()}
-                it = by_id.get(iteration_id)
+                # The preferred one alone: one row. Many: one read of every row
+                # beats many reads of one.
+                if by_id is None and not first and len(order) > 10:
+                    by_id = {it.id: it for it in self.run.iteration_list()}
+                it = by_id.get(iteration_id) if by_id is not None else None
                 if it is None:
                     try:
                         it = self.run.get(iteration_id)
