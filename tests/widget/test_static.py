@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from runwatch.widget import RunDetails
+from runwatch.widget._push import Pusher
 from runwatch.widget._static import build_snapshot, script_json, summary_html, summary_snapshot
 from runwatch.widget._static_tables import STATIC_ROWS, fold_matrix, iterations_table
 
@@ -78,7 +79,34 @@ def test_widget_output_carries_the_view_and_a_static_summary(sweep):
         html = data["text/html"]
         assert html.count('class="rw-static-row"') == 3
         assert "LogisticRegression \u2605" in html  # the best, starred
-        assert "accuracy per iteration" in html and "rw-static-metrics" in html
+        assert "accuracy per iteration" in html
+        # Read from the store (as after the cell), it has the shown iteration's metrics.
+        data, _ = w._repr_mimebundle_(fresh=True)
+        assert "rw-static-metrics" in data["text/html"]
+    finally:
+        w.close()
+
+
+def test_a_summary_shown_before_the_details_arrived_is_completed_after_the_cell(sweep, monkeypatch):
+    import IPython.display
+
+    published = []
+    monkeypatch.setattr(
+        IPython.display, "publish_display_data", lambda *a, **k: published.append((a, k))
+    )
+    # Displayed before the first beat brought any details (held there for certain).
+    monkeypatch.setattr(Pusher, "start", lambda self, follow=True: None)
+    w = RunDetails(sweep.run)
+    try:
+        w._ipython_display_()
+        (data, _), _ = published[0]
+        assert "rw-static-metrics" not in data["text/html"]
+        w._after_cell()  # the run did not change, yet the summary was partial
+        assert len(published) == 2
+        (data, _), kwargs = published[1]
+        assert kwargs["update"] and "rw-static-metrics" in data["text/html"]
+        w._after_cell()
+        assert len(published) == 2
     finally:
         w.close()
 

@@ -147,20 +147,23 @@ class RunDetails(anywidget.AnyWidget):
         return write_page(path, page)
 
     def _static_html(self, fresh: bool = False) -> str:
-        """The summary; from the widget's own state unless ``fresh`` or it lacks the shown details.
+        """The summary: from the widget's own state, or from the store when ``fresh``.
 
-        The state is current to a beat, which is what a display needs; the
-        update after a cell (``fresh``) reads the store, so a saved notebook
-        carries the final metrics.
+        The state is current to a beat, which is what a display needs. It may
+        lack the shown iteration's details (priming leaves them to the first
+        beat); the summary then has the table and charts without them, and
+        :meth:`_after_cell` replaces it with a ``fresh`` one, read from the
+        store, once the cell is done, so a saved notebook carries it all.
         """
         from ._static import summary_html, summary_snapshot
 
         selected = None if self._auto_selected else self.selected
+        if fresh:
+            return summary_html(summary_snapshot(self.run, selected), selected, self.split)
         with self._pusher._flush_lock:
             state = snapshot_copy(self._pusher.state)
         shown = selected if selected is not None else state["run"]["auto"]
-        if fresh or (shown is not None and shown not in state["details"]):
-            state = summary_snapshot(self.run, selected)
+        self._static_partial = shown is not None and shown not in state["details"]
         return summary_html(state, selected, self.split)
 
     def _repr_mimebundle_(self, fresh: bool = False, **kwargs: Any) -> Any:
@@ -181,6 +184,7 @@ class RunDetails(anywidget.AnyWidget):
     # so a saved notebook carries the final state, not the empty run of cell 1.
     _display_id: str | None = None
     _static_seen: Any = None
+    _static_partial = False
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         from IPython import get_ipython
@@ -195,6 +199,8 @@ class RunDetails(anywidget.AnyWidget):
         publish_display_data(data, metadata, transient={"display_id": self._display_id})
         with self._pusher._flush_lock:  # what the summary just shown was built from
             self._static_seen = self._fingerprint(list(self._pusher.state["iterations"]))
+        if self._static_partial:
+            self._static_seen = None  # the summary lacks the details: refresh after the cell
         shell = get_ipython()
         if shell is not None and not getattr(self, "_hooked", False):
             shell.events.register("post_execute", self._after_cell)
