@@ -4,7 +4,9 @@ Times, per call, on the calling thread:
 
 - ``list.append`` of one float (the floor: keeping the number in memory);
 - ``Iteration.log_loss`` (validation + a deque append; the background writer
-  commits meanwhile, competing for the GIL, as it does in a real loop);
+  commits meanwhile, competing for the GIL, as it does in a real loop), also
+  with a ``RunDetails`` widget following the run (its thread beats 5 times a
+  second: commit, read, build and send a batch);
 - a direct SQLite insert per point, committed each time (what a naive logger
   does), and the same inside one transaction;
 - ``Iteration.update`` with a 256-row batch (3 classes, probabilities) against
@@ -89,6 +91,24 @@ def main() -> None:
     t_e2e = (time.perf_counter() - t_e2e_start) / n
     it.complete()
 
+    # Sustained again, with a RunDetails following the run (its thread commits,
+    # reads and builds batches five times a second, sharing the GIL).
+    from runwatch.widget import RunDetails
+
+    wrun = Run("bench-widget", store=os.path.join(tmp, "bench.db"))
+    widget = RunDetails(wrun)
+    wit = wrun.iteration("loss")
+    wit.start()
+
+    def log_loss_watched(k: int) -> None:
+        log = wit.log_loss
+        for v in values[:k]:
+            log(v)
+
+    t_log_widget = per_call(log_loss_watched, n)
+    wit.complete()
+    widget.close()
+
     conn = sqlite3.connect(os.path.join(tmp, "direct.db"), isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
@@ -150,6 +170,7 @@ def main() -> None:
         ("list.append (1 float)", t_append, t_append),
         ("log_loss, call alone (writer idle)", t_call, t_append),
         ("log_loss, sustained (writer busy)", t_log, t_append),
+        ("log_loss, sustained, widget following", t_log_widget, t_append),
         ("log_loss, logged + committed", t_e2e, t_append),
         ("sqlite insert, commit each", t_sql_each, t_append),
         ("sqlite insert, one transaction", t_sql_tx, t_append),
@@ -172,6 +193,10 @@ def main() -> None:
         "sustained (target: within 5x)"
     )
     print(f"sqlite commit-per-point / log_loss: {t_sql_each / t_log:.0f}x")
+    print(
+        f"log_loss with a RunDetails following / without: {t_log_widget / t_log:.2f}x "
+        "(target: as cheap)"
+    )
 
 
 if __name__ == "__main__":

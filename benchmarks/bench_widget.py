@@ -23,8 +23,10 @@ opens one notebook in Debian's Chromium through Playwright and measures:
    store beforehand (tracking API, 300 label predictions per iteration, no
    probabilities): from the kernel's ``time.time()`` just before
    ``rw.RunDetails(run)`` (the run object already open) to the page's
-   ``Date.now()`` when the view's iterations table holds every row (the
-   MutationObserver callback), and to the next animation frame after it.
+   ``Date.now()`` when the view's iterations table holds its first page of
+   rows (``PAGE_ROWS`` of js/table.ts, 100; the rest behind "Show all", as the
+   table shows them) and says how many there are in all (the MutationObserver
+   callback), and to the next animation frame after it.
 4. **matrix mode switch** on that run's selected iteration (100 classes):
    in the page, ``performance.now()`` around setting the ``.rw-mode`` select
    and dispatching its ``change`` event until the matrix table was replaced
@@ -38,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -296,6 +299,15 @@ prof = {
     "new_pusher_ms": _t(lambda: _P(big, lambda b: None, lambda s: None)),
     "esm_bytes": len(w3._esm) if isinstance(w3._esm, (str, bytes)) else None,
 }
+import cProfile, io, pstats
+_pr = cProfile.Profile()
+_pr.enable()
+_w4 = rw.RunDetails(big)  # a second widget on the big run, profiled: where the constructor goes
+_pr.disable()
+_w4.close()
+_out = io.StringIO()
+pstats.Stats(_pr, stream=_out).sort_stats("cumulative").print_stats(25)
+prof["constructor_profile"] = _out.getvalue()
 with open("profile.json", "w") as f:
     json.dump(prof, f)
 """
@@ -441,6 +453,12 @@ def build_big(path: Path, iterations: int, classes: int, rows: int = 300) -> flo
     return time.perf_counter() - t0
 
 
+def page_rows() -> int:
+    """Rows the iterations table draws before "Show all" (``PAGE_ROWS`` in js/table.ts)."""
+    source = (Path(__file__).resolve().parents[1] / "js" / "table.ts").read_text()
+    return int(re.search(r"export const PAGE_ROWS = (\d+);", source).group(1))
+
+
 def pct(values: list[float], q: float) -> float:
     """The `q`th percentile (NaN when empty)."""
     return float(np.percentile(np.asarray(values), q)) if values else float("nan")
@@ -538,6 +556,9 @@ def main() -> int:
     parser.add_argument("--iterations", type=int, help="big run iterations (1000; quick 200)")
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the lab folder (printed)")
+    parser.add_argument(
+        "--profile", action="store_true", help="print where a RunDetails constructor goes"
+    )
     args = parser.parse_args()
     n_points = args.points or (100 if args.quick else 400)
     n_iter = args.iterations or (200 if args.quick else 1000)
@@ -650,7 +671,7 @@ def main() -> int:
             # 4, 5: first render of the big run.
             run_cell(page, 4)
             wait_cell(page, 4, 120)
-            page.evaluate(OBSERVE_BIG, n_iter)
+            page.evaluate(OBSERVE_BIG, min(n_iter, page_rows()))
             run_cell(page, 5)
             page.wait_for_function(
                 "() => window.__rwbench.big.frame !== undefined", timeout=180_000
@@ -876,8 +897,11 @@ def report(r: dict) -> None:
     kp = fr["kernel_profile"]
     print(
         "  kernel, timed again after: "
-        + ", ".join(f"{k} {v:.0f}" for k, v in kp.items() if v is not None)
+        + ", ".join(f"{k} {v:.0f}" for k, v in kp.items() if isinstance(v, (int, float)))
     )
+    if "--profile" in sys.argv and kp.get("constructor_profile"):
+        print("  a second RunDetails(big), profiled in the kernel:")
+        print(kp["constructor_profile"])
     print(
         f"mode switch: top-7 sync median {ms['top7_sync_ms_median']:.1f} ms "
         f"(max {ms['top7_sync_ms_max']:.1f}); to next frame median "
