@@ -22,7 +22,7 @@ import traitlets
 
 from ._contract import Batch, RunInfo, Snapshot, snapshot_from_json, snapshot_to_json
 from ._payload import ENDED as _ENDED
-from ._push import Pusher, snapshot_copy
+from ._push import Pusher
 
 __all__ = ["RunDetails"]
 
@@ -70,14 +70,13 @@ class RunDetails(anywidget.AnyWidget):
         self.run = run
         self._setting_auto = False
         # The state is primed before the model exists, so the model opens with
-        # every row in it and the first view draws the whole table at once.
+        # every row in it and the first view draws the table at once.
         pusher = Pusher(run, self._send_batch, self._publish, on_run=self._follow)
         pusher.prime()
         self._pusher = pusher
-        kwargs.setdefault("selected", pusher.state["run"]["auto"])
-        super().__init__(_snapshot=snapshot_copy(pusher.state), **kwargs)
-        pusher._last_snapshot = pusher._clock()
-        pusher._snapshot_stale = False
+        snapshot = pusher.snapshot(published=True)
+        kwargs.setdefault("selected", snapshot["run"]["auto"])
+        super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
         # Not following, the thread still sends the details left after priming.
         pusher.start(follow=live)
@@ -134,9 +133,7 @@ class RunDetails(anywidget.AnyWidget):
         """
         from ._static import build_snapshot, page_html, write_page
 
-        with self._pusher._flush_lock:
-            known = snapshot_copy(self._pusher.state)
-        snapshot = build_snapshot(self.run, reuse=known)
+        snapshot = build_snapshot(self.run, reuse=self._pusher.snapshot())
         page = page_html(
             snapshot,
             _BUNDLE.read_bytes(),
@@ -160,8 +157,8 @@ class RunDetails(anywidget.AnyWidget):
         selected = None if self._auto_selected else self.selected
         if fresh:
             return summary_html(summary_snapshot(self.run, selected), selected, self.split)
-        with self._pusher._flush_lock:
-            state = snapshot_copy(self._pusher.state)
+        state = self._pusher.snapshot()
+        self._static_rows = state["iterations"]
         shown = selected if selected is not None else state["run"]["auto"]
         self._static_partial = shown is not None and shown not in state["details"]
         return summary_html(state, selected, self.split)
@@ -185,6 +182,7 @@ class RunDetails(anywidget.AnyWidget):
     _display_id: str | None = None
     _static_seen: Any = None
     _static_partial = False
+    _static_rows: list[Any] | None = None
 
     def _ipython_display_(self, **kwargs: Any) -> None:
         from IPython import get_ipython
@@ -197,8 +195,7 @@ class RunDetails(anywidget.AnyWidget):
         if self._display_id is None:
             self._display_id = uuid.uuid4().hex
         publish_display_data(data, metadata, transient={"display_id": self._display_id})
-        with self._pusher._flush_lock:  # what the summary just shown was built from
-            self._static_seen = self._fingerprint(list(self._pusher.state["iterations"]))
+        self._static_seen = self._fingerprint(self._static_rows)  # what it was built from
         if self._static_partial:
             self._static_seen = None  # the summary lacks the details: refresh after the cell
         shell = get_ipython()

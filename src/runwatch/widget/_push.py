@@ -311,6 +311,20 @@ class Pusher:
                 self._on_run(self.state["run"])
             return batch
 
+    def snapshot(self, published: bool = False) -> Snapshot:
+        """A copy of the state that later batches cannot change.
+
+        With ``published``, the caller hands it to the ``_snapshot`` trait
+        itself (the widget's constructor): no refresh is due until the state
+        changes.
+        """
+        with self._flush_lock:
+            copy = snapshot_copy(self.state)
+            if published:
+                self._last_snapshot = self._clock()
+                self._snapshot_stale = False
+            return copy
+
     def publish_snapshot(self, force: bool = False) -> bool:
         """Copy the state into the ``_snapshot`` trait when stale and due (or forced)."""
         with self._flush_lock:
