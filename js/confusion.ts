@@ -1,6 +1,7 @@
 // The confusion matrix: which classes to show (most confused / most common,
 // top 7), the rest folded into "(other)" so no count disappears, raw / row /
 // column normalisation (all pure, tested in node), and the HTML table.
+import type { ViewMemory } from "./memory";
 import type { Confusion } from "./model";
 
 /** Name of the folded row and column. */
@@ -154,6 +155,8 @@ function countText(v: number): string {
 
 export interface ConfusionOptions {
   onCell: (cell: [string, string]) => void;
+  /** Where the mode, normalisation and picked classes are kept for the widget's next view. */
+  memory?: ViewMemory;
 }
 
 /** The confusion-matrix panel of one view: mode and normalisation pickers, then the table. */
@@ -170,6 +173,10 @@ export class ConfusionPanel {
   private filterFor = "";
 
   constructor(private options: ConfusionOptions) {
+    const memory = options.memory;
+    this.mode = memory?.mode ?? this.mode;
+    this.norm = memory?.norm ?? this.norm;
+    this.picked = memory?.picked ? new Set(memory.picked) : null;
     this.el = document.createElement("div");
     this.el.className = "rw-confusion";
     const controls = document.createElement("div");
@@ -183,10 +190,12 @@ export class ConfusionPanel {
           this.picked = new Set(shown.map((i) => this.data?.labels[i] ?? ""));
         }
         this.filterFor = "";
+        this.remember();
         this.draw();
       }),
       picker("rw-norm", "Values", [["raw", "Counts"], ["row", "Row-normalised"], ["column", "Column-normalised"]], this.norm, (v) => {
         this.norm = v as Norm;
+        this.remember();
         this.draw();
       }),
     );
@@ -194,6 +203,14 @@ export class ConfusionPanel {
     this.filter = document.createElement("div");
     this.filter.className = "rw-class-filter";
     this.el.append(controls, this.filter, this.body);
+  }
+
+  private remember(): void {
+    const memory = this.options.memory;
+    if (memory === undefined) return;
+    memory.mode = this.mode;
+    memory.norm = this.norm;
+    memory.picked = this.picked === null ? null : [...this.picked];
   }
 
   /** The class filter: one checkbox per class (shown in mode "pick"). */
@@ -217,6 +234,7 @@ export class ConfusionPanel {
         box.addEventListener("change", () => {
           if (box.checked) picked.add(l);
           else picked.delete(l);
+          this.remember();
           this.draw();
         });
         item.append(box, document.createTextNode(l));

@@ -6,6 +6,7 @@ import { ConfusionPanel } from "./confusion";
 import { metricsTable, perClassTable, pickSplit, splitSelector } from "./detail";
 import { formatMetric } from "./format";
 import { Live, type Update } from "./live";
+import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
 import { CSS } from "./style";
 import { IterationsTable } from "./table";
@@ -66,9 +67,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.save_changes();
     drawAll();
   };
-  const table = new IterationsTable({ metricName: "", onSelect: select });
+  // What the user set in an earlier view of this widget (the output is redrawn when
+  // the cell that fed the run ends).
+  const memory = viewMemory(model.get("_uid"));
+  const table = new IterationsTable({ metricName: "", onSelect: select, memory });
   const detail = el("div", "rw-detail");
   const confusion = new ConfusionPanel({
+    memory,
     onCell: (cell) => {
       model.set("selected_cell", cell);
       model.save_changes();
@@ -78,7 +83,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const charts = new ChartGrid();
   const perClassChart = new ChartGrid();
   const loss = new LossChart(live.state.loss_chart);
-  const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id) });
+  const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id), memory });
   root.append(header, iterChart.el, table.el, detail);
   host.replaceChildren(style, root);
 

@@ -6,6 +6,7 @@
 import { changeset } from "vega";
 import type { Result } from "vega-embed";
 import { drawSpec } from "./charts";
+import type { ViewMemory } from "./memory";
 import type { Snapshot, Spec } from "./model";
 
 /** One point of the chart: the fields of runwatch.views.iterations.iterations_rows. */
@@ -87,6 +88,8 @@ export function retitled(spec: Spec, title: string): Spec {
 
 export interface IterationsChartOptions {
   onSelect: (id: string) => void;
+  /** Where the charted metric is kept for the widget's next view. */
+  memory?: ViewMemory;
 }
 
 /** The chart and its metric picker; `update` redraws from the state (spec drawn once per metric). */
@@ -113,6 +116,7 @@ export class IterationsChart {
     this.picker = document.createElement("select");
     this.picker.addEventListener("change", () => {
       this.metric = this.picker.value;
+      if (this.options.memory) this.options.memory.metric = this.metric;
       if (this.last !== null) this.update(this.last.state, this.last.selected);
     });
     label.appendChild(this.picker);
@@ -125,6 +129,8 @@ export class IterationsChart {
     this.last = { state, selected };
     if (this.spec === null) return;
     const metrics = chartableMetrics(state);
+    const remembered = this.options.memory?.metric;
+    if (this.metric === null && remembered !== undefined && metrics.includes(remembered)) this.metric = remembered;
     if (this.metric === null || !metrics.includes(this.metric)) this.metric = metrics[0] ?? null;
     const options = [...this.picker.options].map((o) => o.value);
     if (options.join("\n") !== metrics.join("\n")) {

@@ -90,6 +90,8 @@ export interface Model {
   _auto_selected: boolean;
   /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
   _snapshot: Snapshot | string;
+  /** The widget's id: its views share what the user set (memory.ts). */
+  _uid: string;
 }
 
 export type Delta =

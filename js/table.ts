@@ -1,6 +1,7 @@
 // The iterations table: sortable by any column, best row highlighted,
 // click or arrow keys to select. `sortRows` is pure (tested in node).
 import { displayText, formatMetric } from "./format";
+import type { ViewMemory } from "./memory";
 import type { IterationRow } from "./model";
 
 export type SortKey = "index" | "name" | "status" | "duration" | "metric" | "best";
@@ -89,6 +90,8 @@ function cellText(row: IterationRow, key: SortKey): string {
 export interface TableOptions {
   metricName: string;
   onSelect: (id: string) => void;
+  /** Where the sort and "Show all" are kept for the next view of the widget. */
+  memory?: ViewMemory;
 }
 
 /** Rows drawn before "show all": laying out 1,000 rows costs a first render ~150 ms. */
@@ -133,6 +136,8 @@ export class IterationsTable {
   private more: HTMLElement;
 
   constructor(private options: TableOptions) {
+    this.sort = options.memory?.sort ?? this.sort;
+    this.showAll = options.memory?.showAll ?? false;
     this.el = document.createElement("div");
     this.el.className = "rw-table-wrap";
     this.el.tabIndex = 0;
@@ -151,12 +156,14 @@ export class IterationsTable {
       const target = e.target as Element | null;
       if (target?.closest(".rw-more button")) {
         this.showAll = true;
+        if (this.options.memory) this.options.memory.showAll = true;
         this.draw();
         return;
       }
       const th = target?.closest("th");
       if (th instanceof HTMLElement && th.dataset["key"] !== undefined) {
         this.sort = nextSort(this.sort, th.dataset["key"] as SortKey);
+        if (this.options.memory) this.options.memory.sort = this.sort;
         this.draw();
         return;
       }

@@ -353,3 +353,34 @@ def test_loss_points_alone_do_not_reread_the_rows(db, monkeypatch):
     pusher.beat()
     assert len(reads) == 1
     assert loss_deltas(rec)[-1]["points"][0]["value"] == 0.5
+
+
+def test_an_automatic_move_tells_the_page_it_is_automatic(sweep, monkeypatch):
+    # The page may hold a click the kernel has not read (its _auto_selected is
+    # False): the kernel's move must say "automatic" in the same message.
+    w = RunDetails(sweep.run, live=False)
+    try:
+        sent = []
+        monkeypatch.setattr(w, "_send", lambda msg, buffers=None: sent.append(msg))
+        other = next(r["id"] for r in w._snapshot["iterations"] if r["id"] != w.selected)
+        w._follow({**w._snapshot["run"], "auto": other})
+        updates = [m["state"] for m in sent if m.get("method") == "update"]
+        assert updates == [{"selected": other, "_auto_selected": True}]
+    finally:
+        w.close()
+
+
+def test_the_summary_is_refreshed_after_cells_not_after_page_messages(sweep, monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    w = RunDetails(sweep.run, live=False)
+    try:
+        monkeypatch.setattr("IPython.display.publish_display_data", lambda *a, **k: None)
+        w._ipython_display_()
+        callbacks = shell.events.callbacks
+        assert w._after_cell in callbacks["post_run_cell"]
+        assert w._after_cell not in callbacks["post_execute"]  # fired by every comm message
+    finally:
+        w.close()
+        InteractiveShell.clear_instance()

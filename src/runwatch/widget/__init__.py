@@ -62,6 +62,9 @@ class RunDetails(anywidget.AnyWidget):
     selected_cell = traitlets.Tuple(None, allow_none=True).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
+    # The widget's id: a view drawn anew (the output updated after a cell)
+    # starts from what the user set in the last one (js/memory.ts).
+    _uid = traitlets.Unicode().tag(sync=True)
     _snapshot = traitlets.Dict().tag(
         sync=True, to_json=snapshot_to_json, from_json=snapshot_from_json
     )
@@ -76,6 +79,7 @@ class RunDetails(anywidget.AnyWidget):
         self._pusher = pusher
         snapshot = pusher.snapshot(published=True)
         kwargs.setdefault("selected", snapshot["run"]["auto"])
+        kwargs.setdefault("_uid", uuid.uuid4().hex)
         super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
         # Not following, the thread still sends the details left after priming.
@@ -97,6 +101,11 @@ class RunDetails(anywidget.AnyWidget):
                 with self.hold_sync():
                     self.selected = auto
                     self._auto_selected = True
+                    # One message with both, even when _auto_selected did not
+                    # change here: the page may hold a click the kernel has not
+                    # read yet (its own copy is False), and must see this move
+                    # as automatic, or it would take it for the user's pick.
+                    self._states_to_send.add("_auto_selected")
             finally:
                 self._setting_auto = False
 
@@ -200,7 +209,9 @@ class RunDetails(anywidget.AnyWidget):
             self._static_seen = None  # the summary lacks the details: refresh after the cell
         shell = get_ipython()
         if shell is not None and not getattr(self, "_hooked", False):
-            shell.events.register("post_execute", self._after_cell)
+            # post_run_cell, not post_execute: the comm package fires the latter
+            # after every message from the page too (each click would redraw).
+            shell.events.register("post_run_cell", self._after_cell)
             self._hooked = True
 
     def _unhook(self) -> None:
@@ -211,7 +222,7 @@ class RunDetails(anywidget.AnyWidget):
         shell = get_ipython()
         if shell is not None:
             try:
-                shell.events.unregister("post_execute", self._after_cell)
+                shell.events.unregister("post_run_cell", self._after_cell)
             except ValueError:
                 pass
         self._hooked = False
@@ -224,9 +235,14 @@ class RunDetails(anywidget.AnyWidget):
         key = tuple((r["id"], r["status"], r["metric"]) for r in rows)
         return key, all(r["status"] in _ENDED for r in rows)
 
-    def _after_cell(self) -> None:
+    def _after_cell(self, result: Any = None) -> None:
         try:
-            if self._display_id is None or self.comm is None:
+            if self.comm is None:
+                return
+            # A view opened in a later cell (or redrawn just below) starts from the
+            # _snapshot trait: bring it to the run as this cell left it.
+            self._pusher.catch_up()
+            if self._display_id is None:
                 return
             seen = self._fingerprint()
             key, ended = seen

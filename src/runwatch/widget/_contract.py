@@ -24,6 +24,7 @@ MODEL_TRAITS: tuple[str, ...] = (
     "selected_cell",
     "_auto_selected",
     "_snapshot",
+    "_uid",
 )
 
 #: The result sets, in the order the split selector shows them.

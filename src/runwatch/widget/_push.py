@@ -194,7 +194,9 @@ class Pusher:
         self._clock = clock
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
+        self._poll_lock = threading.Lock()
         self._watcher = run.watcher()
+        self._following = True
         # What record() collected since the last flush.
         self._changed = False
         self._rows_changed = True
@@ -249,7 +251,8 @@ class Pusher:
         """
         if commit:
             self.run.flush(timeout=1.0, states=False)
-        self.record(self._watcher.poll())
+        with self._poll_lock:  # the watcher keeps one position: one reader at a time
+            self.record(self._watcher.poll())
 
     # ---------------------------------------------------------------- output
 
@@ -261,7 +264,8 @@ class Pusher:
         one the page shows first.
         """
         self.run.flush()  # engines too: the first view shows current metrics
-        self.record(self._watcher.poll())
+        with self._poll_lock:
+            self.record(self._watcher.poll())
         self.flush(send=False, budget=0.0)  # rows and header: now the automatic pick is known
         # Its details (30 ms for 100 classes) go first in the first beat, once
         # the widget has shown its table.
@@ -434,6 +438,16 @@ class Pusher:
         self.flush(budget=DETAIL_BUDGET)
         self.publish_snapshot(force=first and self.state["seq"] > 0)
 
+    def catch_up(self) -> None:
+        """A beat now, on the caller's thread, then the snapshot refreshed if stale.
+
+        The widget calls it when a cell ends: a view opened in a later cell,
+        or the view redrawn by the summary's update, then starts from the run
+        as the cell left it, whatever the size-based gap between refreshes.
+        """
+        self.beat(self._following)
+        self.publish_snapshot(force=True)
+
     def start(self, follow: bool = True) -> None:
         """Start the thread that beats every ``min_interval`` seconds.
 
@@ -442,6 +456,7 @@ class Pusher:
         """
         if self._thread is not None:
             return
+        self._following = follow
         self._thread = threading.Thread(
             target=self._loop, args=(follow,), name="runwatch-widget", daemon=True
         )

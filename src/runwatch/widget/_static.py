@@ -275,6 +275,7 @@ def page_html(
         "split": split,
         "selected_cell": None,
         "_auto_selected": auto_selected,
+        "_uid": "page",
     }
     src = "data:text/javascript;base64," + base64.b64encode(bundle).decode("ascii")
     return (
