@@ -1,4 +1,10 @@
-"""A JupyterLab server for the browser tests (shared/BROWSER-TESTS.md); Chromium is in tests/."""
+"""Jupyter servers for the browser tests (shared/BROWSER-TESTS.md); Chromium is in tests/.
+
+One launcher starts either front end on 127.0.0.1 with a fixed token: JupyterLab
+(``jupyter lab``) or Notebook 7 (``jupyter notebook``). Both are built from
+JupyterLab's extensions, so the same settings apply; only the traitlets class
+that takes the settings folder and the URL of a notebook differ.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +26,14 @@ from .._browser import require_chromium
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
+#: Per front end: the configurable app class (settings flags) and a notebook's URL path.
+#: JupyterLab opens each notebook in a workspace of its own name: the default workspace
+#: would restore the notebooks of earlier tests as hidden tabs (their cells in the DOM).
+APPS = {
+    "lab": ("LabApp", "/lab/workspaces/{stem}/tree/{name}"),
+    "notebook": ("JupyterNotebookApp", "/notebooks/{name}"),
+}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -28,39 +42,48 @@ def free_port() -> int:
 
 
 @dataclass
-class Lab:
-    """A running JupyterLab: its base URL, token and notebook folder."""
+class Jupyter:
+    """A running Jupyter server: its front end ("lab" or "notebook"), base URL, token, folder."""
 
+    app: str
     url: str
     token: str
     root: Path
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        path = APPS[self.app][1].format(name=name, stem=Path(name).stem)
+        return f"{self.url}{path}?token={self.token}"
 
 
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    require_chromium()
-    root = tmp_path_factory.mktemp("lab")
-    settings = root / ".settings"
+def write_settings(settings: Path) -> None:
+    """User settings both front ends read: no news toast, every cell kept in the DOM."""
     # No "official Jupyter news?" toast over the screenshots.
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    # Keep every cell in the DOM: with JupyterLab's default windowing a cell scrolled
-    # out of view (the widget is tall) loses its rendered prompt, and "[*]" reads "".
+    # Keep every cell in the DOM: with the default windowing (JupyterLab's and Notebook
+    # 7's) a cell scrolled out of view (the widget is tall) loses its rendered prompt,
+    # and "[*]" reads "".
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text(json.dumps({"windowingMode": "none"}))
+
+
+def start_jupyter(app: str, root: Path) -> Iterator[Jupyter]:
+    """Run ``jupyter <app>`` in `root` until the generator is closed (a fixture's body)."""
+    require_chromium()
+    cls = APPS[app][0]
+    settings = root / ".settings"
+    write_settings(settings)
     port, token = free_port(), secrets.token_hex(16)
-    log = open(root / "jupyter.log", "w")  # noqa: SIM115 (closed in the finally)
+    log_path = root / "jupyter.log"
+    log = open(log_path, "w")  # noqa: SIM115 (closed in the finally)
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "jupyter",
-            "lab",
+            app,
             "--no-browser",
             f"--port={port}",
             "--ip=127.0.0.1",
@@ -69,9 +92,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
             "--allow-root",
             "--ServerApp.open_browser=False",
             f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={settings}",
-            f"--LabApp.workspaces_dir={root / '.ws'}",
-            "--LabApp.expose_app_in_browser=True",
+            f"--{cls}.user_settings_dir={settings}",
+            f"--{cls}.workspaces_dir={root / '.ws'}",
+            f"--{cls}.expose_app_in_browser=True",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -87,9 +110,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
                     break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError((root / "jupyter.log").read_text()) from None
+                    raise RuntimeError(log_path.read_text()) from None
                 time.sleep(0.3)
-        yield Lab(url, token, root)
+        yield Jupyter(app, url, token, root)
     finally:
         proc.terminate()
         try:
@@ -97,6 +120,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    """A JupyterLab server for the module's tests."""
+    yield from start_jupyter("lab", tmp_path_factory.mktemp("lab"))
+
+
+@pytest.fixture(scope="module")
+def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
+    """A Notebook 7 (``jupyter notebook``) server for the module's tests."""
+    yield from start_jupyter("notebook", tmp_path_factory.mktemp("notebook7"))
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:

@@ -1,18 +1,33 @@
 """RunDetails in a real JupyterLab, in headless Chromium: render, live update, picking, safety.
 
-One notebook drives everything (starting JupyterLab and a kernel dominates the
+One notebook drives most of it (starting JupyterLab and a kernel dominates the
 time): cell 0 displays the widget on an empty run, cell 1 logs four digits
 classifiers (the last one slowly), cell 2 prints what Python sees selected.
+A second test follows a run that another process writes while no cell runs, and
+walks its table with the arrow keys.
 Screenshots go to tests/browser/artifacts/ (kept on failure too).
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlparse
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
+from ._page import (
+    PageLog,
+    cell_output,
+    detail_title_is,
+    open_notebook,
+    prompt,
+    run_cell,
+    texts,
+    wait_cell_done,
+)
 from .conftest import ARTIFACTS, write_notebook
 
 pytestmark = pytest.mark.browser
@@ -73,40 +88,6 @@ rw.RunDetails(reg, live=False)
 """
 
 
-def run_cell(page, index: int) -> None:
-    """Select cell `index` and run it; retried once if the kernel was not ready to take it."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    for _ in range(2):
-        cell.locator(".jp-InputPrompt").click()
-        # Not awaited: the command's promise resolves only when the cell ends.
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-cell'); }")
-        try:
-            page.wait_for_function(
-                "(i) => !document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-                ".querySelector('.jp-InputPrompt').textContent.includes('[ ]')",
-                arg=index,
-                timeout=10_000,
-            )
-            return
-        except Exception:
-            continue
-    raise AssertionError(f"cell {index} did not start")
-
-
-def texts(locator) -> list[str]:
-    """The text of every element (SVG text has no inner_text)."""
-    return locator.evaluate_all("(els) => els.map((e) => e.textContent)")
-
-
-def prompt(page, index: int) -> str:
-    # textContent, not inner_text: the prompt is read even when scrolled out of view.
-    return page.evaluate(
-        "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-        ".querySelector('.jp-InputPrompt').textContent",
-        index,
-    )
-
-
 def test_run_details_in_jupyterlab(lab, browser):
     ARTIFACTS.mkdir(exist_ok=True)
     write_notebook(
@@ -115,21 +96,9 @@ def test_run_details_in_jupyterlab(lab, browser):
     )
     # Tall enough for the whole widget to fit in JupyterLab's scrolling notebook panel.
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
-    requests: list[str] = []
-    dialogs: list[str] = []
-    page.on("request", lambda r: requests.append(r.url))
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    console: list[str] = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    log = PageLog(page)
     try:
-        page.goto(lab.notebook_url("details.ipynb"))
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        page.wait_for_timeout(500)
-        if accept.count():
-            accept.first.click()
-        page.locator(".jp-StatusBar-Widget", has_text="Idle").first.wait_for(timeout=60_000)
+        open_notebook(page, lab.notebook_url("details.ipynb"))
 
         # Render: the widget appears on an empty run.
         run_cell(page, 0)
@@ -144,9 +113,14 @@ def test_run_details_in_jupyterlab(lab, browser):
             " && document.querySelector('.rw-count').textContent.startsWith('3 of 4')",
             timeout=60_000,
         )
-        assert "*" in prompt(page, 1), "cell 1 should still be running"
         rows = page.locator(".rw-iterations tr.rw-row")
-        assert rows.nth(3).locator("td").nth(2).inner_text() == "running"
+        # The new row may show "queued" for a beat (created, not yet entered).
+        page.wait_for_function(
+            "() => document.querySelectorAll('.rw-iterations tr.rw-row')[3]"
+            ".cells[2].textContent === 'running'",
+            timeout=10_000,
+        )
+        assert "*" in prompt(page, 1), "cell 1 should still be running"
 
         # Pick iteration 1 mid-run: its details are already in the page.
         first = rows.filter(has_text="GaussianNB")
@@ -268,7 +242,7 @@ def test_run_details_in_jupyterlab(lab, browser):
         headers = page.locator(".rw-matrix thead th").all_inner_texts()
         assert XSS in headers and len(headers) == 11
         assert page.locator(".rw-root img").count() == 0
-        assert dialogs == []
+        assert log.dialogs == []
 
         # Matrix modes: top 7 + "(other)"; row-normalised values.
         page.select_option(".rw-mode select", "common")
@@ -317,9 +291,7 @@ def test_run_details_in_jupyterlab(lab, browser):
         )
         root.screenshot(path=str(ARTIFACTS / "widget-final.png"))
         run_cell(page, 2)
-        out = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output")
-        out.wait_for(timeout=30_000)
-        text = out.inner_text()
+        text = cell_output(page, 2)
         assert f"SELECTED {first_id} SPLIT train CELL ({true!r}, {pred!r})" in text, text
         page.screenshot(path=str(ARTIFACTS / "jupyterlab-full.png"), full_page=True)
 
@@ -361,12 +333,175 @@ def test_run_details_in_jupyterlab(lab, browser):
         third.screenshot(path=str(ARTIFACTS / "widget-regression.png"))
 
         # Offline: nothing but the Jupyter server was asked for anything.
-        web = [u for u in requests if urlparse(u).scheme in ("http", "https", "ws", "wss")]
-        hosts = {urlparse(u).hostname for u in web}
-        assert hosts == {"127.0.0.1"}, sorted(u for u in requests if "127.0.0.1" not in u)
+        log.assert_offline()
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-        (ARTIFACTS / "failure-console.txt").write_text("\n".join(console))
+        (ARTIFACTS / "failure-console.txt").write_text("\n".join(log.console))
         raise
     finally:
         page.close()
+
+
+# A run that another process logs into the store: created, then one phase per line it
+# reads from stdin, each phase flushed to the store before it answers (lockstep with
+# the test, so no timing decides what the page may show).
+WRITER = """\
+import sys
+import numpy as np
+import runwatch as rw
+
+labels = ["bird", "cat", "dog"]
+run = rw.Run("from-elsewhere", primary_metric="accuracy", labels=labels, store=sys.argv[1])
+rng = np.random.default_rng(0)
+y = rng.choice(labels, size=300)
+
+
+def proba(noise):
+    p = np.eye(3)[[labels.index(v) for v in y]] + rng.uniform(0, noise, size=(300, 3))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def phase(done):
+    run.flush()
+    print(done, flush=True)
+    if not sys.stdin.readline():
+        sys.exit("the test went away")
+
+
+phase("created")
+with run.iteration("alpha", params={"lr": 0.1}) as it:
+    for step in range(5):
+        it.log_loss(1.0 / (step + 1), step=step)
+    phase("alpha running")
+    it.update("validation", y, y_proba=proba(2.0))
+with run.iteration("beta", params={"lr": 0.01}) as it:
+    for step in range(3):
+        it.log_loss(0.8 / (step + 1), step=step)
+    phase("alpha completed, beta running")
+    it.update("validation", y, y_proba=proba(0.5))
+run.flush()
+print("finished", flush=True)
+"""
+
+
+def test_run_written_by_another_process(lab, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    store = lab.root / "elsewhere.db"
+    write_notebook(
+        lab.root / "elsewhere.ipynb",
+        [f"import runwatch as rw\nrw.RunDetails(rw.Run('from-elsewhere', store={str(store)!r}))"],
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(store)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pool = ThreadPoolExecutor(1)
+
+    def said(expected: str) -> None:
+        """Wait for the writer's next report (a phase written to the store)."""
+        try:
+            line = pool.submit(writer.stdout.readline).result(timeout=60)
+        except FuturesTimeout:
+            raise AssertionError(f"the writer did not report {expected!r}") from None
+        assert line.strip() == expected, (line, writer.stderr.read() if not line else "")
+
+    def go_on() -> None:
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+
+    def status(name: str) -> str:
+        row = page.locator(".rw-iterations tr.rw-row").filter(has_text=name)
+        return row.locator("td").nth(2).inner_text()
+
+    def shows(rows: dict[str, str], count: str, badge: str) -> None:
+        """Wait until the table reads `rows` (name: status), the count and the run's badge."""
+        page.wait_for_function(
+            "([rows, count, badge]) => {"
+            " const seen = [...document.querySelectorAll('.rw-iterations tr.rw-row')]"
+            "   .map((tr) => tr.cells[1].textContent.replace(' \\u2605', '') + ':'"
+            "     + tr.cells[2].textContent).sort().join(',');"
+            " return seen === rows"
+            "   && document.querySelector('.rw-count').textContent.startsWith(count)"
+            "   && document.querySelector('.rw-badge').textContent === badge; }",
+            arg=[",".join(sorted(f"{k}:{v}" for k, v in rows.items())), count, badge],
+            timeout=30_000,
+        )
+
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    log = PageLog(page)
+    try:
+        said("created")
+        open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
+        run_cell(page, 0)
+        page.locator(".rw-root .rw-title", has_text="from-elsewhere").wait_for(timeout=60_000)
+        wait_cell_done(page, 0)
+        assert page.locator(".rw-iterations tr.rw-row").count() == 0
+
+        # The other process starts an iteration and logs losses: the row shows running,
+        # its loss line draws; no cell runs in this notebook meanwhile.
+        go_on()
+        said("alpha running")
+        shows({"alpha": "running"}, "0 of 1", "running")
+        assert writer.poll() is None and "*" not in prompt(page, 0)
+        page.locator(".rw-iterations tr.rw-row", has_text="alpha").click()
+        detail_title_is(page, "Iteration #1: alpha")
+        page.locator(".rw-loss g.mark-line path").first.wait_for(timeout=10_000)
+        assert "No predictions logged" in page.locator(".rw-detail").inner_text()
+
+        # Predictions complete the first iteration; a second one runs.
+        go_on()
+        said("alpha completed, beta running")
+        shows({"alpha": "completed", "beta": "running"}, "1 of 2", "running")
+        assert writer.poll() is None and "*" not in prompt(page, 0)
+        page.locator(".rw-matrix").wait_for(timeout=10_000)  # alpha's, from its predictions
+        assert page.locator(".rw-metrics tr.rw-primary").count() == 1
+        assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
+
+        # Arrow keys on the focused table move the selection along the rows shown (and
+        # not the notebook's active cell), a running row included; the first row is as
+        # far up as it goes.
+        active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+        cell_before = page.evaluate(active)
+        selected = page.locator(".rw-iterations tr.rw-selected")
+        alpha_id = selected.get_attribute("data-id")
+        page.locator(".rw-table-wrap").focus()
+        page.keyboard.press("ArrowDown")
+        detail_title_is(page, "Iteration #2: beta")
+        assert selected.count() == 1 and "beta" in selected.inner_text()
+        assert page.evaluate(active) == cell_before
+        page.keyboard.press("ArrowUp")
+        detail_title_is(page, "Iteration #1: alpha")
+        assert selected.get_attribute("data-id") == alpha_id
+        page.keyboard.press("ArrowUp")
+        assert selected.get_attribute("data-id") == alpha_id
+        assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
+
+        # The writer ends: both completed, the run completed, the better one best.
+        go_on()
+        said("finished")
+        assert writer.wait(30) == 0, writer.stderr.read()
+        shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
+        best = page.locator(".rw-iterations tr.rw-best")
+        page.wait_for_function(
+            "() => document.querySelectorAll('.rw-iterations tr.rw-best').length === 1",
+            timeout=10_000,
+        )
+        assert "beta" in best.inner_text()
+        assert "*" not in prompt(page, 0)
+        page.locator(".rw-root").screenshot(path=str(ARTIFACTS / "widget-other-process.png"))
+        log.assert_offline()
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "failure-other-process.png"), full_page=True)
+        (ARTIFACTS / "failure-other-process-console.txt").write_text("\n".join(log.console))
+        raise
+    finally:
+        page.close()
+        if writer.poll() is None:
+            writer.kill()
+        writer.wait()
+        pool.shutdown(wait=False)
+        for f in (writer.stdin, writer.stdout, writer.stderr):
+            f.close()

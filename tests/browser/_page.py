@@ -1,0 +1,115 @@
+"""Helpers that drive a notebook page in JupyterLab or Notebook 7 (both are JupyterLab underneath).
+
+Both front ends share the notebook's DOM (``.jp-Notebook .jp-Cell``) and, with
+``expose_app_in_browser``, the application object ``window.jupyterapp``: the
+helpers use only those, so one test body works in either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+CELLS = ".jp-Notebook .jp-Cell"
+
+
+def open_notebook(page: Any, url: str) -> None:
+    """Open the notebook at `url` and wait until its kernel is idle."""
+    page.goto(url)
+    page.wait_for_selector(CELLS, timeout=60_000)
+    accept = page.locator(".jp-Dialog .jp-mod-accept")
+    page.wait_for_timeout(500)  # not for correctness: gives a kernel dialog time to show
+    if accept.count():
+        accept.first.click()
+    # The current notebook's kernel, read from the app (JupyterLab's status bar and
+    # Notebook 7's toolbar show it differently).
+    page.wait_for_function(
+        "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel"
+        "?.status === 'idle'",
+        timeout=60_000,
+    )
+
+
+def run_cell(page: Any, index: int) -> None:
+    """Select cell `index` and run it; retried once if the kernel was not ready to take it."""
+    cell = page.locator(CELLS).nth(index)
+    for _ in range(2):
+        cell.locator(".jp-InputPrompt").click()
+        # Not awaited: the command's promise resolves only when the cell ends.
+        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-cell'); }")
+        try:
+            page.wait_for_function(
+                "(i) => !document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
+                ".querySelector('.jp-InputPrompt').textContent.includes('[ ]')",
+                arg=index,
+                timeout=10_000,
+            )
+            return
+        except Exception:
+            continue
+    raise AssertionError(f"cell {index} did not start")
+
+
+def prompt(page: Any, index: int) -> str:
+    """Cell `index`'s input prompt ("[*]:" while it runs)."""
+    # textContent, not inner_text: the prompt is read even when scrolled out of view.
+    return page.evaluate(
+        "(i) => document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
+        ".querySelector('.jp-InputPrompt').textContent",
+        index,
+    )
+
+
+def wait_cell_done(page: Any, index: int, timeout: float = 60_000) -> None:
+    """Wait until cell `index` has run (its prompt has a number, not "*")."""
+    page.wait_for_function(
+        "(i) => /\\[\\d+\\]/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
+        ".querySelector('.jp-InputPrompt').textContent)",
+        arg=index,
+        timeout=timeout,
+    )
+
+
+def cell_output(page: Any, index: int, timeout: float = 30_000) -> str:
+    """The text of cell `index`'s first output, once there is one."""
+    out = page.locator(CELLS).nth(index).locator(".jp-OutputArea-output").first
+    out.wait_for(timeout=timeout)
+    return out.inner_text()
+
+
+def texts(locator: Any) -> list[str]:
+    """The text of every element (SVG text has no inner_text)."""
+    return locator.evaluate_all("(els) => els.map((e) => e.textContent)")
+
+
+def detail_title_is(page: Any, title: str, root: int = 0, timeout: float = 5_000) -> None:
+    """Wait until the detail panel of the `root`-th widget shows `title`."""
+    page.wait_for_function(
+        "([t, r]) => document.querySelectorAll('.rw-root')[r]"
+        "?.querySelector('.rw-detail-title')?.textContent === t",
+        arg=[title, root],
+        timeout=timeout,
+    )
+
+
+class PageLog:
+    """What a page did: every request's URL, dialogs (dismissed), console lines and errors."""
+
+    def __init__(self, page: Any) -> None:
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.console: list[str] = []
+        page.on("request", lambda r: self.requests.append(r.url))
+        page.on("dialog", self._dialog)
+        page.on("console", lambda m: self.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: self.console.append(f"pageerror: {e}"))
+
+    def _dialog(self, dialog: Any) -> None:
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def assert_offline(self) -> None:
+        """Nothing but the Jupyter server on 127.0.0.1 was asked for anything."""
+        web = [u for u in self.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")]
+        hosts = {urlparse(u).hostname for u in web}
+        assert hosts == {"127.0.0.1"}, sorted(u for u in self.requests if "127.0.0.1" not in u)
