@@ -133,6 +133,8 @@ def iterations_chart(
         scale=alt.Scale(zero=False, nice=False, padding=12),
     )
     y_title = metric if title is None else title
+    # Inset, not rounded out: the lowest point would otherwise sit on the x axis.
+    y_scale = alt.Scale(zero=False, nice=False, padding=10)
     tooltip = [
         alt.Tooltip("index:Q", title="#"),
         alt.Tooltip("name:N", title="iteration"),
@@ -142,7 +144,7 @@ def iterations_chart(
     best = (
         alt.Chart()
         .mark_line(interpolate="step-after", color="#f58518", strokeWidth=1.5)
-        .encode(x=x, y=alt.Y("best:Q", title=y_title, scale=alt.Scale(zero=False)))
+        .encode(x=x, y=alt.Y("best:Q", title=y_title, scale=y_scale))
         .transform_filter("isValid(datum.best)")
     )
     points = (
@@ -150,7 +152,7 @@ def iterations_chart(
         .mark_point(filled=True, cursor="pointer")
         .encode(
             x=x,
-            y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=y_title, scale=y_scale),
             color=alt.when(alt.datum.is_best)
             .then(alt.value("#c99a00"))
             .otherwise(alt.value("#4c78a8")),
