@@ -58,6 +58,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from runwatch.tracking import Run  # noqa: E402
 
+# The page helpers of the browser tests (running a cell, waiting for it), shared.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.browser._page import run_cell, wait_cell_done  # noqa: E402
+
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {
     "latency_p95_ms": 250.0,
@@ -401,33 +405,9 @@ def start_lab(root: Path) -> tuple[subprocess.Popen, str, str, object]:
     return proc, url, token, log
 
 
-def run_cell(page, index: int) -> None:
-    """Start cell `index` (not awaited: the command resolves only when the cell ends)."""
-    cell = page.locator(".jp-Notebook .jp-Cell").nth(index)
-    for _ in range(3):
-        cell.locator(".jp-InputPrompt").click()
-        page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-cell'); }")
-        try:
-            page.wait_for_function(
-                "(i) => !document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-                ".querySelector('.jp-InputPrompt').textContent.includes('[ ]')",
-                arg=index,
-                timeout=10_000,
-            )
-            return
-        except Exception:
-            continue
-    raise RuntimeError(f"cell {index} did not start")
-
-
 def wait_cell(page, index: int, timeout_s: float) -> None:
-    """Wait until cell `index` shows an execution count (it ended)."""
-    page.wait_for_function(
-        "(i) => /\\[\\d+\\]/.test(document.querySelectorAll('.jp-Notebook .jp-Cell')[i]"
-        ".querySelector('.jp-InputPrompt').textContent)",
-        arg=index,
-        timeout=timeout_s * 1000,
-    )
+    """Wait until cell `index` shows an execution count (it ended); fail on a traceback."""
+    wait_cell_done(page, index, timeout=timeout_s * 1000)
     errors = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea-output")
     text = " ".join(errors.all_inner_texts())
     if "Traceback" in text or "Error" in text.split("\n")[0]:
