@@ -21,6 +21,7 @@ import time as _time_module
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ._records import records
 from ._validate import (
     ENDED,
     GOALS,
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
 
 _now = _time_module.time
 # Splits searched for the primary metric, most telling first.
-_PRIMARY_SPLITS = ("validation", "test", "train")
 
 
 def default_goal(metric: str) -> str:
@@ -336,67 +336,7 @@ class Run:
         """
         if flush:
             self._store.flush()
-        with self._store.snapshot() as conn:
-            rows = self._rows()
-            # The primary metric only, picked out of each split's JSON by SQLite
-            # (a present null is NaN: computed, undefined; no row: not computed).
-            primary = conn.execute(
-                "SELECT s.iteration_id, s.split, j.value FROM splits s "
-                "JOIN iterations i ON i.id = s.iteration_id, json_each(s.metrics) j "
-                "WHERE i.run_id = ? AND j.key = ?",
-                (self.id, self.primary_metric),
-            ).fetchall()
-            # Through the iterations (the points_series index), not a scan of points.
-            logged = conn.execute(
-                "SELECT iteration_id, value FROM points WHERE iteration_id IN "
-                "(SELECT id FROM iterations WHERE run_id = ?) AND kind = 'metric' AND name = ? "
-                "ORDER BY id",
-                (self.id, self.primary_metric),
-            ).fetchall()
-        metrics: dict[int, dict[str, float]] = {}
-        for iteration_id, split, v in primary:
-            metrics.setdefault(iteration_id, {})[split] = math.nan if v is None else float(v)
-        last_logged = dict(logged)  # later points overwrite earlier ones
-        best = math.nan
-        sign = 1.0 if self.goal == "maximize" else -1.0
-        out = []
-        for row in rows:
-            value = math.nan
-            found = False
-            by_split = metrics.get(row["id"], {})
-            for split in _PRIMARY_SPLITS:
-                if split in by_split:
-                    value = by_split[split]
-                    found = True
-                    break
-            if not found and row["id"] in last_logged:
-                value = float(last_logged[row["id"]])
-            if not math.isnan(value) and (math.isnan(best) or sign * value > sign * best):
-                best = value
-            started, ended = row["started"], row["ended"]
-            if started is None:
-                duration = None
-            elif ended is not None:
-                duration = ended - started
-            elif row["status"] == "running":
-                duration = _now() - started
-            else:
-                duration = None
-            out.append(
-                {
-                    "id": row["id"],
-                    "name": row["name"],
-                    "status": row["status"],
-                    "created": row["created"],
-                    "started": started,
-                    "ended": ended,
-                    "duration": duration,
-                    "metric": value,
-                    "best": best,
-                    "error": row["error"],
-                }
-            )
-        return out
+        return records(self._store, self.id, self.primary_metric, self.goal)
 
     def iterations(self) -> pd.DataFrame:
         """Return one row per iteration, oldest first.
