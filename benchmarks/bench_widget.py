@@ -41,15 +41,11 @@ import argparse
 import json
 import os
 import re
-import secrets
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -58,9 +54,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from runwatch.tracking import Run  # noqa: E402
 
-# The page helpers of the browser tests (running a cell, waiting for it), shared.
+# The browser tests' server launcher and page helpers (running a cell, waiting for it).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.browser._page import run_cell, wait_cell_done  # noqa: E402
+from tests.browser._server import start_jupyter, write_notebook  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 TARGETS = {
@@ -330,81 +327,6 @@ with open("big.json", "w") as f:
 # ------------------------------------------------------------------ plumbing
 
 
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def write_notebook(path: Path, cells: list[str]) -> None:
-    """A notebook of code cells for the python3 kernel."""
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"c{i}",
-                "metadata": {},
-                "outputs": [],
-                "source": src,
-            }
-            for i, src in enumerate(cells)
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
-
-
-def start_lab(root: Path) -> tuple[subprocess.Popen, str, str, object]:
-    """JupyterLab serving `root`, answering: (process, url, token, log file)."""
-    settings = root / ".settings"
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    port, token = free_port(), secrets.token_hex(16)
-    log = open(root / "jupyter.log", "w")  # noqa: SIM115 (closed by the caller)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            "lab",
-            "--no-browser",
-            f"--port={port}",
-            "--ip=127.0.0.1",
-            f"--ServerApp.token={token}",
-            "--ServerApp.password=",
-            "--allow-root",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={root}",
-            f"--LabApp.user_settings_dir={settings}",
-            f"--LabApp.workspaces_dir={root / '.ws'}",
-            "--LabApp.expose_app_in_browser=True",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=root,
-        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((root / "jupyter.log").read_text()) from None
-            time.sleep(0.3)
-    return proc, url, token, log
-
-
 def wait_cell(page, index: int, timeout_s: float) -> None:
     """Wait until cell `index` shows an execution count (it ended); fail on a traceback."""
     wait_cell_done(page, index, timeout=timeout_s * 1000)
@@ -577,9 +499,8 @@ def main() -> int:
             "warmup_points": warmup,
         }
     }
-    proc, url, token, lablog = start_lab(root)
     try:
-        with sync_playwright() as p:
+        with start_jupyter("lab", root) as server, sync_playwright() as p:
             browser = p.chromium.launch(
                 executable_path=CHROMIUM,
                 args=[
@@ -592,7 +513,7 @@ def main() -> int:
             )
             page = browser.new_page(viewport={"width": 1400, "height": 2200})
             page.add_init_script(INIT_SCRIPT)
-            page.goto(f"{url}/lab/tree/bench.ipynb?token={token}")
+            page.goto(server.notebook_url("bench.ipynb"))
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             page.wait_for_timeout(500)
             accept = page.locator(".jp-Dialog .jp-mod-accept")
@@ -758,12 +679,6 @@ def main() -> int:
             page.screenshot(path=str(root / "bench.png"), full_page=True)
             browser.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        lablog.close()
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
         else:

@@ -1,158 +1,32 @@
 """Jupyter servers for the browser tests (shared/BROWSER-TESTS.md); Chromium is in tests/.
 
-One launcher starts either front end on 127.0.0.1 with a fixed token: JupyterLab
-(``jupyter lab``) or Notebook 7 (``jupyter notebook``). Both are built from
-JupyterLab's extensions, so the same settings apply; only the traitlets class
-that takes the settings folder and the URL of a notebook differ.
+The launcher is in ``_server.py`` (bench_widget.py uses it too).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from .._browser import require_chromium
+from ._server import Jupyter, start_jupyter
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-
-#: Per front end: the configurable app class (settings flags) and a notebook's URL path.
-#: JupyterLab opens each notebook in a workspace of its own name: the default workspace
-#: would restore the notebooks of earlier tests as hidden tabs (their cells in the DOM).
-APPS = {
-    "lab": ("LabApp", "/lab/workspaces/{stem}/tree/{name}"),
-    "notebook": ("JupyterNotebookApp", "/notebooks/{name}"),
-}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Jupyter:
-    """A running Jupyter server: its front end ("lab" or "notebook"), base URL, token, folder."""
-
-    app: str
-    url: str
-    token: str
-    root: Path
-
-    def notebook_url(self, name: str) -> str:
-        path = APPS[self.app][1].format(name=name, stem=Path(name).stem)
-        return f"{self.url}{path}?token={self.token}"
-
-
-def write_settings(settings: Path) -> None:
-    """User settings both front ends read: no news toast, every cell kept in the DOM."""
-    # No "official Jupyter news?" toast over the screenshots.
-    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
-    news.parent.mkdir(parents=True)
-    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    # Keep every cell in the DOM: with the default windowing (JupyterLab's and Notebook
-    # 7's) a cell scrolled out of view (the widget is tall) loses its rendered prompt,
-    # and "[*]" reads "".
-    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
-    tracker.parent.mkdir(parents=True)
-    tracker.write_text(json.dumps({"windowingMode": "none"}))
-
-
-def start_jupyter(app: str, root: Path) -> Iterator[Jupyter]:
-    """Run ``jupyter <app>`` in `root` until the generator is closed (a fixture's body)."""
-    require_chromium()
-    cls = APPS[app][0]
-    settings = root / ".settings"
-    write_settings(settings)
-    port, token = free_port(), secrets.token_hex(16)
-    log_path = root / "jupyter.log"
-    log = open(log_path, "w")  # noqa: SIM115 (closed in the finally)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jupyter",
-            app,
-            "--no-browser",
-            f"--port={port}",
-            "--ip=127.0.0.1",
-            f"--ServerApp.token={token}",
-            "--ServerApp.password=",
-            "--allow-root",
-            "--ServerApp.open_browser=False",
-            f"--ServerApp.root_dir={root}",
-            f"--{cls}.user_settings_dir={settings}",
-            f"--{cls}.workspaces_dir={root / '.ws'}",
-            f"--{cls}.expose_app_in_browser=True",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=root,
-        env={**os.environ, "JUPYTER_PLATFORM_DIRS": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(log_path.read_text()) from None
-                time.sleep(0.3)
-        yield Jupyter(app, url, token, root)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
     """A JupyterLab server for the module's tests."""
-    yield from start_jupyter("lab", tmp_path_factory.mktemp("lab"))
+    require_chromium()
+    with start_jupyter("lab", tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def notebook7(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Jupyter]:
     """A Notebook 7 (``jupyter notebook``) server for the module's tests."""
-    yield from start_jupyter("notebook", tmp_path_factory.mktemp("notebook7"))
-
-
-def write_notebook(path: Path, cells: list[str]) -> None:
-    """A notebook of code cells for the venv's python3 kernel (no kernel dialog)."""
-    nb = {
-        "cells": [
-            {
-                "cell_type": "code",
-                "execution_count": None,
-                "id": f"c{i}",
-                "metadata": {},
-                "outputs": [],
-                "source": src,
-            }
-            for i, src in enumerate(cells)
-        ],
-        "metadata": {
-            "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.write_text(json.dumps(nb))
+    require_chromium()
+    with start_jupyter("notebook", tmp_path_factory.mktemp("notebook7")) as server:
+        yield server

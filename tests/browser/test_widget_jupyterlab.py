@@ -28,7 +28,8 @@ from ._page import (
     texts,
     wait_cell_done,
 )
-from .conftest import ARTIFACTS, write_notebook
+from ._server import write_notebook
+from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,8 @@ from ._page import (
     run_cell,
     wait_cell_done,
 )
-from .conftest import ARTIFACTS, write_notebook
+from ._server import write_notebook
+from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
