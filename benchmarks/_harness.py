@@ -63,3 +63,17 @@ def fmt_ratio(a: float | None, b: float | None) -> str:
         return "-"
     r = a / b
     return f"{r:.1f}x" if r >= 10 else f"{r:.2f}x"
+
+
+def versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """Python's version and each installed package's (from its metadata; none imported)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return found

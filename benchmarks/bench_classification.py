@@ -42,7 +42,7 @@ import tracemalloc
 from typing import Any
 
 import numpy as np
-from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available
+from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available, versions
 
 # Benchmark the checkout's engine, whether or not runwatch is installed.
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -392,25 +392,6 @@ def spawn(name: str, args: argparse.Namespace, *, n: int | None = None,
 
 
 # -------------------------------------------------------------------- report
-def versions() -> dict[str, str]:
-    """Versions of the libraries measured, as the workers see them."""
-    code = (
-        "import json, numpy, sklearn\n"
-        "v = {'python': __import__('platform').python_version(), 'numpy': numpy.__version__,"
-        " 'scikit-learn': sklearn.__version__}\n"
-        "try:\n import torch, torchmetrics\n v['torch'] = torch.__version__;"
-        " v['torchmetrics'] = torchmetrics.__version__;"
-        " v['torch_threads'] = torch.get_num_threads()\n"
-        "except Exception: pass\n"
-        "print(json.dumps(v))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        return {}
-
-
 def engine_fingerprint() -> dict[str, str]:
     """Which engine code ran (the checkout may move while a run lasts).
 
@@ -513,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     info = {"n": args.n, "classes": args.classes, "batches": args.batches,
             "checkpoints": args.checkpoints, "bins": args.bins, "dtype": args.dtype,
             "cpus": os.cpu_count(), "machine": platform.machine(), "env": env_note,
-            "versions": versions()}
+            "versions": versions(("numpy", "scikit-learn", "torch", "torchmetrics"))}
     print(f"runwatch classification benchmark: {args.n:,} samples x {args.classes} classes, "
           f"{args.dtype} softmax scores, {args.batches} batches of {args.n // args.batches:,}, "
           f"compute() + curves() {args.checkpoints} times; bins/thresholds = {args.bins}")

@@ -55,7 +55,7 @@ import warnings
 from typing import Any
 
 import numpy as np
-from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available
+from _harness import fmt_ratio, max_rss_mb, result_file, run_contender, torch_available, versions
 
 SEED = 20260505
 PARTS = ("regression", "detection", "segmentation")
@@ -580,23 +580,8 @@ def spawn(part: str, name: str, args: argparse.Namespace, trace: bool = False) -
 
 
 # ==================================================================== report
-def versions() -> dict[str, str]:
-    """Versions of the libraries measured, as the workers see them."""
-    code = (
-        "import json, platform, numpy, scipy, sklearn\n"
-        "v = {'python': platform.python_version(), 'numpy': numpy.__version__,"
-        " 'scipy': scipy.__version__, 'scikit-learn': sklearn.__version__}\n"
-        "from importlib.metadata import version\n"
-        "for name in ('pycocotools', 'torch', 'torchmetrics', 'torchvision'):\n"
-        "    try: v[name] = version(name)\n"
-        "    except Exception: pass\n"
-        "print(json.dumps(v))"
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    try:
-        return json.loads(proc.stdout)
-    except ValueError:
-        return {}
+#: The libraries whose versions the report prints.
+MEASURED = ("numpy", "scipy", "scikit-learn", "pycocotools", "torch", "torchmetrics", "torchvision")
 
 
 def detection_torch_note() -> str | None:
@@ -713,7 +698,7 @@ def main(argv: list[str] | None = None) -> int:
         if note := detection_torch_note():
             notes["detection"]["torchmetrics"] = note
 
-    info = {"cpus": os.cpu_count(), "machine": platform.machine(), "versions": versions(),
+    info = {"cpus": os.cpu_count(), "machine": platform.machine(), "versions": versions(MEASURED),
             "load_average_at_start": os.getloadavg(),
             **{k: getattr(args, k) for k in WORKER_ARGS}}
     print(f"runwatch engines benchmark (issue 5): {info['cpus']} CPUs, "
