@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
+from ._cells import IMPORTS, MODELS
 from ._page import (
     PageLog,
     cell_output,
@@ -35,17 +36,9 @@ pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
 
-SETUP = f"""\
-import time
-import numpy as np
-import runwatch as rw
-import runwatch.views  # load the chart stack before the loop
-from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.tree import DecisionTreeClassifier
-
+SETUP = (
+    IMPORTS
+    + f"""
 XSS = {XSS!r}
 X, y = load_digits(return_X_y=True)
 y = np.array([XSS if v == 3 else f"digit {{v}}" for v in y], dtype=object)
@@ -54,14 +47,12 @@ run = rw.Run("browser-sweep", primary_metric="accuracy", labels=labels, store="r
 w = rw.RunDetails(run)
 w
 """
+)
 
-SWEEP = """\
-models = [
-    ("GaussianNB", GaussianNB()),
-    ("DecisionTree", DecisionTreeClassifier(max_depth=4, random_state=0)),
-    ("LogisticRegression", LogisticRegression(max_iter=200)),
-    ("KNN", KNeighborsClassifier()),  # the best, and the slow one: the best moves mid-run
-]
+# KNN, last and slow, becomes the best mid-run.
+SWEEP = (
+    MODELS
+    + """\
 for k, (name, model) in enumerate(models):
     with run.iteration(name, params={"k": k}) as it:
         model.fit(X[:1200], y[:1200])
@@ -72,6 +63,7 @@ for k, (name, model) in enumerate(models):
             it.log_loss(1.0 / (step + 1) + 0.05 * k, split="train", step=step)
             time.sleep(0.2 if last else 0.02)
 """
+)
 
 READ_BACK = 'print("SELECTED", w.selected, "SPLIT", w.split, "CELL", w.selected_cell)'
 

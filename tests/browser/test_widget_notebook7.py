@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from ._cells import IMPORTS, MODELS
 from ._page import (
     PageLog,
     cell_output,
@@ -26,32 +27,20 @@ from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-SETUP = """\
-import os
-import time
-import numpy as np
-import runwatch as rw
-import runwatch.views  # load the chart stack before the loop
-from sklearn.datasets import load_digits
-from sklearn.linear_model import LogisticRegression
-from sklearn.naive_bayes import GaussianNB
-from sklearn.neighbors import KNeighborsClassifier
-from sklearn.tree import DecisionTreeClassifier
-
+SETUP = (
+    IMPORTS
+    + """
 X, y = load_digits(return_X_y=True)
 y = np.array([f"digit {v}" for v in y], dtype=object)
 run = rw.Run("nb7-sweep", primary_metric="accuracy", labels=sorted(set(y)), store="runs.db")
 w = rw.RunDetails(run)
 w
 """
+)
 
-SWEEP = """\
-models = [
-    ("GaussianNB", GaussianNB()),
-    ("DecisionTree", DecisionTreeClassifier(max_depth=4, random_state=0)),
-    ("LogisticRegression", LogisticRegression(max_iter=200)),
-    ("KNN", KNeighborsClassifier()),
-]
+SWEEP = (
+    MODELS
+    + """\
 for k, (name, model) in enumerate(models):
     with run.iteration(name, params={"k": k}) as it:
         model.fit(X[:1200], y[:1200])
@@ -64,6 +53,7 @@ for k, (name, model) in enumerate(models):
             step += 1
             time.sleep(0.25 if last else 0.01)
 """
+)
 
 READ_BACK = 'print("SELECTED", w.selected)'
 
