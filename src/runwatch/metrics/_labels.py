@@ -55,3 +55,29 @@ def labels_to_array(labels: list[Any]) -> np.ndarray:
     if array.dtype.kind == "O":
         raise ValueError("labels must be all strings or all numbers to be saved.")
     return array
+
+
+def merged_labels(
+    a: list[Any], a_fixed: bool, b: list[Any], b_fixed: bool
+) -> tuple[list[Any], bool]:
+    """The label set of two merged metrics, and whether it is fixed (``y_proba`` columns).
+
+    Two fixed sets must be equal; a fixed set takes in a learned one only when
+    every learned label is among its columns; two learned sets unite, sorted.
+    ``other`` in the messages is the metric being merged in.
+    """
+    if a_fixed and b_fixed:
+        if a != b:
+            raise ValueError("other has different y_proba columns; they cannot be merged.")
+        return a, True
+    for fixed, fixed_known, loose in ((a, a_fixed, b), (b, b_fixed, a)):
+        if fixed_known:
+            columns = set(fixed)
+            stray = [v for v in loose if v not in columns]
+            if stray:
+                raise ValueError(f"other has label {stray[0]!r} outside the y_proba columns.")
+            return fixed, True
+    try:
+        return sorted(set(a) | set(b)), False
+    except TypeError:
+        raise ValueError("other has labels of another type (strings vs numbers).") from None

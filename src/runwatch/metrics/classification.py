@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _confusion, _curves
+from . import _confusion, _confusion_tables, _curves
 from ._areas import area_metrics
 from ._base import Metric
 from ._classification_batch import Batch, positive_index, prepare_batch
-from ._labels import as_label_list, labels_to_array
+from ._labels import as_label_list, labels_to_array, merged_labels
 from ._scores import DEFAULT_CURVE_BINS, BinnedScores, Curve, ExactScores
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
@@ -395,45 +395,17 @@ class ClassificationMetrics(Metric):
         ``normalize``: None (weighted counts; ints when no weight was given),
         ``"true"`` (rows sum to 1), ``"pred"`` (columns sum to 1) or ``"all"``.
         """
-        import pandas as pd
-
-        matrix: np.ndarray = self.confmat
-        if np.array_equal(self.confmat, self.counts):
-            matrix = self.counts
-        if normalize is not None:
-            axis = {"true": 1, "pred": 0, "all": None}.get(normalize, -1)
-            if axis == -1:
-                raise ValueError(
-                    f"normalize must be None, 'true', 'pred' or 'all'; got {normalize!r}."
-                )
-            total = self.confmat.sum(axis=axis, keepdims=axis is not None)
-            matrix = np.divide(
-                self.confmat, total, out=np.zeros_like(self.confmat), where=total > 0
-            )
-        index = pd.Index(self._labels, name="true")
-        return pd.DataFrame(matrix, index=index, columns=pd.Index(self._labels, name="predicted"))
+        return _confusion_tables.confusion_frame(self.confmat, self.counts, self._labels, normalize)
 
     def most_confused(self, k: int = 7) -> list[tuple[Any, Any, float]]:
         """The ``k`` largest off-diagonal cells: ``(true, predicted, count)``, largest first."""
-        k = _check_k(k)
-        matrix = self.counts if np.array_equal(self.confmat, self.counts) else self.confmat
-        off = matrix.astype(np.float64).copy()
-        np.fill_diagonal(off, 0)
-        order = np.argsort(-off, axis=None, kind="stable")[:k]
-        rows, cols = np.unravel_index(order, off.shape)
-        return [
-            (self._labels[r], self._labels[c], matrix[r, c].item())
-            for r, c in zip(rows, cols)
-            if off[r, c] > 0
-        ]
+        matrix = _confusion_tables.shown(self.confmat, self.counts)
+        return _confusion_tables.most_confused(matrix, self._labels, k)
 
     def most_common(self, k: int = 7) -> list[tuple[Any, float]]:
         """The ``k`` classes with the most true samples: ``(label, count)``, largest first."""
-        k = _check_k(k)
-        matrix = self.counts if np.array_equal(self.confmat, self.counts) else self.confmat
-        support = matrix.sum(axis=1)
-        order = np.argsort(-support, kind="stable")[:k]
-        return [(self._labels[i], support[i].item()) for i in order if support[i] > 0]
+        matrix = _confusion_tables.shown(self.confmat, self.counts)
+        return _confusion_tables.most_common(matrix, self._labels, k)
 
     def per_class(self) -> pd.DataFrame:
         """Precision, recall, F1, support (weighted) and, with scores, AUC and AP per class."""
@@ -534,7 +506,9 @@ class ClassificationMetrics(Metric):
             )
 
     def _merge_one(self, other: ClassificationMetrics) -> None:  # type: ignore[override]
-        labels, columns_known = self._merged_labels(other)
+        labels, columns_known = merged_labels(
+            self._labels, self._columns_known, other._labels, other._columns_known
+        )
         if labels != self._labels or columns_known != self._columns_known:
             self._relabel(labels, columns_known)
         if labels != other._labels or columns_known != other._columns_known:
@@ -545,25 +519,3 @@ class ClassificationMetrics(Metric):
             assert self._scores is not None
             self._scores.merge(other._scores)  # type: ignore[arg-type]
         self._flush_nmr()
-
-    def _merged_labels(self, other: ClassificationMetrics) -> tuple[list[Any], bool]:
-        if self._columns_known and other._columns_known:
-            if self._labels != other._labels:
-                raise ValueError("other has different y_proba columns; they cannot be merged.")
-            return self._labels, True
-        for fixed, loose in ((self, other), (other, self)):
-            if fixed._columns_known:
-                stray = [v for v in loose._labels if v not in fixed._index]
-                if stray:
-                    raise ValueError(f"other has label {stray[0]!r} outside the y_proba columns.")
-                return fixed._labels, True
-        try:
-            return sorted(set(self._labels) | set(other._labels)), False
-        except TypeError:
-            raise ValueError("other has labels of another type (strings vs numbers).") from None
-
-
-def _check_k(k: Any) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 0:
-        raise ValueError(f"k must be a non-negative int; got {k!r}.")
-    return int(k)
