@@ -1,6 +1,6 @@
 # Sourced by scripts/demo.sh and scripts/test.sh: set the checkout up on a fresh
 # machine (a .venv here, an editable install of runwatch with its test extras,
-# which runs npm install and bundles js/ into src/runwatch/static/widget.js);
+# which runs npm install and bundles js/ into src/runwatch/static/);
 # when already set up, only rebuild what changed. Defines $venv and $py.
 venv=.venv
 py="$venv/bin/python"
@@ -24,12 +24,13 @@ if [ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ] \
     echo "$want" >"$stamp"
 fi
 # An editable install does not rebuild the bundle when js/ changes later: do it here.
-bundle=src/runwatch/static/widget.js
+bundle=src/runwatch/static/bundle.js
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     echo "== npm ci"
     npm ci --no-audit --no-fund --loglevel=error
 fi
-if [ ! -f "$bundle" ] || [ -n "$(find js package.json -newer "$bundle" -print -quit)" ]; then
+if [ ! -f "$bundle" ] || [ ! -f src/runwatch/static/widget.js ] \
+    || [ -n "$(find js package.json scripts/build-widget.mjs -newer "$bundle" -print -quit)" ]; then
     echo "== npm run build"
     npm run --silent build
 fi

@@ -1,21 +1,22 @@
-// Bundles js/ into src/runwatch/static/widget.js (`npm run build`).
+// Bundles js/ into src/runwatch/static/ (`npm run build`): bundle.js, the
+// front end (vega included, about 900 KB), and widget.js, the small module
+// the widget's `_esm` trait holds.
 //
-// anywidget imports a widget's ESM afresh for every widget it shows (a new
-// Blob URL each time): a page showing RunDetails three times, or a cell run
-// three times, parsed and ran the 900 KB bundle (vega included) three times,
-// about 100 ms each on these machines. So the file written is a small module
-// that holds the bundle as one string literal: the first widget of a page
-// imports that string (as a Blob URL, which anywidget needs allowed anyway)
-// and keeps the module on `globalThis`; later widgets find it there and only
-// scan the string (about 15 ms). The key is the bundle's content hash, so a
-// rebuilt bundle is never mistaken for an older one. `npm run build` prints
-// the sizes.
+// anywidget sends a widget's `_esm` with every widget shown and imports it
+// afresh each time (a new Blob URL). With the bundle as `_esm`, every
+// RunDetails cost about 100 ms in the page: the 900 KB went through the
+// kernel's JSON, the page's JSON.parse and the module parser each time. So
+// `_esm` is a loader of a few lines, and the bundle travels as the `_bundle`
+// trait: bytes, which ipywidgets sends as a binary buffer, not JSON. The first
+// widget of a page imports it (a Blob URL, which anywidget needs allowed
+// anyway) and keeps the module on `globalThis`; later widgets find it there.
+// The key is the bundle's content hash, so a rebuilt bundle is never mistaken
+// for an older one. `npm run build` prints the sizes.
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { build } from "esbuild";
 
-const OUT = "src/runwatch/static/widget.js";
+const DIR = "src/runwatch/static";
 
 const result = await build({
   entryPoints: ["js/index.ts"],
@@ -28,20 +29,29 @@ const result = await build({
 });
 const code = result.outputFiles[0].text;
 const key = "__runwatch_widget_" + createHash("sha256").update(code).digest("hex").slice(0, 16);
-const wrapped = `// runwatch widget: the bundle of js/ (see scripts/build-widget.mjs), imported once per page.
+const loader = `// runwatch widget: imports the bundle (the _bundle trait) once per page; see scripts/build-widget.mjs.
 const KEY = ${JSON.stringify(key)};
-const BUNDLE = ${JSON.stringify(code)};
-let mod = globalThis[KEY];
-if (mod === undefined) {
-  const url = URL.createObjectURL(new Blob([BUNDLE], { type: "text/javascript" }));
-  try {
-    mod = globalThis[KEY] = await import(url);
-  } finally {
-    URL.revokeObjectURL(url);
+function load(model) {
+  let loading = globalThis[KEY];
+  if (loading === undefined) {
+    const url = URL.createObjectURL(new Blob([model.get("_bundle")], { type: "text/javascript" }));
+    loading = globalThis[KEY] = import(url).finally(() => URL.revokeObjectURL(url));
+    loading.catch(() => { delete globalThis[KEY]; }); // the next widget tries again
   }
+  return loading.then((mod) => mod.default);
 }
-export default mod.default;
+export default {
+  async initialize({ model }) {
+    await load(model);
+  },
+  async render(view) {
+    const widget = await load(view.model);
+    return widget.render(view);
+  },
+};
 `;
-mkdirSync(dirname(OUT), { recursive: true });
-writeFileSync(OUT, wrapped);
-console.log(`${OUT}: ${(wrapped.length / 1024).toFixed(0)} KB (bundle ${(code.length / 1024).toFixed(0)} KB), key ${key}`);
+mkdirSync(DIR, { recursive: true });
+writeFileSync(`${DIR}/bundle.js`, code);
+writeFileSync(`${DIR}/widget.js`, loader);
+const kb = (s) => `${(Buffer.byteLength(s) / 1024).toFixed(0)} KB`;
+console.log(`${DIR}/bundle.js: ${kb(code)}; ${DIR}/widget.js (the loader): ${kb(loader)}; key ${key}`);

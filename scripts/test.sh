@@ -5,7 +5,7 @@
 #
 # Sets itself up on a fresh machine first (a .venv here, an editable install of
 # runwatch with its test extras, which runs npm install and bundles js/ into
-# src/runwatch/static/widget.js); when already set up it only rebuilds what changed.
+# src/runwatch/static/); when already set up it only rebuilds what changed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 

@@ -14,8 +14,6 @@ import pytest
 
 import runwatch
 
-from ._bundle import bundle_code
-
 ROOT = Path(__file__).resolve().parents[1]
 
 # What a built tree or an install leaves behind: never part of a clean checkout.
@@ -72,20 +70,22 @@ def test_wheel_ships_the_bundle_built_from_a_clean_checkout(tmp_path):
 
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())
-        assert "runwatch/static/widget.js" in names, sorted(names)
-        bundle = zf.read("runwatch/static/widget.js").decode("utf-8")
+        assert {"runwatch/static/widget.js", "runwatch/static/bundle.js"} <= names, sorted(names)
+        loader = zf.read("runwatch/static/widget.js").decode("utf-8")
+        bundle = zf.read("runwatch/static/bundle.js").decode("utf-8")
         entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
         scripts = zf.read(entry_points).decode()
 
     assert "runwatch/py.typed" in names
     assert not any(n.startswith(("js/", "node_modules/")) or "/node_modules/" in n for n in names)
-    assert "export default" in bundle, "widget.js is not an ES module"
-    code = bundle + bundle_code(bundle)  # the loader and the bundle it imports
-    assert len(code) > 100_000, "the bundle lacks the front end (vega alone is larger)"
+    assert "export default" in loader, "widget.js is not an ES module"
+    assert "export" in bundle, "bundle.js is not an ES module"
+    assert len(bundle) > 100_000, "the bundle lacks the front end (vega alone is larger)"
+    code = loader + bundle
     remote = _REMOTE_IMPORT.findall(code)
-    assert not remote, f"widget.js imports code from the network: {remote}"
+    assert not remote, f"the front end imports code from the network: {remote}"
     cdn = [host for host in _CDN_HOSTS if host in code]
-    assert not cdn, f"widget.js names CDN hosts {cdn}: the widget must work offline"
+    assert not cdn, f"the front end names CDN hosts {cdn}: the widget must work offline"
     assert "runwatch = runwatch.cli:main" in scripts
 
 

@@ -9,8 +9,6 @@ import pytest
 
 from runwatch.widget import RunDetails, _contract
 
-from .._bundle import bundle_code
-
 MODEL_TS = Path(__file__).resolve().parents[2] / "js" / "model.ts"
 
 
@@ -73,18 +71,32 @@ def test_splits_agree():
     assert [s.strip().strip('"') for s in ts.split(",")] == list(_contract.SPLITS)
 
 
-def test_esm_is_the_built_bundle_and_it_imports_nothing_remote():
+def test_the_module_is_the_built_loader_and_the_bundle_travels_as_bytes():
     from runwatch import widget
 
-    bundle = Path(__file__).resolve().parents[2] / "src" / "runwatch" / "static" / "widget.js"
-    assert widget._BUNDLE.resolve() == bundle.resolve()
-    assert bundle.is_file(), "run `npm run build` first"
-    text = bundle.read_text()
-    assert str(RunDetails._esm) == text
-    code = bundle_code(text)  # the loader holds the bundle as a string
-    for part in (text, code):
+    static = Path(__file__).resolve().parents[2] / "src" / "runwatch" / "static"
+    assert (static / "bundle.js").is_file(), "run `npm run build` first"
+    loader, code = (static / "widget.js").read_text(), (static / "bundle.js").read_text()
+    assert str(RunDetails._esm) == loader
+    assert widget._BUNDLE.resolve() == (static / "bundle.js").resolve()
+    assert len(loader) < 2_000, "_esm goes with every widget shown: it must stay a loader"
+    assert 'model.get("_bundle")' in loader
+    for part in (loader, code):
         assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", part)
     assert "rw-root" in code  # the front end itself, not an empty shell
+
+
+def test_the_bundle_goes_as_a_binary_buffer_not_json(sweep):
+    from ipywidgets.widgets.widget import _remove_buffers
+
+    w = RunDetails(sweep.run, live=False)
+    try:
+        state, paths, buffers = _remove_buffers(w.get_state())
+        assert ["_bundle"] in paths
+        assert bytes(buffers[paths.index(["_bundle"])]) == w._bundle
+        assert "_bundle" not in state and len(w._bundle) > 100_000
+    finally:
+        w.close()
 
 
 def test_the_snapshot_travels_as_json_text(sweep):

@@ -6,8 +6,11 @@
 >>> widget.selected                                         # doctest: +SKIP
 '3'
 
-The front end is ``static/widget.js``, bundled from ``js/`` by the build.
-Traits the page syncs are listed in :data:`._contract.MODEL_TRAITS`.
+The front end is ``static/bundle.js``, bundled from ``js/`` by the build. It
+travels as the ``_bundle`` trait (bytes: a binary buffer, not JSON), and
+``_esm`` is ``static/widget.js``, a few lines that import it once per page
+(scripts/build-widget.mjs says why). Traits the page syncs are listed in
+:data:`._contract.MODEL_TRAITS`.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ __all__ = ["RunDetails"]
 
 logger = logging.getLogger(__name__)
 
-_BUNDLE = Path(__file__).resolve().parent.parent / "static" / "widget.js"
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+_LOADER = _STATIC / "widget.js"
+_BUNDLE = _STATIC / "bundle.js"
 
 
 class RunDetails(anywidget.AnyWidget):
@@ -55,7 +60,8 @@ class RunDetails(anywidget.AnyWidget):
         The confusion-matrix cell last clicked: (true label, predicted label).
     """
 
-    _esm = _BUNDLE
+    _esm = _LOADER
+    _bundle = traitlets.Bytes(_BUNDLE.read_bytes() if _BUNDLE.is_file() else b"").tag(sync=True)
 
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     split = traitlets.Unicode("validation").tag(sync=True)
@@ -145,7 +151,7 @@ class RunDetails(anywidget.AnyWidget):
         snapshot = build_snapshot(self.run, reuse=self._pusher.snapshot())
         page = page_html(
             snapshot,
-            _BUNDLE.read_bytes(),
+            self._bundle,
             selected=None if self._auto_selected else self.selected,
             split=self.split,
             auto_selected=self._auto_selected,

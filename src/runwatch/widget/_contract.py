@@ -25,6 +25,7 @@ MODEL_TRAITS: tuple[str, ...] = (
     "_auto_selected",
     "_snapshot",
     "_uid",
+    "_bundle",
 )
 
 #: The result sets, in the order the split selector shows them.

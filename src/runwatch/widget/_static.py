@@ -8,7 +8,7 @@ Two products, both built from a :class:`~._contract.Snapshot` (plain data):
   matrix), for the ``text/html`` part of the widget's output. GitHub and
   nbviewer show it where no kernel runs.
 - :func:`page_html`: one self-contained page. The widget's bundle
-  (``static/widget.js``, vega included) is inlined as a ``data:`` module and
+  (``static/bundle.js``, vega included) is inlined as a ``data:`` module and
   rendered with a stand-in model that serves the snapshot, so the page is the
   interactive widget, offline. A Content-Security-Policy forbids every
   network request; the summary stays visible if scripts do not run.
