@@ -604,7 +604,7 @@ def main() -> int:
                     "deltas": (f.get("deltas") or "")[:60],
                 }
                 for f in big_frames
-                if f["kind"] in ("comm_open", "comm_msg")
+                if f["kind"] in ("comm_open", "comm_msg", "display_data")
             ]
 
             # Matrix mode switch: the big run's first iteration (its details come first;

@@ -92,8 +92,8 @@ export interface Model {
   _snapshot: Snapshot | string;
   /** The widget's id: its views share what the user set (memory.ts). */
   _uid: string;
-  /** The front end's bundle (bytes): static/widget.js imports it, once per page. */
-  _bundle: DataView;
+  /** "IPY_MODEL_<id>" of the kernel's FrontEnd model, whose `code` static/widget.js imports. */
+  _bundle: string;
 }
 
 export type Delta =

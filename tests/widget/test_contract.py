@@ -71,32 +71,42 @@ def test_splits_agree():
     assert [s.strip().strip('"') for s in ts.split(",")] == list(_contract.SPLITS)
 
 
-def test_the_module_is_the_built_loader_and_the_bundle_travels_as_bytes():
-    from runwatch import widget
-
+def test_the_module_is_the_built_loader_and_the_bundle_holds_the_front_end():
     static = Path(__file__).resolve().parents[2] / "src" / "runwatch" / "static"
     assert (static / "bundle.js").is_file(), "run `npm run build` first"
     loader, code = (static / "widget.js").read_text(), (static / "bundle.js").read_text()
     assert str(RunDetails._esm) == loader
-    assert widget._BUNDLE.resolve() == (static / "bundle.js").resolve()
-    assert len(loader) < 2_000, "_esm goes with every widget shown: it must stay a loader"
-    assert 'model.get("_bundle")' in loader
+    assert len(loader) < 3_000, "_esm goes with every widget shown: it must stay a loader"
+    assert 'model.get("_bundle")' in loader and '.get("code")' in loader
     for part in (loader, code):
         assert not re.search(r"""(import|from)\s*\(?\s*["'](https?:)?//""", part)
     assert "rw-root" in code  # the front end itself, not an empty shell
 
 
-def test_the_bundle_goes_as_a_binary_buffer_not_json(sweep):
+def test_the_front_end_goes_once_per_kernel_as_a_binary_buffer(sweep):
     from ipywidgets.widgets.widget import _remove_buffers
 
-    w = RunDetails(sweep.run, live=False)
+    from runwatch.widget import _frontend
+
+    first, second = RunDetails(sweep.run, live=False), RunDetails(sweep.run, live=False)
     try:
-        state, paths, buffers = _remove_buffers(w.get_state())
-        assert ["_bundle"] in paths
-        assert bytes(buffers[paths.index(["_bundle"])]) == w._bundle
-        assert "_bundle" not in state and len(w._bundle) > 100_000
+        shared = first._bundle
+        assert second._bundle is shared
+        assert shared.code == _frontend.BUNDLE.read_bytes()
+        # RunDetails sends a reference; the code travels once, as a buffer.
+        assert first.get_state()["_bundle"] == f"IPY_MODEL_{shared.model_id}"
+        state, paths, buffers = _remove_buffers(shared.get_state())
+        assert paths == [["code"]] and bytes(buffers[0]) == shared.code
+        # Closed (Widget.close_all(), say), it is made again for the next widget.
+        shared.close()
+        third = RunDetails(sweep.run, live=False)
+        try:
+            assert third._bundle is not shared and third._bundle.comm is not None
+        finally:
+            third.close()
     finally:
-        w.close()
+        first.close()
+        second.close()
 
 
 def test_the_snapshot_travels_as_json_text(sweep):

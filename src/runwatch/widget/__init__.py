@@ -7,9 +7,8 @@
 '3'
 
 The front end is ``static/bundle.js``, bundled from ``js/`` by the build. It
-travels as the ``_bundle`` trait (bytes: a binary buffer, not JSON), and
-``_esm`` is ``static/widget.js``, a few lines that import it once per page
-(scripts/build-widget.mjs says why). Traits the page syncs are listed in
+goes to the page once per kernel, on a model every RunDetails points to
+(``_frontend`` says why). Traits the page syncs are listed in
 :data:`._contract.MODEL_TRAITS`.
 """
 
@@ -21,19 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets
 import traitlets
 
 from ._contract import Batch, RunInfo, Snapshot, snapshot_from_json, snapshot_to_json
+from ._frontend import LOADER, FrontEnd, front_end
 from ._payload import ENDED as _ENDED
 from ._push import Pusher
 
 __all__ = ["RunDetails"]
 
 logger = logging.getLogger(__name__)
-
-_STATIC = Path(__file__).resolve().parent.parent / "static"
-_LOADER = _STATIC / "widget.js"
-_BUNDLE = _STATIC / "bundle.js"
 
 
 class RunDetails(anywidget.AnyWidget):
@@ -60,8 +57,9 @@ class RunDetails(anywidget.AnyWidget):
         The confusion-matrix cell last clicked: (true label, predicted label).
     """
 
-    _esm = _LOADER
-    _bundle = traitlets.Bytes(_BUNDLE.read_bytes() if _BUNDLE.is_file() else b"").tag(sync=True)
+    _esm = LOADER
+    # The front end's code, on one model per kernel (``_frontend``).
+    _bundle = traitlets.Instance(FrontEnd).tag(sync=True, **ipywidgets.widget_serialization)
 
     selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
     split = traitlets.Unicode("validation").tag(sync=True)
@@ -86,6 +84,7 @@ class RunDetails(anywidget.AnyWidget):
         snapshot = pusher.snapshot(published=True)
         kwargs.setdefault("selected", snapshot["run"]["auto"])
         kwargs.setdefault("_uid", uuid.uuid4().hex)
+        kwargs.setdefault("_bundle", front_end())
         super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
         # Not following, the thread still sends the details left after priming.
@@ -151,7 +150,7 @@ class RunDetails(anywidget.AnyWidget):
         snapshot = build_snapshot(self.run, reuse=self._pusher.snapshot())
         page = page_html(
             snapshot,
-            self._bundle,
+            self._bundle.code,
             selected=None if self._auto_selected else self.selected,
             split=self.split,
             auto_selected=self._auto_selected,
