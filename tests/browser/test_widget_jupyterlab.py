@@ -485,6 +485,15 @@ def test_run_written_by_another_process(lab, browser):
         assert "beta" in best.inner_text()
         assert "*" not in prompt(page, 0)
         page.locator(".rw-root").screenshot(path=str(ARTIFACTS / "widget-other-process.png"))
+
+        # The page opened again (saved, reloaded; the kernel runs on): the widget comes
+        # back from the kernel's models, the front end's shared one among them, which the
+        # page gets in no set order (the loader waits for it).
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
+        shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
+        page.locator(".rw-matrix").wait_for(timeout=10_000)
+        assert page.locator(".rw-root").count() == 1
         log.assert_offline()
     except Exception:
         page.screenshot(path=str(ARTIFACTS / "failure-other-process.png"), full_page=True)
