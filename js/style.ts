@@ -29,7 +29,7 @@ export const CSS = `
 .rw-split.rw-active { background: #4c78a8; color: white; border-color: #4c78a8; }
 .rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .rw-panel h4 { margin: 4px 0; font-size: 13px; }
-.rw-metrics-wrap { max-height: 320px; overflow: auto; }
+.rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
 .rw-primary { font-weight: 600; }
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }
 .rw-matrix td, .rw-matrix th { text-align: center; min-width: 28px; }

@@ -217,6 +217,19 @@ def test_run_details_in_jupyterlab(lab, browser):
             timeout=5_000,
         )
         root.screenshot(path=str(ARTIFACTS / "widget-panels.png"))
+
+        # A click on a curve's legend entry hides its line; a second click shows it.
+        faded = (
+            "() => [...document.querySelectorAll('.rw-chart-roc g.mark-line path')]"
+            ".filter((p) => Number(p.getAttribute('opacity') ?? 1) < 0.5).length"
+        )
+        entry = page.locator(".rw-chart-roc .role-legend-label text", has_text="digit 0")
+        assert page.evaluate(faded) == 0
+        entry.click()
+        page.wait_for_function(f"() => ({faded})() === 1", timeout=5_000)
+        page.locator(".rw-chart-roc").screenshot(path=str(ARTIFACTS / "widget-roc-hidden.png"))
+        entry.click()
+        page.wait_for_function(f"() => ({faded})() === 0", timeout=5_000)
         points.nth(0).click()
         page.wait_for_function(
             "() => document.querySelector('.rw-detail-title').textContent"
