@@ -11,6 +11,9 @@ each RunDetails holds a reference to it (``_bundle``), and its ``_esm`` is
 widget manager (``model.widget_manager.get_model``, part of anywidget's model
 interface) and import the code once per page. A page opened later, or
 reloaded, gets the model like any other widget model of the kernel.
+
+The code is read once per kernel: after ``npm run build``, restart the kernel
+(anywidget's ``ANYWIDGET_HMR=1`` reloads ``widget.js``, not the bundle).
 """
 
 from __future__ import annotations
