@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +12,9 @@ from runwatch.views import (
     pr_chart,
     roc_chart,
 )
-from runwatch.views.curves import AVERAGE_NAMES
+from runwatch.views.curves import AVERAGE_NAMES, curve_spec
 
-from .conftest import XSS, assert_only_data, named_values, to_spec
+from .conftest import XSS, _outputs, assert_only_data, named_values, to_spec
 
 CHARTS = {
     "roc": (roc_chart, "fpr", "tpr"),
@@ -173,3 +175,32 @@ def test_empty_tables_give_a_valid_waiting_chart(name):
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="tpr"):
         roc_chart(pd.DataFrame({"curve": [], "label": [], "fpr": []}))
+
+
+@pytest.mark.parametrize("name", list(CHARTS))
+def test_curve_spec_is_what_altair_gives_from_its_template_too(name):
+    chart = CHARTS[name][0]
+    # Same classes, other scores (a template hit); other classes (a new shape); the
+    # first again after others were built; a smaller chart; classes filtered out.
+    cat_dog = [_outputs(["cat", "dog", XSS], n=300, seed=seed).curves[name] for seed in (1, 2)]
+    other = _outputs(list(range(5)), n=400, seed=3).curves[name]
+    calls = [
+        (cat_dog[0], {}),
+        (cat_dog[1], {}),
+        (other, {}),
+        (cat_dog[0], {}),
+        (cat_dog[1], {"width": 200, "height": 150}),
+        (other, {"classes": [0, 3], "averages": ["micro"]}),
+        (other.iloc[:0], {}),
+    ]
+    for frame, kwargs in calls:
+        got = curve_spec(chart, frame, **kwargs)
+        want = json.loads(json.dumps(chart(frame, **kwargs).to_dict(validate=False)))
+        assert json.loads(json.dumps(got)) == want
+    # Each call hands out its own dict: changing one leaves the next intact.
+    first = curve_spec(chart, cat_dog[0])
+    first["layer"].clear()
+    first["data"]["values"].clear()
+    assert curve_spec(chart, cat_dog[0]) == json.loads(
+        json.dumps(chart(cat_dog[0]).to_dict(validate=False))
+    )
