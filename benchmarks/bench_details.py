@@ -1,0 +1,96 @@
+"""What one iteration's detail costs the kernel: the panels RunDetails sends (a plain script).
+
+A finished iteration's detail (metrics by group, per-class table, confusion
+matrix and the chart specs of every split) is built in the widget's thread,
+beside the user's training loop, once per iteration. This times
+``runwatch.widget._payload.iteration_detail`` on a run of classifiers with
+probabilities (two splits each), two ways:
+
+- **runwatch**: as the widget builds it; the curve charts come from
+  ``views.curves.curve_spec``, which reuses the dict of the first chart of
+  each shape (kind, lines, titles, size) with the new rows;
+- **Altair every time**: the same, with those templates dropped before each
+  detail, so each of the ten curve charts is built and serialised by Altair
+  (``chart.to_dict()``), as the widget did before, and as a notebook drawing
+  the views' charts for each iteration does.
+
+Figures: median milliseconds per detail over the iterations, and the ratio.
+Run: ``.venv/bin/python benchmarks/bench_details.py [--iterations 20] [--classes 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import runwatch as rw  # noqa: E402
+from runwatch.views import curves  # noqa: E402
+from runwatch.widget._payload import iteration_detail  # noqa: E402
+
+
+def build_run(path: str, iterations: int, classes: int, rows: int) -> rw.Run:
+    """A finished run: each iteration a noisy classifier scored on train and validation."""
+    rng = np.random.default_rng(0)
+    labels = [f"class {i}" for i in range(classes)]
+    run = rw.Run("details", primary_metric="accuracy", labels=labels, store=path)
+    for i in range(iterations):
+        with run.iteration(f"model-{i}") as it:
+            for split in ("train", "validation"):
+                y = rng.integers(0, classes, rows)
+                logits = rng.normal(size=(rows, classes)) + rng.uniform(0.5, 3) * np.eye(classes)[y]
+                proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+                it.update(split, np.asarray(labels, dtype=object)[y], y_proba=proba)
+    run.flush()
+    return run
+
+
+def time_details(run: rw.Run, templates: bool) -> list[float]:
+    """Milliseconds per iteration's detail, in run order."""
+    out = []
+    for iteration in run.iteration_list():
+        if not templates:
+            curves._TEMPLATES.clear()
+        t = time.perf_counter()
+        iteration_detail(iteration)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> int:
+    """Build the run, time both ways, print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--classes", type=int, default=10)
+    parser.add_argument("--rows", type=int, default=1000, help="samples per split")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        run = build_run(os.path.join(tmp, "details.db"), args.iterations, args.classes, args.rows)
+        iteration_detail(run.iteration_list()[0])  # imports and first-use costs out of the way
+        rows = {}
+        for name, templates in (("Altair every time", False), ("runwatch", True)):
+            curves._TEMPLATES.clear()
+            ms = time_details(run, templates)
+            rows[name] = (statistics.median(ms), ms[0])
+    load = os.getloadavg()[0]
+    print(
+        f"one iteration's detail: {args.classes} classes, train + validation with "
+        f"probabilities, {args.rows} samples each; {args.iterations} iterations; load {load:.1f}"
+    )
+    print(f"{'':20s} {'median ms':>10s} {'first ms':>9s} {'vs runwatch':>12s}")
+    base = rows["runwatch"][0]
+    for name, (median, first) in rows.items():
+        print(f"{name:20s} {median:10.1f} {first:9.1f} {median / base:11.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
