@@ -6,13 +6,13 @@ beside the user's training loop, once per iteration. This times
 ``runwatch.widget._payload.iteration_detail`` on a run of classifiers with
 probabilities (two splits each), two ways:
 
-- **runwatch**: as the widget builds it; the curve charts come from
-  ``views.curves.curve_spec``, which reuses the dict of the first chart of
-  each shape (kind, lines, titles, size) with the new rows;
+- **runwatch**: as the widget builds it; the curve charts and the per-class
+  bars come from ``views.chart_spec``, which reuses the dict of the first
+  chart of each shape (kind, lines, titles, size) with the new rows;
 - **Altair every time**: the same, with those templates dropped before each
-  detail, so each of the ten curve charts is built and serialised by Altair
-  (``chart.to_dict()``), as the widget did before, and as a notebook drawing
-  the views' charts for each iteration does.
+  detail, so Altair builds and serialises each chart (``chart.to_dict()``):
+  five curve charts and the per-class bars per split, as the widget did
+  before, and as a notebook drawing the views' charts per iteration does.
 
 Figures: median milliseconds per detail over the iterations, and the ratio.
 Run: ``.venv/bin/python benchmarks/bench_details.py [--iterations 20] [--classes 10]``.
@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 import runwatch as rw  # noqa: E402
-from runwatch.views import curves  # noqa: E402
+from runwatch.views import _specs  # noqa: E402
 from runwatch.widget._payload import iteration_detail  # noqa: E402
 
 
@@ -58,7 +58,7 @@ def time_details(run: rw.Run, templates: bool) -> list[float]:
     out = []
     for iteration in run.iteration_list():
         if not templates:
-            curves._TEMPLATES.clear()
+            _specs.forget_templates()
         t = time.perf_counter()
         iteration_detail(iteration)
         out.append((time.perf_counter() - t) * 1000)
@@ -77,7 +77,7 @@ def main() -> int:
         iteration_detail(run.iteration_list()[0])  # imports and first-use costs out of the way
         rows = {}
         for name, templates in (("Altair every time", False), ("runwatch", True)):
-            curves._TEMPLATES.clear()
+            _specs.forget_templates()
             ms = time_details(run, templates)
             rows[name] = (statistics.median(ms), ms[0])
     load = os.getloadavg()[0]

@@ -6,13 +6,14 @@ import pytest
 
 from runwatch.views import (
     calibration_chart,
+    chart_spec,
     curve_rows,
     gains_chart,
     lift_chart,
     pr_chart,
     roc_chart,
 )
-from runwatch.views.curves import AVERAGE_NAMES, curve_spec
+from runwatch.views.curves import AVERAGE_NAMES
 
 from .conftest import XSS, _outputs, assert_only_data, named_values, to_spec
 
@@ -178,7 +179,7 @@ def test_missing_columns_are_named():
 
 
 @pytest.mark.parametrize("name", list(CHARTS))
-def test_curve_spec_is_what_altair_gives_from_its_template_too(name):
+def test_chart_spec_is_what_altair_gives_from_its_template_too(name):
     chart = CHARTS[name][0]
     # Same classes, other scores (a template hit); other classes (a new shape); the
     # first again after others were built; a smaller chart; classes filtered out.
@@ -194,13 +195,13 @@ def test_curve_spec_is_what_altair_gives_from_its_template_too(name):
         (other.iloc[:0], {}),
     ]
     for frame, kwargs in calls:
-        got = curve_spec(chart, frame, **kwargs)
+        got = chart_spec(chart, frame, **kwargs)
         want = json.loads(json.dumps(chart(frame, **kwargs).to_dict(validate=False)))
         assert json.loads(json.dumps(got)) == want
     # Each call hands out its own dict: changing one leaves the next intact.
-    first = curve_spec(chart, cat_dog[0])
+    first = chart_spec(chart, cat_dog[0])
     first["layer"].clear()
     first["data"]["values"].clear()
-    assert curve_spec(chart, cat_dog[0]) == json.loads(
+    assert chart_spec(chart, cat_dog[0]) == json.loads(
         json.dumps(chart(cat_dog[0]).to_dict(validate=False))
     )

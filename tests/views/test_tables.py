@@ -1,12 +1,19 @@
+import json
 import math
 
 import pandas as pd
 import pytest
 
 from runwatch.metrics import CLASSIFICATION_METRICS
-from runwatch.views import METRIC_GROUPS, metrics_table_rows, per_class_chart, per_class_rows
+from runwatch.views import (
+    METRIC_GROUPS,
+    chart_spec,
+    metrics_table_rows,
+    per_class_chart,
+    per_class_rows,
+)
 
-from .conftest import XSS, assert_only_data, named_values, to_spec
+from .conftest import XSS, _outputs, assert_only_data, named_values, to_spec
 
 
 def test_every_classification_metric_has_its_group(multiclass):
@@ -91,3 +98,19 @@ def test_per_class_chart_top_keeps_the_lowest_f1_in_table_order():
     assert spec["title"]["subtitle"] == ["the 3 of 6 classes with the lowest F1"]
     full = to_spec(per_class_chart(table, top=6))
     assert len(named_values(full, "per_class")) == 12 and full["title"]["subtitle"] == []
+
+
+def test_per_class_chart_spec_is_what_altair_gives_from_its_template_too(multiclass):
+    three = [_outputs(["cat", "dog", XSS], n=300, seed=seed).per_class for seed in (1, 2)]
+    calls = [
+        (three[0], {}),
+        (three[1], {}),  # the same shape: from the template
+        (multiclass.per_class, {"top": 5}),  # 12 classes, 5 drawn: another subtitle
+        (multiclass.per_class.iloc[::-1], {"top": 5}),
+        (three[1], {"width": 200, "bar_height": 4}),
+        (three[0].iloc[:0], {}),  # no classes yet
+    ]
+    for table, kwargs in calls:
+        got = chart_spec(per_class_chart, table, **kwargs)
+        want = per_class_chart(table, **kwargs).to_dict(validate=False)
+        assert json.loads(json.dumps(got)) == json.loads(json.dumps(want))

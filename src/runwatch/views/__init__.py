@@ -31,10 +31,15 @@ iterations
     A metric per iteration with the stepped best-so-far line.
 tables
     Metrics table rows by group, per-class rows and their bar plot.
+
+:func:`chart_spec` gives a view's Vega-Lite dict, skipping Altair for the
+curve charts and the per-class bars once a chart of the same shape was built
+(``_specs``): the widget's path, a dozen charts per finished iteration.
 """
 
 from __future__ import annotations
 
+from ._specs import chart_spec
 from .confusion import (
     OTHER,
     confusion_chart,
@@ -70,6 +75,7 @@ __all__ = [
     "METRIC_GROUPS",
     "OTHER",
     "calibration_chart",
+    "chart_spec",
     "confusion_chart",
     "confusion_rows",
     "curve_rows",

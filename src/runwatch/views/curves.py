@@ -22,19 +22,14 @@ double click; a freshly built spec shows every line. The data is a named inline 
 set (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``) the front end can
 replace with a vega changeset; :func:`curve_rows` builds its rows.
 
-:func:`curve_spec` gives a chart's Vega-Lite dict (what ``to_dict()``
-gives) without Altair once a chart of the same shape was built: the widget
-sends five charts per split of every iteration, and Altair takes 40-60 ms to
-build and serialise each one whatever its data.
+The charts are built through ``_specs.templated``: under
+:func:`~runwatch.views.chart_spec` (the widget, five charts per split of
+every iteration) a chart whose shape was built before skips Altair.
 """
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from contextvars import ContextVar
 from typing import Any
 
 import altair as alt
@@ -51,12 +46,12 @@ from ._data import (
     thin_indices,
     unique_name,
 )
+from ._specs import templated
 
 __all__ = [
     "AVERAGE_NAMES",
     "calibration_chart",
     "curve_rows",
-    "curve_spec",
     "gains_chart",
     "lift_chart",
     "pr_chart",
@@ -65,34 +60,6 @@ __all__ = [
 
 #: How the averages are named in the legend (a class of the same name gets a suffix instead).
 AVERAGE_NAMES = {"micro": "micro average", "macro": "macro average"}
-
-# curve_spec's templates: a chart's dict without its data, by everything else
-# it depends on (the lines' names among them), the most recently used kept.
-_AS_SPEC: ContextVar[bool] = ContextVar("runwatch_curve_as_spec", default=False)
-_TEMPLATES: OrderedDict[tuple[Any, ...], str] = OrderedDict()
-_TEMPLATES_LOCK = threading.Lock()
-_TEMPLATES_KEPT = 64
-
-
-def curve_spec(chart: Callable[..., alt.LayerChart], frame: pd.DataFrame, **kwargs: Any) -> dict:
-    """The Vega-Lite dict of ``chart(frame, **kwargs)``, as ``to_dict(validate=False)`` gives it.
-
-    ``chart`` is one of this module's chart functions. The first chart of a
-    shape (the kind, its lines, titles and size) is built with Altair; later
-    ones reuse that dict with their own data, about 50 times faster.
-
-    Examples
-    --------
-    >>> frame = pd.DataFrame({"curve": ["class", "class"], "label": ["cat", "cat"],
-    ...                       "fpr": [0.0, 1.0], "tpr": [0.0, 1.0], "threshold": [1.0, 0.0]})
-    >>> curve_spec(roc_chart, frame) == roc_chart(frame).to_dict(validate=False)
-    True
-    """
-    token = _AS_SPEC.set(True)
-    try:
-        return chart(frame, **kwargs)
-    finally:
-        _AS_SPEC.reset(token)
 
 
 _KINDS = ["class", "micro", "macro"]
@@ -457,27 +424,14 @@ def _curve_chart(
     sized_by: str | None = None,
 ) -> Any:
     series = list(dict.fromkeys(r["series"] for r in rows))
-    if _AS_SPEC.get():  # under curve_spec: the template of this shape, if built before
-        key = (name, x, y, tuple(extra), title, width, height, y_domain, sized_by, tuple(series))
-        with _TEMPLATES_LOCK:
-            template = _TEMPLATES.get(key)
-            if template is not None:
-                _TEMPLATES.move_to_end(key)
-        if template is None:
-            spec = _curve_chart_built(
-                rows, name, x, y, extra, series, title, width, height, reference, y_domain, sized_by
-            ).to_dict(validate=False)
-            spec["data"]["values"] = []
-            template = json.dumps(spec)
-            with _TEMPLATES_LOCK:
-                _TEMPLATES[key] = template
-                while len(_TEMPLATES) > _TEMPLATES_KEPT:
-                    _TEMPLATES.popitem(last=False)
-        spec = json.loads(template)
-        spec["data"]["values"] = rows
-        return spec
-    return _curve_chart_built(
-        rows, name, x, y, extra, series, title, width, height, reference, y_domain, sized_by
+    # Everything the chart depends on but its rows (the lines' names included).
+    shape = ("curve", name, x, y, tuple(extra), title, width, height, y_domain, sized_by)
+    return templated(
+        shape + (tuple(series),),
+        rows,
+        lambda: _curve_chart_built(
+            rows, name, x, y, extra, series, title, width, height, reference, y_domain, sized_by
+        ),
     )
 
 

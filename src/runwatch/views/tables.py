@@ -17,6 +17,7 @@ import altair as alt
 import pandas as pd
 
 from ._data import WIDTH, clean, named_data, unique_texts
+from ._specs import templated
 
 __all__ = [
     "METRIC_GROUPS",
@@ -247,6 +248,20 @@ def per_class_chart(
         for i, r in enumerate(table)
         for m in measures
     ]
+    shape = ("per_class", tuple(measures), title, tuple(subtitle), width, bar_height)
+    return templated(
+        shape, rows, lambda: _per_class_bars(rows, measures, title, subtitle, width, bar_height)
+    )
+
+
+def _per_class_bars(
+    rows: list[dict[str, Any]],
+    measures: tuple[str, ...],
+    title: str,
+    subtitle: list[str],
+    width: int,
+    bar_height: int,
+) -> alt.Chart:
     return (
         alt.Chart(named_data("per_class", rows))
         .mark_bar()

@@ -198,6 +198,7 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     the split has no data.
     """
     try:
+        from runwatch.views import chart_spec
         from runwatch.views import curves as cv
         from runwatch.views import regression as rg
         from runwatch.views.tables import per_class_chart
@@ -214,8 +215,12 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     }
     specs: dict[str, dict[str, Any]] = {}
     if per_class is not None and len(per_class) > 0 and {"precision", "recall"} <= set(per_class):
-        chart = per_class_chart(per_class, width=CHART_WIDTH, bar_height=6, top=PER_CLASS_BARS)
-        specs["per_class"] = csv_data(round_data(chart.to_dict(validate=False)))
+        # Curve charts and these bars come from a template of their shape after the
+        # first (views._specs): Altair took 20-60 ms a chart, a dozen per iteration.
+        spec = chart_spec(
+            per_class_chart, per_class, width=CHART_WIDTH, bar_height=6, top=PER_CLASS_BARS
+        )
+        specs["per_class"] = csv_data(round_data(spec))
     for name, make in makers.items():
         frame = curves.get(name)
         if frame is None or len(frame) == 0:
@@ -223,10 +228,7 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         if name in CURVE_CHARTS:
             smooth = name in ("lift", "gains")
             frame = thin_curve(frame, SMOOTH_CURVE_POINTS if smooth else CURVE_POINTS)
-            # From a template after the first of its shape: Altair took ~50 ms a chart.
-            spec = cv.curve_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT)
-        else:
-            spec = make(frame, width=CHART_WIDTH, height=CHART_HEIGHT).to_dict(validate=False)
+        spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT)
         specs[name] = csv_data(round_data(spec))
     return specs
 
