@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { MISSING, displayText, formatMetric } from "./format";
+import { MISSING, displayText, formatDuration, formatMetric } from "./format";
 
 describe("formatMetric", () => {
   test("keeps 4 significant digits", () => {
@@ -41,5 +41,25 @@ describe("displayText", () => {
     expect(displayText(null)).toBe("");
     expect(displayText(undefined)).toBe("");
     expect(displayText(3)).toBe("3");
+  });
+});
+
+describe("formatDuration", () => {
+  test("seconds, minutes with two-digit seconds, hours with two-digit minutes", () => {
+    expect(formatDuration(0.42)).toBe("0.4 s");
+    expect(formatDuration(12.34)).toBe("12.3 s");
+    expect(formatDuration(59.94)).toBe("59.9 s");
+    expect(formatDuration(59.96)).toBe("1 min 00 s"); // not "60.0 s"
+    expect(formatDuration(119.6)).toBe("2 min 00 s"); // not "1 min 60 s"
+    expect(formatDuration(125)).toBe("2 min 05 s");
+    expect(formatDuration(3599.4)).toBe("59 min 59 s");
+    expect(formatDuration(3599.6)).toBe("1 h 00 min");
+    expect(formatDuration(3 * 3600 + 7 * 60 + 20)).toBe("3 h 07 min");
+  });
+  test("unknown is the missing mark; a clock running behind is zero", () => {
+    expect(formatDuration(null)).toBe(MISSING);
+    expect(formatDuration(undefined)).toBe(MISSING);
+    expect(formatDuration(Number.NaN)).toBe(MISSING);
+    expect(formatDuration(-3)).toBe("0.0 s");
   });
 });

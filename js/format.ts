@@ -23,6 +23,20 @@ export function formatMetric(value: number | null | undefined): string {
   return value.toPrecision(4);
 }
 
+/**
+ * Seconds as the table and the header print them: "0.4 s", "12.3 s",
+ * "2 min 05 s", "3 h 07 min"; "—" when unknown.
+ */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return MISSING;
+  const s = Math.max(0, seconds);
+  if (s < 59.95) return `${s.toFixed(1)} s`;
+  const whole = Math.round(s);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, "0")} s`;
+  const minutes = Math.round(whole / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
+}
+
 /** A trait value as display text: strings as they are, nothing for null/undefined. */
 export function displayText(value: unknown): string {
   if (value === null || value === undefined) {

@@ -4,7 +4,7 @@ import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, perClassTable, pickSplit, splitSelector } from "./detail";
-import { formatMetric } from "./format";
+import { formatDuration, formatMetric } from "./format";
 import { Live, type Update } from "./live";
 import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
@@ -105,6 +105,11 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       badge,
       el("span", "rw-count", `${done} of ${rows.length} iterations done`),
     ];
+    if (run.started !== null && run.started !== undefined) {
+      // The kernel's clock and this page's: the same machine's, as a rule.
+      const end = run.ended ?? Date.now() / 1000;
+      parts.push(el("span", "rw-elapsed rw-muted", `elapsed ${formatDuration(end - run.started)}`));
+    }
     if (best !== undefined) {
       parts.push(el("span", "rw-best-summary", `best: ${best.name} (#${best.index}) ${run.primary_metric} ${formatMetric(best.metric)}`));
     }

@@ -1,10 +1,11 @@
 import { describe, expect, test } from "vitest";
 
 import { chartRows, chartableMetrics, metricValue, retitled } from "./iterchart";
+import { makeRow, makeRun } from "./fixtures";
 import type { Detail, IterationRow, Snapshot } from "./model";
 
 function row(index: number, metric: number | null): IterationRow {
-  return { id: String(index), index, name: `m${index}`, status: "completed", duration: 1, metric, best: null, is_best: false };
+  return makeRow(index, { metric });
 }
 
 function detail(id: string, metrics: Record<string, number | null>, split = "validation"): Detail {
@@ -14,7 +15,7 @@ function detail(id: string, metrics: Record<string, number | null>, split = "val
 function state(rows: IterationRow[], details: Detail[] = []): Snapshot {
   return {
     seq: 1,
-    run: { name: "r", task: "classification", primary_metric: "accuracy", goal: "maximize", status: "running", best: null, auto: null },
+    run: makeRun(),
     iterations: rows,
     details: Object.fromEntries(details.map((d) => [d.iteration, d])),
     losses: {},

@@ -1,12 +1,13 @@
 import { describe, expect, test } from "vitest";
 
 import { Live, applyBatch, type Update } from "./live";
+import { makeRow, makeRun } from "./fixtures";
 import type { Batch, IterationRow, Snapshot } from "./model";
 
 function snapshot(seq = 0): Snapshot {
   return {
     seq,
-    run: { name: "r", task: "classification", primary_metric: "accuracy", goal: "maximize", status: "running", best: null, auto: null },
+    run: makeRun(),
     iterations: [],
     details: {},
     losses: {},
@@ -17,7 +18,7 @@ function snapshot(seq = 0): Snapshot {
 }
 
 function row(id: string, metric: number | null, is_best = false): IterationRow {
-  return { id, index: Number(id), name: `m${id}`, status: "completed", duration: 1, metric, best: metric, is_best };
+  return makeRow(Number(id), { metric, best: metric, is_best });
 }
 
 const loss = (iteration: string, ...values: number[]) => ({

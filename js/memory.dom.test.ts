@@ -3,12 +3,13 @@
 import { describe, expect, test } from "vitest";
 
 import { ConfusionPanel } from "./confusion";
+import { makeRow } from "./fixtures";
 import { viewMemory } from "./memory";
 import type { IterationRow } from "./model";
 import { IterationsTable } from "./table";
 
 function row(i: number): IterationRow {
-  return { id: String(i), index: i, name: `m${i}`, status: "completed", duration: 1, metric: i / 10, best: i / 10, is_best: false };
+  return makeRow(i, { metric: i / 10, best: i / 10 });
 }
 
 describe("view memory", () => {

@@ -11,6 +11,10 @@ export interface RunInfo {
   status: string;
   best: string | null;
   auto: string | null;
+  /** Epoch seconds: the first iteration's start. */
+  started: number | null;
+  /** Epoch seconds: the last iteration's end, once none runs or waits. */
+  ended: number | null;
 }
 
 /** One row of the iterations table. */
@@ -19,6 +23,8 @@ export interface IterationRow {
   index: number;
   name: string;
   status: string;
+  /** Epoch seconds. */
+  started: number | null;
   duration: number | null;
   metric: number | null;
   best: number | null;

@@ -2,11 +2,12 @@
 // The iterations table in a DOM: rows kept across updates, clicks, arrow keys.
 import { describe, expect, test } from "vitest";
 
+import { makeRow } from "./fixtures";
 import type { IterationRow } from "./model";
 import { IterationsTable, PAGE_ROWS } from "./table";
 
 function row(i: number, over: Partial<IterationRow> = {}): IterationRow {
-  return { id: String(i), index: i, name: `m${i}`, status: "completed", duration: 1, metric: i / 10, best: i / 10, is_best: false, ...over };
+  return makeRow(i, { metric: i / 10, best: i / 10, ...over });
 }
 
 function setup(n: number) {

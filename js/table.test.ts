@@ -1,10 +1,11 @@
 import { describe, expect, test } from "vitest";
 
+import { makeRow } from "./fixtures";
 import type { IterationRow } from "./model";
 import { moveSelection, nextSort, sortRows } from "./table";
 
 function row(index: number, name: string, metric: number | null, status = "completed", duration: number | null = index): IterationRow {
-  return { id: String(index * 10), index, name, status, duration, metric, best: metric, is_best: false };
+  return makeRow(index, { id: String(index * 10), name, status, duration, metric, best: metric });
 }
 
 const rows = [row(1, "svc", 0.9), row(2, "knn", null, "running"), row(3, "Logistic", 0.95), row(4, "bayes", 0.9)];

@@ -1,6 +1,6 @@
 // The iterations table: sortable by any column, best row highlighted,
 // click or arrow keys to select. `sortRows` is pure (tested in node).
-import { displayText, formatMetric } from "./format";
+import { displayText, formatDuration, formatMetric } from "./format";
 import type { ViewMemory } from "./memory";
 import type { IterationRow } from "./model";
 
@@ -61,13 +61,6 @@ export function moveSelection(
   const at = order.findIndex((r) => r.id === current);
   const next = at < 0 ? 0 : Math.min(order.length - 1, Math.max(0, at + step));
   return order[next]?.id ?? null;
-}
-
-function formatDuration(seconds: number | null): string {
-  if (seconds === null) return "\u2014";
-  if (seconds < 60) return `${seconds.toFixed(1)} s`;
-  const m = Math.floor(seconds / 60);
-  return `${m} min ${Math.round(seconds - 60 * m)} s`;
 }
 
 function cellText(row: IterationRow, key: SortKey): string {

@@ -114,6 +114,13 @@ def test_run_details_in_jupyterlab(lab, browser):
             timeout=10_000,
         )
         assert "*" in prompt(page, 1), "cell 1 should still be running"
+        # The header's elapsed time runs with the run.
+        ticking = page.locator(".rw-elapsed").inner_text()
+        page.wait_for_function(
+            "(t) => document.querySelector('.rw-elapsed').textContent !== t",
+            arg=ticking,
+            timeout=5_000,
+        )
 
         # Pick iteration 1 mid-run: its details are already in the page.
         first = rows.filter(has_text="GaussianNB")
@@ -157,6 +164,11 @@ def test_run_details_in_jupyterlab(lab, browser):
             ".querySelector('.jp-InputPrompt').textContent.includes('*')",
             timeout=60_000,
         )
+        # The elapsed time stopped with the run (the KNN loop alone takes ~24 s).
+        took = page.locator(".rw-elapsed").inner_text()
+        assert re.fullmatch(r"elapsed (\d\d\.\d s|\d+ min \d\d s)", took), took
+        page.wait_for_timeout(1_500)
+        assert page.locator(".rw-elapsed").inner_text() == took
         # The kernel's automatic selection moved to the new best (#4) meanwhile; the
         # page keeps the user's pick, which the kernel only hears about after the cell.
         best = page.locator(".rw-iterations tr.rw-best")

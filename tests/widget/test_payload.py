@@ -213,3 +213,26 @@ def test_csv_data_reads_back_as_the_rows_it_was_given():
     assert back == [{**r, "i": float(r["i"])} for r in rows]
     nested = {"data": {"name": "n", "values": [{"a": [1, 2]}]}}
     assert csv_data(nested)["data"]["values"] == [{"a": [1, 2]}]  # left as JSON
+
+
+def test_the_header_spans_the_first_start_to_the_last_end(db):
+    import runwatch as rw
+
+    run = rw.Run("span", primary_metric="accuracy", store=db)
+    assert run_info(run, iteration_rows(run))["started"] is None
+    with run.iteration("a") as it:
+        it.log_metric("accuracy", 0.5)
+    b = run.iteration("b")
+    b.start()
+    b.log_metric("accuracy", 0.7)
+    records = run.iteration_records()
+    header = run_info(run, iteration_rows(run))
+    assert header["status"] == "running"
+    assert header["started"] == min(r["started"] for r in records)
+    assert header["ended"] is None  # still running: the page counts from the start
+    b.complete()
+    records = run.iteration_records()
+    header = run_info(run, iteration_rows(run))
+    assert header["started"] == records[0]["started"]
+    assert header["ended"] == pytest.approx(max(r["ended"] for r in records), abs=1e-6)
+    assert header["ended"] >= header["started"]

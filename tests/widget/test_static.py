@@ -11,6 +11,7 @@ import pytest
 from runwatch.widget import RunDetails
 from runwatch.widget._push import Pusher
 from runwatch.widget._static import build_snapshot, script_json, summary_html, summary_snapshot
+from runwatch.widget._static_format import fmt_duration
 from runwatch.widget._static_tables import STATIC_ROWS, fold_matrix, iterations_table
 
 from .conftest import XSS, log_sweep
@@ -224,3 +225,22 @@ def test_saved_page_without_scripts_shows_the_summary(sweep, tmp_path, browser):
         assert page.locator(".rw-static svg").count() >= 1
     finally:
         context.close()
+
+
+def test_durations_read_as_in_the_page():
+    # The same cut-offs as js/format.ts's formatDuration, with two decimals under 10 s.
+    assert fmt_duration(None) == "\u2014"
+    assert fmt_duration(0.421) == "0.42 s"
+    assert fmt_duration(12.34) == "12.3 s"
+    assert fmt_duration(59.96) == "1 min 00 s"
+    assert fmt_duration(119.6) == "2 min 00 s"
+    assert fmt_duration(3599.6) == "1 h 00 min"
+    assert fmt_duration(3 * 3600 + 7 * 60 + 20) == "3 h 07 min"
+    assert fmt_duration(-2.0) == "0.00 s"
+
+
+def test_the_summary_header_says_how_long_the_run_took(sweep):
+    snapshot = build_snapshot(sweep.run)
+    run = snapshot["run"]
+    took = fmt_duration(run["ended"] - run["started"])
+    assert f"elapsed {took}" in summary_html(snapshot)

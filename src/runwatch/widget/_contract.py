@@ -42,6 +42,8 @@ class RunInfo(TypedDict):
     status: str
     best: str | None  # id of the best iteration
     auto: str | None  # what `selected` shows while the user picked nothing
+    started: float | None  # epoch seconds: the first iteration's start
+    ended: float | None  # epoch seconds: the last end, once nothing runs or waits
 
 
 class IterationRow(TypedDict):
@@ -51,6 +53,7 @@ class IterationRow(TypedDict):
     index: int  # 1-based position in the run
     name: str
     status: str
+    started: float | None  # epoch seconds
     duration: float | None  # seconds
     metric: float | None  # the primary metric
     best: float | None  # best primary metric so far

@@ -91,6 +91,7 @@ def iteration_rows(run: Any, flush: bool = True) -> list[IterationRow]:
                 "index": index,
                 "name": str(rec["name"]),
                 "status": str(rec["status"]),
+                "started": number(rec["started"]),
                 "duration": number(rec["duration"]),
                 "metric": metric,
                 "best": number(rec["best"]),
@@ -122,13 +123,25 @@ def auto_selection(rows: Sequence[IterationRow]) -> str | None:
 
 
 def run_info(run: Any, rows: Sequence[IterationRow]) -> RunInfo:
-    """The header of the widget."""
+    """The header of the widget.
+
+    The run's status is its iterations' most pressing one; it started when
+    its first iteration did and ended, once none runs or waits, when the last
+    one ended (the page shows the time between, or since the start).
+    """
     statuses = {row["status"] for row in rows}
     status = "queued"
     for candidate in ("running", "queued", "interrupted", "completed", "failed", "canceled"):
         if candidate in statuses:
             status = candidate
             break
+    starts = [r["started"] for r in rows if r["started"] is not None]
+    ends = [
+        r["started"] + r["duration"]
+        for r in rows
+        if r["started"] is not None and r["duration"] is not None
+    ]
+    still = status in ("running", "queued")
     return {
         "name": str(run.name),
         "task": str(run.task),
@@ -137,6 +150,8 @@ def run_info(run: Any, rows: Sequence[IterationRow]) -> RunInfo:
         "status": status,
         "best": best_id(rows),
         "auto": auto_selection(rows),
+        "started": min(starts) if starts else None,
+        "ended": max(ends) if ends and not still else None,
     }
 
 

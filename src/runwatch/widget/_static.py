@@ -26,12 +26,13 @@ from __future__ import annotations
 import base64
 import json
 import math
+import time
 from pathlib import Path
 from typing import Any, cast
 
 from ._contract import LossPoint, Snapshot
 from ._payload import ENDED
-from ._static_format import esc, fmt
+from ._static_format import esc, fmt, fmt_duration
 from ._static_svg import loss_chart, metric_chart
 from ._static_tables import iterations_table, matrix_table, metrics_table
 
@@ -149,6 +150,9 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
         f"{esc(run['status'])}</span>",
         f"<span>{done} of {len(rows)} iterations done</span>",
     ]
+    if run.get("started") is not None:  # absent from snapshots older than it
+        end = run["ended"] if run.get("ended") is not None else time.time()
+        header.append(f"<span>elapsed {fmt_duration(end - run['started'])}</span>")
     if best is not None:
         header.append(
             f"<span>best: {esc(best['name'])} (#{best['index']}) "

@@ -24,12 +24,17 @@ def fmt(value: float | None, digits: int = 4) -> str:
 
 
 def fmt_duration(seconds: float | None) -> str:
-    """Seconds as ``0.42 s``, ``3.1 s`` or ``2 min 05 s``."""
+    """Seconds as ``0.42 s``, ``3.1 s``, ``2 min 05 s`` or ``3 h 07 min``."""
     if seconds is None:
         return "\u2014"
-    if seconds < 10:
+    seconds = max(0.0, seconds)
+    if seconds < 9.995:
         return f"{seconds:.2f} s"
-    if seconds < 60:
+    if seconds < 59.95:
         return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest:02d} s"
+    whole = int(round(seconds))
+    if whole < 3600:
+        minutes, rest = divmod(whole, 60)
+        return f"{minutes} min {rest:02d} s"
+    hours, minutes = divmod(int(round(whole / 60)), 60)
+    return f"{hours} h {minutes:02d} min"
