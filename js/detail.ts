@@ -59,6 +59,23 @@ export function splitSelector(detail: Detail | undefined, current: string | null
  * kernel's `groups`), the primary metric's group first with it on top; an
  * undefined value shows "—" and its reason on hover.
  */
+/** The iteration's parameters, "name = value", as text (a name may be any string). */
+export function paramList(params: [string, string][]): HTMLElement {
+  const box = document.createElement("div");
+  box.className = "rw-params";
+  for (const [name, value] of params) {
+    const item = document.createElement("span");
+    item.className = "rw-param";
+    item.title = `${name} = ${value}`; // the whole of a value cut short on screen
+    const key = document.createElement("span");
+    key.className = "rw-param-name";
+    key.textContent = name;
+    item.append(key, document.createTextNode(` = ${value}`));
+    box.append(item);
+  }
+  return box;
+}
+
 export function metricsTable(split: SplitDetail, primary: string): HTMLTableElement {
   const groups = (split.groups ?? []).length > 0 ? split.groups : [{ group: "metrics", metrics: Object.keys(split.metrics).sort() }];
   const t = table("rw-metrics", ["Metric", "Value"], [], [false, true]);

@@ -3,7 +3,7 @@
 import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
-import { metricsTable, perClassTable, pickSplit, splitSelector } from "./detail";
+import { metricsTable, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { formatDuration, formatMetric } from "./format";
 import { Live, type Update } from "./live";
 import { viewMemory } from "./memory";
@@ -132,8 +132,9 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const title = el("div", "rw-detail-title", row === undefined ? "No iteration selected" : `Iteration #${row.index}: ${row.name}`);
     const children: HTMLElement[] = [title];
     if (row !== undefined) {
-      const params = el("div", "rw-muted", `${row.status}${d !== undefined && !d.final ? " (live)" : ""}`);
-      children.push(params);
+      children.push(el("div", "rw-muted", `${row.status}${d !== undefined && !d.final ? " (live)" : ""}`));
+      const params = d?.params ?? []; // absent in payloads older than it
+      if (params.length > 0) children.push(paramList(params));
     }
     children.push(
       splitSelector(d, split, (s) => {

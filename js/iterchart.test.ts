@@ -9,7 +9,7 @@ function row(index: number, metric: number | null): IterationRow {
 }
 
 function detail(id: string, metrics: Record<string, number | null>, split = "validation"): Detail {
-  return { iteration: id, final: true, importance: null, splits: { [split]: { metrics, groups: [], reasons: {}, per_class: [], confusion: null, charts: {} } } };
+  return { iteration: id, final: true, params: [], importance: null, splits: { [split]: { metrics, groups: [], reasons: {}, per_class: [], confusion: null, charts: {} } } };
 }
 
 function state(rows: IterationRow[], details: Detail[] = []): Snapshot {

@@ -66,6 +66,8 @@ export interface SplitDetail {
 export interface Detail {
   iteration: string;
   final: boolean;
+  /** [name, value as text] of the iteration's parameters, in the order logged. */
+  params: [string, string][];
   splits: Record<string, SplitDetail>;
   importance: Spec | null;
 }

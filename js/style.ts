@@ -24,6 +24,9 @@ export const CSS = `
 .rw-row.rw-selected, .rw-row.rw-selected:hover { background: #d6e8ff; box-shadow: inset 3px 0 #4c78a8; }
 .rw-star { color: #c99a00; }
 .rw-detail-title { font-size: 14px; font-weight: 600; }
+.rw-params { display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 12px; margin: 2px 0 4px; max-width: 900px; }
+.rw-param { max-width: 320px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.rw-param-name { color: var(--jp-ui-font-color2, #666); }
 .rw-splits { display: flex; gap: 4px; }
 .rw-split { border: 1px solid #bbb; background: transparent; border-radius: 4px; padding: 2px 10px; cursor: pointer; color: inherit; }
 .rw-split.rw-active { background: #4c78a8; color: white; border-color: #4c78a8; }

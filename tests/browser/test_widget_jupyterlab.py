@@ -54,7 +54,7 @@ SWEEP = (
     MODELS
     + """\
 for k, (name, model) in enumerate(models):
-    with run.iteration(name, params={"k": k}) as it:
+    with run.iteration(name, params={"k": k, XSS: "<b>bold</b>"}) as it:
         model.fit(X[:1200], y[:1200])
         it.update("train", y[:1200], y_proba=model.predict_proba(X[:1200]))
         it.update("validation", y[1200:], y_proba=model.predict_proba(X[1200:]))
@@ -259,6 +259,10 @@ def test_run_details_in_jupyterlab(lab, browser):
         page.select_option(".rw-mode select", "all")
         headers = page.locator(".rw-matrix thead th").all_inner_texts()
         assert XSS in headers and len(headers) == 11
+        # So does a parameter's name or value (the detail lists the iteration's parameters).
+        params = page.locator(".rw-detail .rw-params")
+        assert texts(params.locator(".rw-param")) == ["k = 0", f"{XSS} = <b>bold</b>"]
+        assert params.locator("b").count() == 0
         assert page.locator(".rw-root img").count() == 0
         assert log.dialogs == []
 

@@ -236,3 +236,23 @@ def test_the_header_spans_the_first_start_to_the_last_end(db):
     assert header["started"] == records[0]["started"]
     assert header["ended"] == pytest.approx(max(r["ended"] for r in records), abs=1e-6)
     assert header["ended"] >= header["started"]
+
+
+def test_the_detail_lists_the_parameters_as_text(db):
+    import runwatch as rw
+
+    run = rw.Run("params", store=db)
+    params = {"C": 1.0, "kernel": "rbf", XSS: "<b>x</b>", "layers": [64, 32], "flag": True}
+    with run.iteration("svc", params=params) as it:
+        it.log_metric("accuracy", 0.9)
+    (iteration,) = run.iteration_list()
+    assert iteration_detail(iteration)["params"] == [
+        ["C", "1.0"],
+        ["kernel", "rbf"],
+        [XSS, "<b>x</b>"],
+        ["layers", "[64, 32]"],
+        ["flag", "true"],
+    ]
+    with run.iteration("plain") as it:
+        pass
+    assert iteration_detail(run.iteration_list()[1])["params"] == []

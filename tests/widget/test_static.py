@@ -244,3 +244,15 @@ def test_the_summary_header_says_how_long_the_run_took(sweep):
     run = snapshot["run"]
     took = fmt_duration(run["ended"] - run["started"])
     assert f"elapsed {took}" in summary_html(snapshot)
+
+
+def test_the_summary_lists_the_shown_iterations_parameters_escaped(db):
+    import runwatch as rw
+
+    run = rw.Run("params", store=db)
+    with run.iteration("svc", params={"C": 0.5, XSS: "<b>x</b>"}) as it:
+        it.log_metric("accuracy", 0.9)
+    html = summary_html(build_snapshot(run))
+    assert "C</span> = 0.5" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;</span> = &lt;b&gt;x&lt;/b&gt;" in html
+    assert "<b>x" not in html and XSS not in html

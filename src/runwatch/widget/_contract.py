@@ -100,6 +100,7 @@ class Detail(TypedDict):
 
     iteration: str
     final: bool
+    params: list[list[str]]  # [name, value as text], in the order logged
     splits: dict[str, SplitDetail]
     importance: dict[str, Any] | None  # feature-importance chart when logged
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import json
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -383,6 +384,16 @@ def split_detail(
     }
 
 
+def param_text(value: Any) -> str:
+    """A parameter's value as the detail panel prints it: text as it is, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, allow_nan=True, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def iteration_detail(iteration: Any, charts: bool | None = None) -> Detail:
     """An iteration's details for every split it has data for.
 
@@ -399,9 +410,11 @@ def iteration_detail(iteration: Any, charts: bool | None = None) -> Detail:
         primary = getattr(getattr(iteration, "run", None), "primary_metric", None)
         splits[split] = split_detail(engine, dict(engine.compute()), charts, primary)
     importance = importance_spec(getattr(iteration, "feature_importance", None))
+    params = getattr(iteration, "params", None) or {}
     return {
         "iteration": str(iteration.id),
         "final": final,
+        "params": [[str(name), param_text(value)] for name, value in params.items()],
         "splits": splits,
         "importance": importance,
     }

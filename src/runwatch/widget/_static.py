@@ -178,6 +178,16 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
             + "</div><div>"
         )
         detail = snapshot["details"].get(iid) if iid is not None else None
+        params = (detail or {}).get("params") or []  # absent in snapshots older than it
+        if params:
+            parts.append(
+                '<div style="font-size:12px;margin-bottom:6px">'
+                + " &middot; ".join(
+                    f'<span style="color:#666">{esc(name)}</span> = {esc(value)}'
+                    for name, value in params
+                )
+                + "</div>"
+            )
         sd = detail["splits"].get(shown_split) if detail and shown_split else None
         if sd is not None:
             parts.append(_block("Metrics", metrics_table(sd, run["primary_metric"])))
