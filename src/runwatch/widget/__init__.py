@@ -23,7 +23,14 @@ import anywidget
 import ipywidgets
 import traitlets
 
-from ._contract import Batch, RunInfo, Snapshot, snapshot_from_json, snapshot_to_json
+from ._contract import (
+    SPLITS,
+    Batch,
+    RunInfo,
+    Snapshot,
+    snapshot_from_json,
+    snapshot_to_json,
+)
 from ._frontend import LOADER, FrontEnd, front_end
 from ._payload import ENDED as _ENDED
 from ._push import Pusher
@@ -61,7 +68,10 @@ class RunDetails(anywidget.AnyWidget):
     # The front end's code, on one model per kernel (``_frontend``).
     _bundle = traitlets.Instance(FrontEnd).tag(sync=True, **ipywidgets.widget_serialization)
 
-    selected = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+    # An int id is taken too (``run.get(...).id``) and kept as text, as the page sends it.
+    selected = traitlets.Union(
+        [traitlets.Unicode(), traitlets.Int()], default_value=None, allow_none=True
+    ).tag(sync=True)
     split = traitlets.Unicode("validation").tag(sync=True)
     selected_cell = traitlets.Tuple(None, allow_none=True).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
@@ -74,6 +84,12 @@ class RunDetails(anywidget.AnyWidget):
     )
 
     def __init__(self, run: Any, live: bool = True, **kwargs: Any) -> None:
+        from runwatch.tracking import Run
+
+        if not isinstance(run, Run):
+            raise TypeError(f"run must be a runwatch Run (rw.Run(...)); got {type(run).__name__}.")
+        if not isinstance(live, bool):
+            raise TypeError(f"live must be True or False; got {live!r}.")
         self.run = run
         self._setting_auto = False
         # The state is primed before the model exists, so the model opens with
@@ -89,6 +105,49 @@ class RunDetails(anywidget.AnyWidget):
         self.observe(self._on_selected, names="selected")
         # Not following, the thread still sends the details left after priming.
         pusher.start(follow=live)
+
+    # ------------------------------------------------------------ checks
+
+    @traitlets.validate("selected")
+    def _check_selected(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        if value is None:
+            return None
+        text = str(value)
+        if self._setting_auto:  # the pusher's pick, read from the store
+            return text
+        try:
+            known = not isinstance(value, bool) and text.isdigit()
+            known = known and self.run.get(int(text)) is not None
+        except KeyError:
+            known = False
+        if not known:
+            raise traitlets.TraitError(
+                f"selected must be the id of an iteration of run {self.run.name!r} "
+                f"(or None); got {value!r}."
+            )
+        return text
+
+    @traitlets.validate("split")
+    def _check_split(self, proposal: dict[str, Any]) -> str:
+        value = proposal["value"]
+        if value not in SPLITS:
+            raise traitlets.TraitError(
+                f"split must be one of {', '.join(map(repr, SPLITS))}; got {value!r}."
+            )
+        return value
+
+    @traitlets.validate("selected_cell")
+    def _check_selected_cell(self, proposal: dict[str, Any]) -> tuple[str, str] | None:
+        value = proposal["value"]
+        if value is None:
+            return None
+        if len(value) != 2:
+            raise traitlets.TraitError(
+                "selected_cell must be (true label, predicted label) or None; "
+                f"got {len(value)} items."
+            )
+        return (str(value[0]), str(value[1]))
 
     # --------------------------------------------------------------- plumbing
 
@@ -121,7 +180,9 @@ class RunDetails(anywidget.AnyWidget):
 
     def close(self) -> None:
         """Stop following the run and close the widget."""
-        self._pusher.stop()
+        pusher = getattr(self, "_pusher", None)  # absent when the constructor refused its input
+        if pusher is not None:
+            pusher.stop()
         self._unhook()
         super().close()
 
