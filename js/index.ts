@@ -232,12 +232,17 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const status = live.state.run.status;
     if (status === "running" || status === "queued") drawHeader();
   }, 1000);
-  drawAll();
+  // First the header and the table, painted at once; the charts and the detail
+  // (vega compiles each spec: ~100 ms on a big run) in the next task.
+  drawHeader();
+  table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
+  const rest = setTimeout(drawAll, 0);
 
   return () => {
     stopListening();
     stopFollowing();
     clearInterval(ticker);
+    clearTimeout(rest);
     model.off("change:selected", onSelected);
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
