@@ -8,6 +8,7 @@ from runwatch.widget._payload import (
     CURVE_POINTS,
     SMOOTH_CURVE_POINTS,
     auto_selection,
+    confusion,
     csv_data,
     iteration_detail,
     iteration_rows,
@@ -256,3 +257,15 @@ def test_the_detail_lists_the_parameters_as_text(db):
     with run.iteration("plain") as it:
         pass
     assert iteration_detail(run.iteration_list()[1])["params"] == []
+
+
+def test_whole_counts_travel_as_ints_and_weighted_ones_as_floats():
+    import pandas as pd
+
+    whole = pd.DataFrame([[3.0, 0.0], [1.0, 5.0]], index=["a", "b"], columns=["a", "b"])
+    out = confusion(whole)
+    assert out == {"labels": ["a", "b"], "counts": [[3, 0], [1, 5]]}
+    assert all(type(v) is int for row in out["counts"] for v in row)
+    weighted = whole * 0.5
+    assert confusion(weighted)["counts"] == [[1.5, 0.0], [0.5, 2.5]]
+    assert json.dumps(out["counts"]) == "[[3, 0], [1, 5]]"

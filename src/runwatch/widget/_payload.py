@@ -160,9 +160,18 @@ def run_info(run: Any, rows: Sequence[IterationRow]) -> RunInfo:
 
 
 def confusion(frame: Any) -> Confusion:
-    """A confusion-matrix DataFrame (true x predicted) as labels and counts."""
+    """A confusion-matrix DataFrame (true x predicted) as labels and counts.
+
+    Whole counts go as ints: ``0`` is a third of ``0.0`` in JSON, and a
+    100-class matrix is 10,000 of them, most zeros, in every iteration's
+    details (weighted counts stay floats).
+    """
     labels = [label_text(x) for x in frame.index]
-    counts = [[float(v) for v in row] for row in np.asarray(frame.to_numpy(), dtype=np.float64)]
+    values = np.asarray(frame.to_numpy(), dtype=np.float64)
+    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
+        counts: list[list[float]] = values.astype(np.int64).tolist()
+    else:
+        counts = values.tolist()
     return {"labels": labels, "counts": counts}
 
 
