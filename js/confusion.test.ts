@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { OTHER, TOP_K, fold, mostCommon, mostConfused, normalise, scaleMax, selectClasses, total } from "./confusion";
+import { OTHER, TOP_K, denseCounts, fold, mostCommon, mostConfused, normalise, scaleMax, selectClasses, total } from "./confusion";
 
 const m3 = [
   [5, 1, 0],
@@ -143,5 +143,21 @@ describe("the class filter and the grey (other) cells", () => {
     expect(f.matrix[2]?.[2]).toBe(716); // (other)-(other)
     expect(scaleMax(f.matrix, f.other)).toBe(50);
     expect(scaleMax(counts, false)).toBe(400);
+  });
+});
+
+describe("denseCounts", () => {
+  test("rows come as they are; non-zero cells fill a matrix of zeros", () => {
+    const counts = [[5, 1], [0, 3]];
+    expect(denseCounts({ labels: ["a", "b"], counts, cells: null })).toBe(counts);
+    const cells: [number, number, number][] = [[0, 0, 5], [0, 2, 1.5], [2, 1, 3]];
+    expect(denseCounts({ labels: ["a", "b", "c"], counts: null, cells })).toEqual([
+      [5, 0, 1.5],
+      [0, 0, 0],
+      [0, 3, 0],
+    ]);
+  });
+  test("a cell outside the labels is ignored", () => {
+    expect(denseCounts({ labels: ["a"], counts: null, cells: [[0, 0, 2], [1, 0, 9], [0, 4, 9]] })).toEqual([[2]]);
   });
 });

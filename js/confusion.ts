@@ -37,6 +37,18 @@ function ranked(values: readonly number[]): number[] {
 }
 
 /** The `k` classes with the most true samples (row sums), largest first. */
+/** The matrix's rows, whichever form it came in (dense rows or non-zero cells). */
+export function denseCounts(matrix: Confusion): number[][] {
+  if (matrix.counts !== null && matrix.counts !== undefined) return matrix.counts;
+  const n = matrix.labels.length;
+  const counts = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  for (const [i, j, v] of matrix.cells ?? []) {
+    const row = counts[i];
+    if (row !== undefined && j >= 0 && j < n) row[j] = v;
+  }
+  return counts;
+}
+
 export function mostCommon(counts: readonly (readonly number[])[], k: number = TOP_K): number[] {
   return ranked(rowSums(counts)).slice(0, k);
 }
@@ -167,6 +179,7 @@ export class ConfusionPanel {
   /** The class filter's picks (mode "pick"); starts as the classes shown when it was opened. */
   picked: Set<string> | null = null;
   private data: Confusion | null = null;
+  private counts: number[][] = []; // data's rows, dense
   private selected: [string, string] | null = null;
   private body: HTMLElement;
   private filter: HTMLElement;
@@ -186,7 +199,7 @@ export class ConfusionPanel {
         const before = this.mode;
         this.mode = v as Mode;
         if (this.mode === "pick" && this.picked === null && this.data !== null) {
-          const shown = selectClasses(this.data.counts, before === "pick" ? "confused" : before);
+          const shown = selectClasses(this.counts, before === "pick" ? "confused" : before);
           this.picked = new Set(shown.map((i) => this.data?.labels[i] ?? ""));
         }
         this.filterFor = "";
@@ -245,6 +258,7 @@ export class ConfusionPanel {
 
   update(data: Confusion | null, selected: [string, string] | null): void {
     this.data = data;
+    this.counts = data === null ? [] : denseCounts(data);
     this.selected = selected;
     this.draw();
   }
@@ -259,7 +273,8 @@ export class ConfusionPanel {
       this.body.replaceChildren(p);
       return;
     }
-    const f = fold(data.counts, data.labels, selectClasses(data.counts, this.mode, TOP_K, data.labels, this.picked ?? new Set()));
+    const counts = this.counts;
+    const f = fold(counts, data.labels, selectClasses(counts, this.mode, TOP_K, data.labels, this.picked ?? new Set()));
     const shown = normalise(f.matrix, this.norm);
     const rows = rowSums(f.matrix);
     const cols = colSums(f.matrix);

@@ -37,7 +37,7 @@ describe("view memory", () => {
 
   test("a new confusion panel keeps the mode and the normalisation", () => {
     const memory = viewMemory("matrix-widget");
-    const data = { labels: ["a", "b", "c"], counts: [[5, 1, 0], [2, 3, 1], [0, 0, 4]] };
+    const data = { labels: ["a", "b", "c"], counts: [[5, 1, 0], [2, 3, 1], [0, 0, 4]], cells: null };
     const first = new ConfusionPanel({ onCell: () => {}, memory });
     first.update(data, null);
     const mode = first.el.querySelector(".rw-mode select") as HTMLSelectElement;

@@ -40,9 +40,14 @@ export interface PerClassRow {
 }
 
 /** counts[i][j]: samples of class labels[i] predicted labels[j]. */
+/**
+ * A confusion matrix of `labels` (true rows, predicted columns): `counts[i][j]`,
+ * or, when shorter, `cells` ([i, j, count] of the non-zero cells); the other is null.
+ */
 export interface Confusion {
   labels: string[];
-  counts: number[][];
+  counts: number[][] | null;
+  cells: [number, number, number][] | null;
 }
 
 /** A Vega-Lite spec, as Altair's to_dict() gives it. */

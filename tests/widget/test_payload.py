@@ -10,6 +10,7 @@ from runwatch.widget._payload import (
     auto_selection,
     confusion,
     csv_data,
+    dense_counts,
     iteration_detail,
     iteration_rows,
     iterations_chart_spec,
@@ -57,8 +58,8 @@ def test_detail_matches_scikit_learn_and_loses_no_sample(sweep):
     labels = sweep.labels
     cm = confusion_matrix(sweep.y_true, pred, labels=labels)
     assert split["confusion"]["labels"] == [str(v) for v in labels]
-    assert np.array_equal(np.array(split["confusion"]["counts"]), cm)
-    assert sum(map(sum, split["confusion"]["counts"])) == len(sweep.y_true)
+    assert np.array_equal(np.array(dense_counts(split["confusion"])), cm)
+    assert sum(map(sum, dense_counts(split["confusion"]))) == len(sweep.y_true)
     p, r, f, s = precision_recall_fscore_support(sweep.y_true, pred, labels=labels, zero_division=0)
     rows = split["per_class"]
     assert [row["label"] for row in rows] == [str(v) for v in labels]
@@ -101,7 +102,7 @@ def test_a_running_iteration_has_no_charts_until_it_ends(db):
     detail = iteration_detail(it)
     assert detail["final"] is False
     assert detail["splits"]["validation"]["charts"] == {}
-    assert detail["splits"]["validation"]["confusion"]["counts"] == [[2.0, 0.0], [1.0, 1.0]]
+    assert dense_counts(detail["splits"]["validation"]["confusion"]) == [[2.0, 0.0], [1.0, 1.0]]
     it.complete()
     charts = iteration_detail(it)["splits"]["validation"]["charts"]
     assert {"roc", "pr", "lift", "gains", "calibration", "per_class"} == set(charts)
@@ -264,8 +265,30 @@ def test_whole_counts_travel_as_ints_and_weighted_ones_as_floats():
 
     whole = pd.DataFrame([[3.0, 0.0], [1.0, 5.0]], index=["a", "b"], columns=["a", "b"])
     out = confusion(whole)
-    assert out == {"labels": ["a", "b"], "counts": [[3, 0], [1, 5]]}
+    assert out == {"labels": ["a", "b"], "counts": [[3, 0], [1, 5]], "cells": None}
     assert all(type(v) is int for row in out["counts"] for v in row)
-    weighted = whole * 0.5
-    assert confusion(weighted)["counts"] == [[1.5, 0.0], [0.5, 2.5]]
     assert json.dumps(out["counts"]) == "[[3, 0], [1, 5]]"
+    weighted = confusion(whole * 0.5)
+    assert weighted["counts"] == [[1.5, 0.0], [0.5, 2.5]]
+
+
+def test_a_mostly_empty_matrix_travels_as_its_non_zero_cells():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    labels = [f"c{i}" for i in range(40)]
+    truth = rng.integers(0, 40, 120)
+    predicted = np.where(rng.random(120) < 0.7, truth, rng.integers(0, 40, 120))
+    cm = confusion_matrix(truth, predicted, labels=range(40))
+    out = confusion(pd.DataFrame(cm, index=labels, columns=labels))
+    assert out["counts"] is None
+    assert len(out["cells"]) == np.count_nonzero(cm)
+    assert all(v > 0 and type(v) is int for _, _, v in out["cells"])
+    assert np.array_equal(np.array(dense_counts(out)), cm)
+    assert len(json.dumps(out)) < len(json.dumps(cm.tolist())) / 3
+    # Weighted: floats, and still every count in its place.
+    halves = confusion(pd.DataFrame(cm * 0.5, index=labels, columns=labels))
+    assert np.array_equal(np.array(dense_counts(halves)), cm * 0.5)
+    # Dense enough, it goes as rows.
+    full = np.ones((3, 3), dtype=int)
+    assert confusion(pd.DataFrame(full))["cells"] is None

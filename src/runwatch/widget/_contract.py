@@ -71,10 +71,16 @@ class PerClassRow(TypedDict):
 
 
 class Confusion(TypedDict):
-    """A confusion matrix: ``counts[i][j]`` samples of ``labels[i]`` predicted ``labels[j]``."""
+    """A confusion matrix of ``labels``, true in rows, predicted in columns: dense or sparse.
+
+    ``counts[i][j]`` samples of ``labels[i]`` predicted ``labels[j]``; or,
+    when shorter (many classes, few samples), ``cells``: ``[i, j, count]``
+    of the non-zero cells only. The other one is None.
+    """
 
     labels: list[str]
-    counts: list[list[float]]
+    counts: list[list[float]] | None
+    cells: list[list[float]] | None
 
 
 class MetricGroup(TypedDict):

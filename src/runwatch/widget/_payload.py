@@ -160,19 +160,34 @@ def run_info(run: Any, rows: Sequence[IterationRow]) -> RunInfo:
 
 
 def confusion(frame: Any) -> Confusion:
-    """A confusion-matrix DataFrame (true x predicted) as labels and counts.
+    """A confusion-matrix DataFrame (true x predicted) as labels and counts, dense or sparse.
 
-    Whole counts go as ints: ``0`` is a third of ``0.0`` in JSON, and a
-    100-class matrix is 10,000 of them, most zeros, in every iteration's
-    details (weighted counts stay floats).
+    Every finished iteration's details carry its matrix and the page keeps
+    them all. A 100-class matrix is 10,000 numbers, mostly zeros: when fewer
+    than a third of the cells are non-zero they go as ``[i, j, count]``
+    triples (``cells``), else as rows (``counts``). Whole counts go as ints
+    (``0`` is a third of ``0.0`` in JSON); weighted ones stay floats.
     """
     labels = [label_text(x) for x in frame.index]
     values = np.asarray(frame.to_numpy(), dtype=np.float64)
-    if np.all(np.isfinite(values)) and np.all(values == np.round(values)):
-        counts: list[list[float]] = values.astype(np.int64).tolist()
-    else:
-        counts = values.tolist()
-    return {"labels": labels, "counts": counts}
+    whole = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    typed = values.astype(np.int64) if whole else values
+    rows, cols = np.nonzero(values)
+    if 3 * rows.size < values.size:
+        cells = [[int(i), int(j), v] for i, j, v in zip(rows, cols, typed[rows, cols].tolist())]
+        return {"labels": labels, "counts": None, "cells": cells}
+    return {"labels": labels, "counts": typed.tolist(), "cells": None}
+
+
+def dense_counts(matrix: Confusion) -> list[list[float]]:
+    """The rows of a :func:`confusion` matrix, whichever form it travels in."""
+    if matrix["counts"] is not None:
+        return matrix["counts"]
+    n = len(matrix["labels"])
+    counts: list[list[float]] = [[0] * n for _ in range(n)]
+    for i, j, v in matrix["cells"] or []:
+        counts[int(i)][int(j)] = v
+    return counts
 
 
 def per_class_rows(frame: Any) -> list[PerClassRow]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ._contract import LossPoint, Snapshot
-from ._payload import ENDED
+from ._payload import ENDED, dense_counts
 from ._static_format import esc, fmt, fmt_duration
 from ._static_svg import loss_chart, metric_chart
 from ._static_tables import iterations_table, matrix_table, metrics_table
@@ -193,7 +193,8 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
             parts.append(_block("Metrics", metrics_table(sd, run["primary_metric"])))
             if sd.get("confusion"):
                 cm = sd["confusion"]
-                parts.append(_block("Confusion matrix", matrix_table(cm["labels"], cm["counts"])))
+                table = matrix_table(cm["labels"], dense_counts(cm))
+                parts.append(_block("Confusion matrix", table))
         losses = snapshot["losses"].get(iid or "", [])
         if losses:
             parts.append(_block("", loss_chart(losses)))

@@ -1,0 +1,29 @@
+// @vitest-environment happy-dom
+// The confusion panel in a DOM: a matrix sent as non-zero cells draws as its rows do.
+import { describe, expect, test } from "vitest";
+
+import { ConfusionPanel } from "./confusion";
+import type { Confusion } from "./model";
+
+function drawn(data: Confusion, mode: string): string[][] {
+  const panel = new ConfusionPanel({ onCell: () => {} });
+  panel.update(data, null);
+  const select = panel.el.querySelector(".rw-mode select") as HTMLSelectElement;
+  select.value = mode;
+  select.dispatchEvent(new Event("change"));
+  return [...panel.el.querySelectorAll(".rw-matrix tr")].map((tr) => [...tr.children].map((c) => c.textContent ?? ""));
+}
+
+describe("ConfusionPanel", () => {
+  test("draws the same table from rows and from non-zero cells, in every mode", () => {
+    const labels = Array.from({ length: 12 }, (_, i) => `c${i}`);
+    const counts = labels.map((_, i) => labels.map((_, j) => (i === j ? 10 + i : (i * 7 + j * 3) % 11 === 0 ? i + j : 0)));
+    const cells: [number, number, number][] = [];
+    counts.forEach((row, i) => row.forEach((v, j) => { if (v !== 0) cells.push([i, j, v]); }));
+    for (const mode of ["confused", "common", "all"]) {
+      const dense = drawn({ labels, counts, cells: null }, mode);
+      expect(dense.length).toBeGreaterThan(2);
+      expect(drawn({ labels, counts: null, cells }, mode)).toEqual(dense);
+    }
+  });
+});
