@@ -233,16 +233,27 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     if (status === "running" || status === "queued") drawHeader();
   }, 1000);
   // First the header and the table, painted at once; the charts and the detail
-  // (vega compiles each spec: ~100 ms on a big run) in the next task.
+  // (vega compiles each spec: ~100 ms on a big run) after that paint: a task
+  // queued from the frame's callback runs after it. A hidden page runs no
+  // frames: the fallback timer draws them anyway.
   drawHeader();
   table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
-  const rest = setTimeout(drawAll, 0);
+  let restDrawn = false;
+  const drawRest = (): void => {
+    if (restDrawn) return;
+    restDrawn = true;
+    drawAll();
+  };
+  const frame = requestAnimationFrame(() => setTimeout(drawRest, 0));
+  const fallback = setTimeout(drawRest, 250);
 
   return () => {
     stopListening();
     stopFollowing();
     clearInterval(ticker);
-    clearTimeout(rest);
+    restDrawn = true;
+    cancelAnimationFrame(frame);
+    clearTimeout(fallback);
     model.off("change:selected", onSelected);
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
