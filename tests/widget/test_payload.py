@@ -9,7 +9,6 @@ from runwatch.widget._payload import (
     SMOOTH_CURVE_POINTS,
     auto_selection,
     confusion,
-    csv_data,
     dense_counts,
     iteration_detail,
     iteration_rows,
@@ -196,25 +195,6 @@ def test_payload_per_finished_classification_iteration_stays_modest(sweep):
     # Ten classes, one split, all five curves and the per-class bars.
     size = len(json.dumps(iteration_detail(sweep.run.get(sweep.ids["GaussianNB"]))))
     assert size < 60_000, size
-
-
-def test_csv_data_reads_back_as_the_rows_it_was_given():
-    rows = [
-        {"series": 'a, "b"\nc', "kind": "class", "i": 0, "x": 0.25, "y": None, "other": True},
-        {"series": XSS, "kind": "micro", "i": 1, "x": 1.0, "y": 2.5e-05, "other": False},
-    ]
-    spec = csv_data({"layer": [{}], "data": {"name": "roc", "values": [dict(r) for r in rows]}})
-    assert isinstance(spec["data"]["values"], str)
-    assert spec["data"]["format"]["parse"] == {
-        "i": "number",
-        "x": "number",
-        "y": "number",
-        "other": "boolean",
-    }
-    back = chart_rows(spec)
-    assert back == [{**r, "i": float(r["i"])} for r in rows]
-    nested = {"data": {"name": "n", "values": [{"a": [1, 2]}]}}
-    assert csv_data(nested)["data"]["values"] == [{"a": [1, 2]}]  # left as JSON
 
 
 def test_the_header_spans_the_first_start_to_the_last_end(db):
