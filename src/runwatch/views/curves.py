@@ -424,97 +424,80 @@ def _curve_chart(
     sized_by: str | None = None,
 ) -> Any:
     series = list(dict.fromkeys(r["series"] for r in rows))
+
+    def build() -> alt.LayerChart:
+        n_series = len(series)
+        # The selection holds the lines shown; it starts with every line, so a legend
+        # click (toggle) takes a line out: the line disappears and its legend entry
+        # fades, as Vega-Lite fades entries outside a legend-bound selection. A double
+        # click clears it: an empty selection shows every line.
+        shown = alt.selection_point(
+            name=f"{name}_shown",
+            fields=["series"],
+            bind="legend",
+            toggle="true",
+            value=[{"series": s} for s in series] if series else alt.Undefined,
+        )
+        visible_if_shown = (
+            alt.when(shown).then(alt.value(1.0)).otherwise(alt.value(_HIDDEN_OPACITY))
+        )
+        x_enc = alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(domain=[0, 1], nice=False))
+        y_scale = alt.Scale(domain=list(y_domain)) if y_domain is not None else alt.Scale(zero=True)
+        y_enc = alt.Y(f"{y[0]}:Q", title=y[1], scale=y_scale)
+        color = alt.Color(
+            "series:N",
+            title=None,
+            sort=alt.EncodingSortField(field="rank", op="min"),
+            scale=alt.Scale(scheme="tableau10" if n_series <= 10 else "category20"),
+            legend=alt.Legend(labelLimit=180, symbolType="stroke"),
+        )
+        dash = alt.StrokeDash("kind:N", scale=alt.Scale(domain=_KINDS, range=_DASHES), legend=None)
+        tooltip = [
+            alt.Tooltip("series:N", title="line"),
+            alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".3f"),
+            alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".3f"),
+            *(alt.Tooltip(f"{field}:Q", title=label, format=",.4~g") for field, label in extra),
+        ]
+        lines = (
+            alt.Chart(name=f"{name}_lines")
+            .mark_line(strokeWidth=2, interpolate="linear")
+            .encode(
+                x=x_enc,
+                y=y_enc,
+                color=color,
+                strokeDash=dash,
+                order=alt.Order("i:Q"),
+                opacity=visible_if_shown,
+            )
+            .add_params(shown)
+        )
+        # Hover targets: the points of visible lines carry the tooltips.
+        points = alt.Chart().transform_filter(shown)
+        if sized_by is None:
+            points = points.mark_circle(size=60, opacity=0.0).encode(
+                x=x_enc, y=y_enc, color=color, tooltip=tooltip
+            )
+        else:
+            points = points.mark_circle(opacity=0.9).encode(
+                x=x_enc,
+                y=y_enc,
+                color=color,
+                size=alt.Size(
+                    f"{sized_by}:Q",
+                    title="share of the line's samples",
+                    scale=alt.Scale(domain=[0, 1], range=[10, 300]),
+                    legend=alt.Legend(format=".0%"),
+                ),
+                tooltip=tooltip,
+            )
+        layers = ([reference()] if reference is not None else []) + [lines, points]
+        subtitle = [] if rows else ["no scores yet"]
+        return alt.layer(*layers, data=named_data(name, rows)).properties(
+            title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
+            width=width,
+            height=height,
+        )
+
     # Everything the chart depends on but its rows (the lines' names included).
     shape = ("curve", name, x, y, tuple(extra), title, width, height, y_domain, sized_by)
-    return templated(
-        shape + (tuple(series),),
-        rows,
-        lambda: _curve_chart_built(
-            rows, name, x, y, extra, series, title, width, height, reference, y_domain, sized_by
-        ),
-    )
-
-
-def _curve_chart_built(
-    rows: list[dict[str, Any]],
-    name: str,
-    x: tuple[str, str],
-    y: tuple[str, str],
-    extra: list[tuple[str, str]],
-    series: list[str],
-    title: str,
-    width: int,
-    height: int,
-    reference: Callable[[], alt.Chart] | None,
-    y_domain: tuple[float, float] | None,
-    sized_by: str | None,
-) -> alt.LayerChart:
-    n_series = len(series)
-    # The selection holds the lines shown; it starts with every line, so a legend
-    # click (toggle) takes a line out: the line disappears and its legend entry
-    # fades, as Vega-Lite fades entries outside a legend-bound selection. A double
-    # click clears it: an empty selection shows every line.
-    shown = alt.selection_point(
-        name=f"{name}_shown",
-        fields=["series"],
-        bind="legend",
-        toggle="true",
-        value=[{"series": s} for s in series] if series else alt.Undefined,
-    )
-    visible_if_shown = alt.when(shown).then(alt.value(1.0)).otherwise(alt.value(_HIDDEN_OPACITY))
-    x_enc = alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(domain=[0, 1], nice=False))
-    y_scale = alt.Scale(domain=list(y_domain)) if y_domain is not None else alt.Scale(zero=True)
-    y_enc = alt.Y(f"{y[0]}:Q", title=y[1], scale=y_scale)
-    color = alt.Color(
-        "series:N",
-        title=None,
-        sort=alt.EncodingSortField(field="rank", op="min"),
-        scale=alt.Scale(scheme="tableau10" if n_series <= 10 else "category20"),
-        legend=alt.Legend(labelLimit=180, symbolType="stroke"),
-    )
-    dash = alt.StrokeDash("kind:N", scale=alt.Scale(domain=_KINDS, range=_DASHES), legend=None)
-    tooltip = [
-        alt.Tooltip("series:N", title="line"),
-        alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".3f"),
-        alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".3f"),
-        *(alt.Tooltip(f"{field}:Q", title=label, format=",.4~g") for field, label in extra),
-    ]
-    lines = (
-        alt.Chart(name=f"{name}_lines")
-        .mark_line(strokeWidth=2, interpolate="linear")
-        .encode(
-            x=x_enc,
-            y=y_enc,
-            color=color,
-            strokeDash=dash,
-            order=alt.Order("i:Q"),
-            opacity=visible_if_shown,
-        )
-        .add_params(shown)
-    )
-    # Hover targets: the points of visible lines carry the tooltips.
-    points = alt.Chart().transform_filter(shown)
-    if sized_by is None:
-        points = points.mark_circle(size=60, opacity=0.0).encode(
-            x=x_enc, y=y_enc, color=color, tooltip=tooltip
-        )
-    else:
-        points = points.mark_circle(opacity=0.9).encode(
-            x=x_enc,
-            y=y_enc,
-            color=color,
-            size=alt.Size(
-                f"{sized_by}:Q",
-                title="share of the line's samples",
-                scale=alt.Scale(domain=[0, 1], range=[10, 300]),
-                legend=alt.Legend(format=".0%"),
-            ),
-            tooltip=tooltip,
-        )
-    layers = ([reference()] if reference is not None else []) + [lines, points]
-    subtitle = [] if rows else ["no scores yet"]
-    return alt.layer(*layers, data=named_data(name, rows)).properties(
-        title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
-        width=width,
-        height=height,
-    )
+    return templated(shape + (tuple(series),), rows, build)
