@@ -7,6 +7,9 @@ helpers use only those, so one test body works in either.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -113,3 +116,20 @@ class PageLog:
         web = [u for u in self.requests if urlparse(u).scheme in ("http", "https", "ws", "wss")]
         hosts = {urlparse(u).hostname for u in web}
         assert hosts == {"127.0.0.1"}, sorted(u for u in self.requests if "127.0.0.1" not in u)
+
+
+@contextmanager
+def kept_on_failure(page: Any, log: PageLog, path: Path) -> Iterator[None]:
+    """Run a test's body; if it fails, keep ``<path>.png`` (the whole page) and its console.
+
+    The page is closed either way.
+    """
+    try:
+        yield
+    except Exception:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=f"{path}.png", full_page=True)
+        Path(f"{path}-console.txt").write_text("\n".join(log.console))
+        raise
+    finally:
+        page.close()

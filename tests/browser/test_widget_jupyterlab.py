@@ -23,6 +23,7 @@ from ._page import (
     PageLog,
     cell_output,
     detail_title_is,
+    kept_on_failure,
     open_notebook,
     prompt,
     run_cell,
@@ -90,7 +91,7 @@ def test_run_details_in_jupyterlab(lab, browser):
     # Tall enough for the whole widget to fit in JupyterLab's scrolling notebook panel.
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     log = PageLog(page)
-    try:
+    with kept_on_failure(page, log, ARTIFACTS / "failure"):
         open_notebook(page, lab.notebook_url("details.ipynb"))
 
         # Render: the widget appears on an empty run.
@@ -356,12 +357,6 @@ def test_run_details_in_jupyterlab(lab, browser):
 
         # Offline: nothing but the Jupyter server was asked for anything.
         log.assert_offline()
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "failure.png"), full_page=True)
-        (ARTIFACTS / "failure-console.txt").write_text("\n".join(log.console))
-        raise
-    finally:
-        page.close()
 
 
 # A run that another process logs into the store: created, then one phase per line it
@@ -455,81 +450,77 @@ def test_run_written_by_another_process(lab, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 2200})
     log = PageLog(page)
     try:
-        said("created")
-        open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
-        run_cell(page, 0)
-        page.locator(".rw-root .rw-title", has_text="from-elsewhere").wait_for(timeout=60_000)
-        wait_cell_done(page, 0)
-        assert page.locator(".rw-iterations tr.rw-row").count() == 0
+        with kept_on_failure(page, log, ARTIFACTS / "failure-other-process"):
+            said("created")
+            open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
+            run_cell(page, 0)
+            page.locator(".rw-root .rw-title", has_text="from-elsewhere").wait_for(timeout=60_000)
+            wait_cell_done(page, 0)
+            assert page.locator(".rw-iterations tr.rw-row").count() == 0
 
-        # The other process starts an iteration and logs losses: the row shows running,
-        # its loss line draws; no cell runs in this notebook meanwhile.
-        go_on()
-        said("alpha running")
-        shows({"alpha": "running"}, "0 of 1", "running")
-        assert writer.poll() is None and "*" not in prompt(page, 0)
-        page.locator(".rw-iterations tr.rw-row", has_text="alpha").click()
-        detail_title_is(page, "Iteration #1: alpha")
-        page.locator(".rw-loss g.mark-line path").first.wait_for(timeout=10_000)
-        assert "No predictions logged" in page.locator(".rw-detail").inner_text()
+            # The other process starts an iteration and logs losses: the row shows running,
+            # its loss line draws; no cell runs in this notebook meanwhile.
+            go_on()
+            said("alpha running")
+            shows({"alpha": "running"}, "0 of 1", "running")
+            assert writer.poll() is None and "*" not in prompt(page, 0)
+            page.locator(".rw-iterations tr.rw-row", has_text="alpha").click()
+            detail_title_is(page, "Iteration #1: alpha")
+            page.locator(".rw-loss g.mark-line path").first.wait_for(timeout=10_000)
+            assert "No predictions logged" in page.locator(".rw-detail").inner_text()
 
-        # Predictions complete the first iteration; a second one runs.
-        go_on()
-        said("alpha completed, beta running")
-        shows({"alpha": "completed", "beta": "running"}, "1 of 2", "running")
-        assert writer.poll() is None and "*" not in prompt(page, 0)
-        page.locator(".rw-matrix").wait_for(timeout=10_000)  # alpha's, from its predictions
-        assert page.locator(".rw-metrics tr.rw-primary").count() == 1
-        assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
+            # Predictions complete the first iteration; a second one runs.
+            go_on()
+            said("alpha completed, beta running")
+            shows({"alpha": "completed", "beta": "running"}, "1 of 2", "running")
+            assert writer.poll() is None and "*" not in prompt(page, 0)
+            page.locator(".rw-matrix").wait_for(timeout=10_000)  # alpha's, from its predictions
+            assert page.locator(".rw-metrics tr.rw-primary").count() == 1
+            assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
 
-        # Arrow keys on the focused table move the selection along the rows shown (and
-        # not the notebook's active cell), a running row included; the first row is as
-        # far up as it goes.
-        active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
-        cell_before = page.evaluate(active)
-        selected = page.locator(".rw-iterations tr.rw-selected")
-        alpha_id = selected.get_attribute("data-id")
-        page.locator(".rw-table-wrap").focus()
-        page.keyboard.press("ArrowDown")
-        detail_title_is(page, "Iteration #2: beta")
-        assert selected.count() == 1 and "beta" in selected.inner_text()
-        assert page.evaluate(active) == cell_before
-        page.keyboard.press("ArrowUp")
-        detail_title_is(page, "Iteration #1: alpha")
-        assert selected.get_attribute("data-id") == alpha_id
-        page.keyboard.press("ArrowUp")
-        assert selected.get_attribute("data-id") == alpha_id
-        assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
+            # Arrow keys on the focused table move the selection along the rows shown (and
+            # not the notebook's active cell), a running row included; the first row is as
+            # far up as it goes.
+            active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+            cell_before = page.evaluate(active)
+            selected = page.locator(".rw-iterations tr.rw-selected")
+            alpha_id = selected.get_attribute("data-id")
+            page.locator(".rw-table-wrap").focus()
+            page.keyboard.press("ArrowDown")
+            detail_title_is(page, "Iteration #2: beta")
+            assert selected.count() == 1 and "beta" in selected.inner_text()
+            assert page.evaluate(active) == cell_before
+            page.keyboard.press("ArrowUp")
+            detail_title_is(page, "Iteration #1: alpha")
+            assert selected.get_attribute("data-id") == alpha_id
+            page.keyboard.press("ArrowUp")
+            assert selected.get_attribute("data-id") == alpha_id
+            assert page.locator(".rw-detail-title").inner_text() == "Iteration #1: alpha"
 
-        # The writer ends: both completed, the run completed, the better one best.
-        go_on()
-        said("finished")
-        assert writer.wait(30) == 0, writer.stderr.read()
-        shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
-        best = page.locator(".rw-iterations tr.rw-best")
-        page.wait_for_function(
-            "() => document.querySelectorAll('.rw-iterations tr.rw-best').length === 1",
-            timeout=10_000,
-        )
-        assert "beta" in best.inner_text()
-        assert "*" not in prompt(page, 0)
-        page.locator(".rw-root").screenshot(path=str(ARTIFACTS / "widget-other-process.png"))
+            # The writer ends: both completed, the run completed, the better one best.
+            go_on()
+            said("finished")
+            assert writer.wait(30) == 0, writer.stderr.read()
+            shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
+            best = page.locator(".rw-iterations tr.rw-best")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.rw-iterations tr.rw-best').length === 1",
+                timeout=10_000,
+            )
+            assert "beta" in best.inner_text()
+            assert "*" not in prompt(page, 0)
+            page.locator(".rw-root").screenshot(path=str(ARTIFACTS / "widget-other-process.png"))
 
-        # The page opened again (saved, reloaded; the kernel runs on): the widget comes
-        # back from the kernel's models, the front end's shared one among them, which the
-        # page gets in no set order (the loader waits for it).
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
-        shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
-        page.locator(".rw-matrix").wait_for(timeout=10_000)
-        assert page.locator(".rw-root").count() == 1
-        log.assert_offline()
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "failure-other-process.png"), full_page=True)
-        (ARTIFACTS / "failure-other-process-console.txt").write_text("\n".join(log.console))
-        raise
-    finally:
-        page.close()
+            # The page opened again (saved, reloaded; the kernel runs on): the widget comes
+            # back from the kernel's models, the front end's shared one among them, which the
+            # page gets in no set order (the loader waits for it).
+            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+            open_notebook(page, lab.notebook_url("elsewhere.ipynb"))
+            shows({"alpha": "completed", "beta": "completed"}, "2 of 2", "completed")
+            page.locator(".rw-matrix").wait_for(timeout=10_000)
+            assert page.locator(".rw-root").count() == 1
+            log.assert_offline()
+    finally:  # the writer process goes whatever happened
         if writer.poll() is None:
             writer.kill()
         writer.wait()

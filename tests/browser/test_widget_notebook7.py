@@ -17,6 +17,7 @@ from ._page import (
     PageLog,
     cell_output,
     detail_title_is,
+    kept_on_failure,
     open_notebook,
     prompt,
     run_cell,
@@ -65,7 +66,7 @@ def test_run_details_in_notebook7(notebook7, browser):
     # enough that the whole widget is in view, or element screenshots come out clipped.
     page = browser.new_page(viewport={"width": 1400, "height": 3400})
     log = PageLog(page)
-    try:
+    with kept_on_failure(page, log, ARTIFACTS / "failure-notebook7"):
         open_notebook(page, notebook7.notebook_url("nb7.ipynb"))
         assert page.locator("#main-panel, .jp-NotebookPanel").count() >= 1
         assert "/notebooks/nb7.ipynb" in page.url
@@ -149,9 +150,3 @@ def test_run_details_in_notebook7(notebook7, browser):
 
         assert log.dialogs == []
         log.assert_offline()
-    except Exception:
-        page.screenshot(path=str(ARTIFACTS / "failure-notebook7.png"), full_page=True)
-        (ARTIFACTS / "failure-notebook7-console.txt").write_text("\n".join(log.console))
-        raise
-    finally:
-        page.close()
