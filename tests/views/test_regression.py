@@ -99,3 +99,34 @@ def test_engine_regression_curves_when_available():
     assert sum(r["count"] for r in rows) == 400
     spec = to_spec(residuals_chart(curves["residuals"]))
     assert sum(r["count"] for r in named_values(spec, "residuals")) == 400
+
+
+def test_residual_bins_without_width_or_samples_are_left_out():
+    # Azure's edges when every residual lies within +-2 std(y): an empty, zero-width
+    # bin at each end. One beyond the edges with samples stays.
+    table = pd.DataFrame(
+        {
+            "bin_lower": [-2.0, -2.0, -1.0, 0.0, 1.0, 2.0],
+            "bin_upper": [-2.0, -1.0, 0.0, 1.0, 2.0, 2.0],
+            "count": [0, 3, 5, 4, 1, 0],
+        }
+    )
+    rows = residual_rows(table)
+    assert [r["bin"] for r in rows] == ["[-2, -1)", "[-1, 0)", "[0, 1)", "[1, 2]"]
+    assert [r["bin_index"] for r in rows] == [0, 1, 2, 3]
+    assert sum(r["count"] for r in rows) == 13
+    wide = pd.DataFrame(
+        {
+            "bin_lower": [-6.0, -2.0, -1.0, 0.0, 1.0, 2.0],
+            "bin_upper": [-2.0, -1.0, 0.0, 1.0, 2.0, 3.5],
+            "count": [2, 3, 5, 4, 1, 1],
+        }
+    )
+    assert [r["bin"] for r in residual_rows(wide)] == [
+        "[-6, -2)",
+        "[-2, -1)",
+        "[-1, 0)",
+        "[0, 1)",
+        "[1, 2)",
+        "[2, 3.5]",
+    ]

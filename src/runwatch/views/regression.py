@@ -152,7 +152,9 @@ def residual_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
     -------
     list of dict
         ``bin`` (the range as text, e.g. ``"[-0.5, 0)"``; the last bin is
-        closed), ``bin_index``, ``bin_lower``, ``bin_upper``, ``count``.
+        closed), ``bin_index``, ``bin_lower``, ``bin_upper``, ``count``. A
+        bin with neither width nor samples (Azure's end bins when every
+        residual is inside them) is left out.
 
     Examples
     --------
@@ -161,16 +163,22 @@ def residual_rows(table: pd.DataFrame) -> list[dict[str, Any]]:
     ['[-1, 0)', '[0, 1]']
     """
     require_columns(table, RESIDUAL_COLUMNS, "table")
-    n = n_rows(table)
     cols = {c: [clean(v) for v in table[c].tolist()] for c in RESIDUAL_COLUMNS}
+    # Azure's edges put a bin beyond +-2 std(y) at each end; when every residual
+    # is inside, those bins have no width and no samples ("[-2, -2)"): left out.
+    kept = [
+        i
+        for i in range(n_rows(table))
+        if cols["bin_lower"][i] != cols["bin_upper"][i] or cols["count"][i]
+    ]
     rows = []
-    for i in range(n):
+    for position, i in enumerate(kept):
         lo, hi = cols["bin_lower"][i], cols["bin_upper"][i]
-        close = "]" if i == n - 1 else ")"
+        close = "]" if position == len(kept) - 1 else ")"
         rows.append(
             {
                 "bin": f"[{_number(lo)}, {_number(hi)}{close}",
-                "bin_index": i,
+                "bin_index": position,
                 "bin_lower": lo,
                 "bin_upper": hi,
                 "count": cols["count"][i],
