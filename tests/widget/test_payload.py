@@ -6,6 +6,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, precision_recall_f
 
 from runwatch.widget._payload import (
     CURVE_POINTS,
+    SHOWN_CLASSES,
     SMOOTH_CURVE_POINTS,
     auto_selection,
     confusion,
@@ -272,3 +273,29 @@ def test_a_mostly_empty_matrix_travels_as_its_non_zero_cells():
     # Dense enough, it goes as rows.
     full = np.ones((3, 3), dtype=int)
     assert confusion(pd.DataFrame(full))["cells"] is None
+
+
+def test_with_many_classes_every_chart_draws_the_same_weakest_ones(db):
+    import runwatch as rw
+    from runwatch.views import weakest_classes
+
+    rng = np.random.default_rng(3)
+    labels = [f"class {i:02d}" for i in range(30)]
+    run = rw.Run("many", labels=labels, store=db)
+    y = rng.integers(0, 30, 3000)
+    proba = rng.dirichlet(np.ones(30), 3000) + rng.uniform(0, 3, 30)[y, None] * np.eye(30)[y]
+    proba /= proba.sum(axis=1, keepdims=True)
+    with run.iteration("m") as it:
+        it.update("validation", np.asarray(labels, dtype=object)[y], y_proba=proba)
+    (iteration,) = run.iteration_list()
+    split = iteration_detail(iteration)["splits"]["validation"]
+    weakest = weakest_classes(iteration.engine("validation").per_class(), SHOWN_CLASSES)
+    assert len(weakest) == SHOWN_CLASSES
+    bars = {r["label"] for r in chart_rows(split["charts"]["per_class"])}
+    assert bars == set(weakest)
+    for name in ("roc", "pr", "lift", "gains", "calibration"):
+        spec = split["charts"][name]
+        series = {r["series"] for r in chart_rows(spec)}
+        assert series - {"micro average", "macro average"} == set(weakest), name
+        assert spec["title"]["subtitle"] == ["the 20 of 30 classes with the lowest F1"]
+    assert len(split["per_class"]) == 30  # the table keeps every class

@@ -67,7 +67,13 @@ from .regression import (
     residual_rows,
     residuals_chart,
 )
-from .tables import METRIC_GROUPS, metrics_table_rows, per_class_chart, per_class_rows
+from .tables import (
+    METRIC_GROUPS,
+    metrics_table_rows,
+    per_class_chart,
+    per_class_rows,
+    weakest_classes,
+)
 
 __all__ = [
     "ITERATIONS_DATA",
@@ -101,4 +107,5 @@ __all__ = [
     "residuals_chart",
     "roc_chart",
     "select_classes",
+    "weakest_classes",
 ]

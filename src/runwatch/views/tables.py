@@ -186,6 +186,46 @@ def per_class_rows(per_class: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def weakest_classes(
+    per_class: pd.DataFrame, top: int, measures: tuple[str, ...] = ("precision", "recall")
+) -> list[Any]:
+    """The ``top`` classes with the lowest F1, in the table's order: where a model fails most.
+
+    Parameters
+    ----------
+    per_class : pandas.DataFrame
+        ``per_class()``.
+    top : int
+        How many.
+    measures : tuple of str, default ("precision", "recall")
+        Without an ``f1`` column, the lowest mean of these ranks instead.
+
+    Returns
+    -------
+    list
+        Labels of ``per_class``'s index. A class with no F1 (no samples)
+        comes after every other; ties go to the earlier class.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"precision": [0.9, 0.2, 0.5], "recall": [0.9, 0.4, 0.5],
+    ...                   "f1": [0.9, 0.27, 0.5]}, index=["cat", "dog", "owl"])
+    >>> weakest_classes(t, 2)
+    ['dog', 'owl']
+    """
+    return [per_class.index[i] for i in _weakest(per_class_rows(per_class), top, measures)]
+
+
+def _weakest(table: list[dict[str, Any]], top: int, measures: tuple[str, ...]) -> list[int]:
+    def badness(r: dict[str, Any]) -> float:
+        if "f1" in r:
+            return math.inf if r["f1"] is None else r["f1"]
+        values = [r[m] for m in measures if r[m] is not None]
+        return sum(values) / len(values) if values else math.inf
+
+    return sorted(sorted(range(len(table)), key=lambda i: (badness(table[i]), i))[:top])
+
+
 def per_class_chart(
     per_class: pd.DataFrame,
     *,
@@ -226,17 +266,9 @@ def per_class_chart(
     table = per_class_rows(per_class)
     subtitle = [] if table else ["no samples yet"]
     if top is not None and len(table) > top:
-
-        def badness(r: dict[str, Any]) -> float:
-            if "f1" in r:
-                return math.inf if r["f1"] is None else r["f1"]
-            values = [r[m] for m in measures if r[m] is not None]
-            return sum(values) / len(values) if values else math.inf
-
-        worst = sorted(range(len(table)), key=lambda i: (badness(table[i]), i))[:top]
         kind = "F1" if "f1" in per_class.columns else "scores"
         subtitle = [f"the {top} of {len(table)} classes with the lowest {kind}"]
-        table = [table[i] for i in sorted(worst)]
+        table = [table[i] for i in _weakest(table, top, measures)]
     rows = [
         {
             "label": r["label"],

@@ -35,9 +35,10 @@ CURVE_POINTS = 30
 #: Fewer for the smooth lift and gains curves.
 SMOOTH_CURVE_POINTS = 12
 
-#: Classes in the per-class bar chart at the most: the ones with the lowest F1
-#: (the table beside it lists every class).
-PER_CLASS_BARS = 20
+#: Classes drawn in the per-class bars and the curve charts at the most: with
+#: more, the ones with the lowest F1, the same in every chart (the per-class
+#: table lists every class; the averages are always drawn).
+SHOWN_CLASSES = 20
 
 #: Chart size in the detail panel, pixels.
 CHART_WIDTH = 260
@@ -232,15 +233,16 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
 
     Classification: ROC, PR, lift, cumulative gains, calibration (curves
     thinned to :data:`CURVE_POINTS` per line) and, given ``per_class()``,
-    the precision / recall bars per class; regression: predicted vs true and
-    the residual histogram. Empty when the views layer is not installed or
+    the precision / recall bars per class, each drawing at most
+    :data:`SHOWN_CLASSES` classes (those with the lowest F1); regression:
+    predicted vs true and the residual histogram. Empty when the views layer is not installed or
     the split has no data.
     """
     try:
         from runwatch.views import chart_spec
         from runwatch.views import curves as cv
         from runwatch.views import regression as rg
-        from runwatch.views.tables import per_class_chart
+        from runwatch.views.tables import per_class_chart, weakest_classes
     except ImportError:  # the views layer is optional
         return {}
     makers = {
@@ -253,13 +255,19 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         "residuals": rg.residuals_chart,
     }
     specs: dict[str, dict[str, Any]] = {}
-    if per_class is not None and len(per_class) > 0 and {"precision", "recall"} <= set(per_class):
+    scored = per_class is not None and {"precision", "recall"} <= set(per_class)
+    if scored and len(per_class) > 0:
         # Curve charts and these bars come from a template of their shape after the
         # first (views._specs): Altair took 20-60 ms a chart, a dozen per iteration.
         spec = chart_spec(
-            per_class_chart, per_class, width=CHART_WIDTH, bar_height=6, top=PER_CLASS_BARS
+            per_class_chart, per_class, width=CHART_WIDTH, bar_height=6, top=SHOWN_CLASSES
         )
         specs["per_class"] = csv_data(round_data(spec))
+    # A hundred lines in one chart read as none (and weigh ~40 KB a chart): with
+    # more classes, the curves of those the bars show, and the averages.
+    only: dict[str, Any] = {}
+    if scored and len(per_class) > SHOWN_CLASSES and "f1" in per_class:
+        only = {"classes": weakest_classes(per_class, SHOWN_CLASSES)}
     for name, make in makers.items():
         frame = curves.get(name)
         if frame is None or len(frame) == 0:
@@ -267,7 +275,13 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         if name in CURVE_CHARTS:
             smooth = name in ("lift", "gains")
             frame = thin_curve(frame, SMOOTH_CURVE_POINTS if smooth else CURVE_POINTS)
-        spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT)
+            spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT, **only)
+            if only:
+                spec["title"]["subtitle"] = [
+                    f"the {SHOWN_CLASSES} of {len(per_class)} classes with the lowest F1"
+                ]
+        else:
+            spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT)
         specs[name] = csv_data(round_data(spec))
     return specs
 
