@@ -73,6 +73,7 @@ from .tables import (
     per_class_chart,
     per_class_rows,
     weakest_classes,
+    weakest_note,
 )
 
 __all__ = [
@@ -108,4 +109,5 @@ __all__ = [
     "roc_chart",
     "select_classes",
     "weakest_classes",
+    "weakest_note",
 ]

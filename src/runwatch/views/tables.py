@@ -216,6 +216,28 @@ def weakest_classes(
     return [per_class.index[i] for i in _weakest(per_class_rows(per_class), top, measures)]
 
 
+def weakest_note(top: int, total: int, kind: str = "F1") -> str:
+    """The subtitle of a chart that draws only :func:`weakest_classes`.
+
+    Parameters
+    ----------
+    top, total : int
+        Classes drawn, and classes in all.
+    kind : str, default "F1"
+        What ranked them.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> weakest_note(20, 100)
+    'the 20 of 100 classes with the lowest F1'
+    """
+    return f"the {top} of {total} classes with the lowest {kind}"
+
+
 def _weakest(table: list[dict[str, Any]], top: int, measures: tuple[str, ...]) -> list[int]:
     def badness(r: dict[str, Any]) -> float:
         if "f1" in r:
@@ -267,7 +289,7 @@ def per_class_chart(
     subtitle = [] if table else ["no samples yet"]
     if top is not None and len(table) > top:
         kind = "F1" if "f1" in per_class.columns else "scores"
-        subtitle = [f"the {top} of {len(table)} classes with the lowest {kind}"]
+        subtitle = [weakest_note(top, len(table), kind)]
         table = [table[i] for i in _weakest(table, top, measures)]
     rows = [
         {

@@ -242,7 +242,7 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         from runwatch.views import chart_spec
         from runwatch.views import curves as cv
         from runwatch.views import regression as rg
-        from runwatch.views.tables import per_class_chart, weakest_classes
+        from runwatch.views.tables import per_class_chart, weakest_classes, weakest_note
     except ImportError:  # the views layer is optional
         return {}
     makers = {
@@ -277,9 +277,7 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
             frame = thin_curve(frame, SMOOTH_CURVE_POINTS if smooth else CURVE_POINTS)
             spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT, **only)
             if only:
-                spec["title"]["subtitle"] = [
-                    f"the {SHOWN_CLASSES} of {len(per_class)} classes with the lowest F1"
-                ]
+                spec["title"]["subtitle"] = [weakest_note(SHOWN_CLASSES, len(per_class))]
         else:
             spec = chart_spec(make, frame, width=CHART_WIDTH, height=CHART_HEIGHT)
         specs[name] = csv_data(round_data(spec))
