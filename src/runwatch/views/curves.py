@@ -22,9 +22,8 @@ double click; a freshly built spec shows every line. The data is a named inline 
 set (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``) the front end can
 replace with a vega changeset; :func:`curve_rows` builds its rows.
 
-The charts are built through ``_specs.templated``: under
-:func:`~runwatch.views.chart_spec` (the widget, five charts per split of
-every iteration) a chart whose shape was built before skips Altair.
+Under :func:`~runwatch.views.chart_spec` (the widget's path) a chart whose
+shape was built before skips Altair (``_specs.templated``).
 """
 
 from __future__ import annotations
@@ -60,7 +59,6 @@ __all__ = [
 
 #: How the averages are named in the legend (a class of the same name gets a suffix instead).
 AVERAGE_NAMES = {"micro": "micro average", "macro": "macro average"}
-
 
 _KINDS = ["class", "micro", "macro"]
 _DASHES = [[1, 0], [6, 3], [2, 2]]
