@@ -207,6 +207,8 @@ def test_a_failure_mid_import_rolls_back(exported, tmp_path, monkeypatch):
 
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 text = st.text(min_size=1, max_size=12)
+# A name must hold more than whitespace (str.strip's, so "\x85" too): the API refuses the rest.
+names = text.filter(str.strip)
 
 
 @settings(
@@ -217,8 +219,8 @@ text = st.text(min_size=1, max_size=12)
         st.tuples(st.sampled_from(["train", "validation", "test"]), finite), max_size=30
     ),
     params=st.dictionaries(text, st.one_of(finite, text, st.integers(-(2**53), 2**53), st.none())),
-    tag=text,
-    metric=st.tuples(text, finite),
+    tag=names,
+    metric=st.tuples(names, finite),
 )
 def test_round_trip_is_byte_identical_for_arbitrary_content(
     tmp_path_factory, losses, params, tag, metric
