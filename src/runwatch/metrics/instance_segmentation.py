@@ -124,7 +124,8 @@ class InstanceSegmentationMetrics(DetectionMetrics):
         det, gt, crowd = image.pred_regions, image.true_regions, image.true_iscrowd
 
         def overlap(keep: Any) -> Any:
-            kept = det[keep]
-            return _masks.mask_iou(kept, gt, crowd), _masks.mask_area(kept)
+            # All rows, then the kept ones: cheaper than copying the kept masks.
+            area = _masks.mask_area(det)
+            return _masks.mask_iou(det, gt, crowd, area)[keep], area[keep]
 
         return overlap
