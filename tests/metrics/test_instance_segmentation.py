@@ -26,6 +26,9 @@ from runwatch.metrics._masks import decode_counts, decode_rle, mask_iou
 
 from .test_detection import assert_like_coco
 
+# pycocotools 2.0's mask.decode passes copy=False to np.asarray (numpy 2 warns).
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
+
 
 # ----------------------------------------------------------------- scenes
 def blob(rng, h, w):
