@@ -195,3 +195,41 @@ def test_memory_independent_of_pixels(rng):
     size = sum(a.nbytes for a in m.state_dict().values())
     m.update(gt, pred)
     assert sum(a.nbytes for a in m.state_dict().values()) == size < 5000
+
+
+@pytest.mark.parametrize("ignore", [None, 255])
+def test_y_proba_scores_as_its_arg_max_equal_sklearn(ignore, rng):
+    for _ in range(15):
+        k = int(rng.integers(1, 7))
+        one = rng.random() < 0.3
+        shape = (int(rng.integers(1, 12)), int(rng.integers(1, 12)))
+        if not one:
+            shape = (int(rng.integers(1, 4)), *shape)
+        gt, _ = random_masks(rng, k, shape, ignore)
+        axis = 0 if one else 1
+        logits = rng.normal(size=(*shape[:axis], k, *shape[axis:]))
+        logits[..., : shape[-1] // 2] = np.round(logits[..., : shape[-1] // 2])  # ties
+        pred = np.argmax(logits, axis=axis)  # ties: the first class, as numpy's arg-max
+        m = SegmentationMetrics(k, ignore_index=ignore)
+        m.update(gt, y_proba=logits)
+        assert_metrics_close(m.compute(), oracle(gt, pred, k, ignore), atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"y_proba": np.ones((2, 3, 3))}, r"y_proba has shape \(2, 3, 3\) but mask_true of shape"),
+        ({"y_proba": np.ones((3, 3, 3))}, r"and 3 classes need \(3, 2, 3\)"),
+        ({"y_proba": np.array([[["a"]]])}, "y_proba must hold numbers"),
+        ({"y_proba": np.full((3, 2, 3), np.inf)}, "y_proba contains NaN or infinite values"),
+        ({}, "give one of mask_pred and y_proba"),
+        ({"mask_pred": np.zeros((2, 3), int), "y_proba": np.ones((3, 2, 3))}, "give one of"),
+    ],
+)
+def test_bad_y_proba_names_the_argument_and_changes_nothing(kwargs, message):
+    m = SegmentationMetrics(3)
+    m.update([[0, 1, 2], [2, 1, 0]], [[0, 1, 1], [2, 1, 0]])
+    before = m.state_dict()
+    with pytest.raises(ValueError, match=message):
+        m.update(np.zeros((2, 3), int), **kwargs)
+    assert_same_state(before, m.state_dict())

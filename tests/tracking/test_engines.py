@@ -60,3 +60,29 @@ def test_regression_plugs_in_through_the_registry(db):
     assert it.metrics("validation")["mean_absolute_error"] == pytest.approx(expected)
     assert run.iterations()["metric"].iloc[0] == pytest.approx(expected)
     assert it.dataset_stats("validation")["n_samples"] == 5
+
+
+def test_update_passes_positional_arguments_as_the_engine_names_them(db):
+    # A regression batch given as (y_true, y_pred), the engine's own order, is
+    # scored (it used to land in y_proba and be refused).
+    y = np.array([1.0, 2.0, 4.0])
+    pred = np.array([1.5, 2.0, 3.0])
+    run = Run("reg", task="regression", primary_metric="max_error", store=db)
+    with run.iteration("lin") as it:
+        it.update("validation", y, pred)
+        with pytest.raises(ValueError, match=r"must fit RegressionMetrics.update\(y_true, y_pred"):
+            it.update("validation", y, pred, None, 3)
+    assert it.metrics("validation")["max_error"] == 1.0
+    assert it.dataset_stats("validation")["n_samples"] == 3
+
+
+def test_vision_tasks_resolve_to_their_engines():
+    from runwatch.metrics import (
+        DetectionMetrics,
+        InstanceSegmentationMetrics,
+        SegmentationMetrics,
+    )
+
+    assert engine_class("detection") is DetectionMetrics
+    assert engine_class("instance_segmentation") is InstanceSegmentationMetrics
+    assert engine_class("segmentation") is SegmentationMetrics

@@ -90,3 +90,25 @@ def test_effective_status():
     assert effective_status("running", 2**22 + 12345, HOST, now, now) == "interrupted"
     assert effective_status("running", 1, "elsewhere", now - 5, now) == "running"
     assert effective_status("queued", 1, "elsewhere", now - 60, now) == "interrupted"
+
+
+def test_a_version_1_store_gains_metric_options_and_keeps_its_runs(tmp_path):
+    path = str(tmp_path / "v1.db")
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    MIGRATIONS[0](conn)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO runs (name, task, primary_metric, goal, labels, created, seq) "
+        "VALUES ('old', 'classification', 'accuracy', 'maximize', NULL, 0, 1)"
+    )
+    conn.commit()
+    conn.close()
+    old = Run("old", store=path)
+    assert old.metric_options == {}
+    seg = Run("seg", task="segmentation", labels=["a", "b"], metric_options={"ignore_index": 9},
+              store=path)  # fmt: skip
+    assert seg.metric_options == {"ignore_index": 9}
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    conn.close()

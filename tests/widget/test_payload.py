@@ -299,3 +299,34 @@ def test_with_many_classes_every_chart_draws_the_same_weakest_ones(db):
         assert series - {"micro average", "macro average"} == set(weakest), name
         assert spec["title"]["subtitle"] == ["the 20 of 30 classes with the lowest F1"]
     assert len(split["per_class"]) == 30  # the table keeps every class
+
+
+@pytest.mark.parametrize("task", ["detection", "instance_segmentation", "segmentation"])
+def test_a_vision_iteration_shows_its_metrics_table_and_matrix(task, db, tmp_path):
+    # The views have no vision charts yet: the detail degrades to the metrics,
+    # the per-class table and the matrix; RunDetails and save_html work.
+    from runwatch.widget import RunDetails
+
+    from ..tracking.test_vision import feed, make_batches, new_run
+
+    run = new_run(task, "vision", db)
+    with run.iteration("model") as it:
+        feed(it, task, make_batches(task, 8))
+    detail = iteration_detail(it)
+    split = json.loads(json.dumps(detail))["splits"]["validation"]
+    want = it.metrics("validation")
+    assert set(split["metrics"]) == set(want)
+    for name, value in want.items():
+        assert split["metrics"][name] == (None if np.isnan(value) else value)
+    grouped = [m for g in split["groups"] for m in g["metrics"]]
+    assert sorted(grouped) == sorted(want)
+    assert [r["label"] for r in split["per_class"]] == [
+        str(v) for v in it.engine("validation").per_class().index
+    ]
+    labels = split["confusion"]["labels"]
+    assert (labels[-1] == "background") == (task != "segmentation")
+    widget = RunDetails(run, live=False)
+    assert widget.selected == str(it.id)
+    page = tmp_path / "page.html"
+    widget.save_html(str(page))
+    assert "vision" in page.read_text(encoding="utf-8")

@@ -7,6 +7,7 @@ or a subprocess without the notebook stack.
 
 from .classification import CLASSIFICATION_METRICS, ClassificationMetrics
 from .detection import DETECTION_METRICS, DetectionMetrics
+from .instance_segmentation import InstanceSegmentationMetrics
 from .regression import REGRESSION_METRICS, RegressionMetrics
 from .segmentation import SEGMENTATION_METRICS, SegmentationMetrics
 
@@ -17,6 +18,7 @@ __all__ = [
     "SEGMENTATION_METRICS",
     "ClassificationMetrics",
     "DetectionMetrics",
+    "InstanceSegmentationMetrics",
     "RegressionMetrics",
     "SegmentationMetrics",
 ]

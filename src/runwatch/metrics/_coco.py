@@ -28,9 +28,13 @@ Every rule is pycocotools' (``COCOeval.evaluateImg`` / ``accumulate``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+
+#: ``match_image``'s IoU source: kept detection indices -> (IoU with each ground truth, areas).
+Overlap = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 #: COCO's area ranges (``Params.areaRng``): all, small, medium, large; bounds inclusive.
 AREA_RANGES = np.array(
@@ -126,11 +130,21 @@ def in_range(area: np.ndarray) -> np.ndarray:
     return (area[:, None] >= AREA_RANGES[None, :, 0]) & (area[:, None] <= AREA_RANGES[None, :, 1])
 
 
+def box_overlap(det_boxes: np.ndarray, gt_boxes: np.ndarray, gt_crowd: np.ndarray) -> Overlap:
+    """``match_image``'s ``overlap`` for boxes: COCO's box IoU, and w * h as the area."""
+
+    def overlap(keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        boxes = det_boxes[keep]
+        area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        return box_iou(boxes, gt_boxes, gt_crowd), area
+
+    return overlap
+
+
 def match_image(
-    det_boxes: np.ndarray,
+    overlap: Overlap,
     det_scores: np.ndarray,
     det_cats: np.ndarray,
-    gt_boxes: np.ndarray,
     gt_cats: np.ndarray,
     gt_crowd: np.ndarray,
     gt_area: np.ndarray,
@@ -145,6 +159,10 @@ def match_image(
     with the IoU of pairs of different categories set to -1: detections go
     by category, then score, which keeps each category's own order, and the
     greedy scan only ever meets ground truths of the detection's category.
+
+    ``overlap(keep)`` gives the IoU of the kept detections (indices into the
+    input) with every ground truth, COCO's crowd rule applied, and their
+    areas: boxes (``box_overlap``) or masks (``_masks``) alike.
 
     Returns the kept detections (``keep``: indices into the input, grouped by
     category, each group in score order and cut to ``max_det``), their
@@ -166,11 +184,9 @@ def match_image(
     rank = np.arange(cats.size) - first
     kept = rank < max_det
     keep, rank = order[kept], rank[kept]
-    boxes = det_boxes[keep]
     n_det = keep.size
-    ious = box_iou(boxes, gt_boxes, gt_crowd)
+    ious, det_area = overlap(keep)
     same = ious if n_det == 0 else np.where(cats[kept][:, None] == gt_cats[None, :], ious, -1.0)
-    det_area = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
     det_out = ~in_range(det_area)  # (D, A)
     matched = np.zeros((n_det, n_area, n_thr), bool)
     ignored = np.zeros((n_det, n_area, n_thr), bool)

@@ -1,8 +1,9 @@
 """``DetectionMetrics``' arguments and images, validated, touching no state.
 
 ``check_settings`` checks the constructor's arguments. ``prepare_image``
-checks one image's arrays (``update``) and ``prepare_batch`` a torchmetrics
-style list of images (``update_batch``), naming the argument, or the image
+checks one image's boxes and ``prepare_mask_image`` one image's masks
+(``update``), ``prepare_batch`` a torchmetrics style list of images
+(``update_batch``), naming the argument, or the image
 and key, that is wrong; ``check_image_ids`` and ``resolve_labels`` then
 decide, against what the metric already holds, the new image ids and the
 label list after the images, and ``check_mergeable`` whether metrics may be
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _validation
+from . import _masks, _validation
 from ._labels import as_label_list, distinct
 
 #: ``update``'s argument names, which errors about its own arguments quote.
@@ -29,6 +30,13 @@ ARGUMENT_NAMES = {
         "true_iscrowd", "true_area", "image_id",
     )
 }  # fmt: skip
+
+#: ``InstanceSegmentationMetrics.update``'s argument names.
+MASK_ARGUMENT_NAMES = {
+    **{k: v for k, v in ARGUMENT_NAMES.items() if k not in ("pred_boxes", "true_boxes")},
+    "pred_masks": "pred_masks",
+    "true_masks": "true_masks",
+}
 
 
 @dataclass(frozen=True)
@@ -43,15 +51,15 @@ class Settings:
 
 @dataclass(frozen=True)
 class Image:
-    """One valid image: float64 xyxy boxes, raw labels, crowd flags, areas and its id."""
+    """One valid image: its boxes or masks, raw labels, crowd flags, areas and its id."""
 
-    pred_boxes: np.ndarray  # (n, 4)
+    pred_regions: np.ndarray  # (n, 4) xyxy boxes, or (n, H, W) bool masks
     pred_scores: np.ndarray  # (n,)
     pred_labels: np.ndarray  # (n,)
-    true_boxes: np.ndarray  # (m, 4)
+    true_regions: np.ndarray  # (m, 4) or (m, H, W), as pred_regions
     true_labels: np.ndarray  # (m,)
     true_iscrowd: np.ndarray  # (m,) bool
-    true_area: np.ndarray  # (m,) float64: COCO's area, default the box area
+    true_area: np.ndarray  # (m,) float64: COCO's area, default the box's (mask's) area
     image_id: int | None
     names: dict[str, str]  # how errors name each argument of this image
 
@@ -90,18 +98,22 @@ def check_settings(
     return Settings(given, user, float(score_threshold), int(max_detections))
 
 
-def prepare_batch(preds: Any, targets: Any) -> list[Image]:
-    """``update_batch``'s lists of dicts as images, every one valid, or ``ValueError``."""
+def prepare_batch(preds: Any, targets: Any, regions: str = "boxes") -> list[Image]:
+    """``update_batch``'s lists of dicts as images, every one valid, or ``ValueError``.
+
+    ``regions``: the key holding each image's objects, ``"boxes"`` or ``"masks"``.
+    """
     for name, value in (("preds", preds), ("targets", targets)):
         if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__len__"):
             raise ValueError(f"{name} must be a list of dicts, one per image.")
     if len(preds) != len(targets):
         raise ValueError(f"preds has {len(preds)} images but targets has {len(targets)}.")
+    prepare = prepare_image if regions == "boxes" else prepare_mask_image
     images = []
     for i, (pred, target) in enumerate(zip(preds, targets)):
         for name, item, keys in (
-            ("preds", pred, ("boxes", "scores", "labels")),
-            ("targets", target, ("boxes", "labels")),
+            ("preds", pred, (regions, "scores", "labels")),
+            ("targets", target, (regions, "labels")),
         ):
             if not isinstance(item, dict):
                 raise ValueError(f"{name}[{i}] must be a dict; got {type(item).__name__}.")
@@ -109,17 +121,17 @@ def prepare_batch(preds: Any, targets: Any) -> list[Image]:
             if missing:
                 raise ValueError(f"{name}[{i}] has no {missing[0]!r} entry.")
         names = {
-            "pred_boxes": f"preds[{i}]['boxes']",
+            f"pred_{regions}": f"preds[{i}][{regions!r}]",
             "pred_scores": f"preds[{i}]['scores']",
             "pred_labels": f"preds[{i}]['labels']",
-            "true_boxes": f"targets[{i}]['boxes']",
+            f"true_{regions}": f"targets[{i}][{regions!r}]",
             "true_labels": f"targets[{i}]['labels']",
             "true_iscrowd": f"targets[{i}]['iscrowd']",
             "true_area": f"targets[{i}]['area']",
             "image_id": f"targets[{i}]['image_id']",
         }
-        image = prepare_image(
-            pred["boxes"], pred["scores"], pred["labels"], target["boxes"], target["labels"],
+        image = prepare(
+            pred[regions], pred["scores"], pred["labels"], target[regions], target["labels"],
             target.get("iscrowd"), target.get("area"), target.get("image_id"), names=names,
         )  # fmt: skip
         images.append(image)
@@ -141,26 +153,77 @@ def prepare_image(
     """Validate one image's arrays (``update``'s arguments). Raises ``ValueError``."""
     p_boxes = _check_boxes(names["pred_boxes"], pred_boxes)
     t_boxes = _check_boxes(names["true_boxes"], true_boxes)
+    area = (t_boxes[:, 2] - t_boxes[:, 0]) * (t_boxes[:, 3] - t_boxes[:, 1])
+    return _image(
+        p_boxes, pred_scores, pred_labels, t_boxes, true_labels, true_iscrowd,
+        true_area, area, image_id, names, "boxes",
+    )  # fmt: skip
 
-    def column(key: str, value: Any, check: Any, boxes: str) -> np.ndarray:
+
+def prepare_mask_image(
+    pred_masks: Any,
+    pred_scores: Any,
+    pred_labels: Any,
+    true_masks: Any,
+    true_labels: Any,
+    true_iscrowd: Any = None,
+    true_area: Any = None,
+    image_id: Any = None,
+    *,
+    names: dict[str, str] = MASK_ARGUMENT_NAMES,
+) -> Image:
+    """Validate one image of masks (``InstanceSegmentationMetrics.update``'s arguments).
+
+    Masks are ``(n, H, W)`` booleans or lists of COCO RLE dicts
+    (``_masks.check_masks``), all of one size; the default ground-truth area
+    is the mask's pixel count. Raises ``ValueError``.
+    """
+    t_masks = _masks.check_masks(names["true_masks"], true_masks, None)
+    shape = t_masks.shape[1:] if t_masks.shape[0] else None
+    p_masks = _masks.check_masks(names["pred_masks"], pred_masks, shape)
+    if shape is None and p_masks.shape[0]:
+        t_masks = np.zeros((0, *p_masks.shape[1:]), bool)
+    elif not p_masks.shape[0]:
+        p_masks = np.zeros((0, *t_masks.shape[1:]), bool)
+    return _image(
+        p_masks, pred_scores, pred_labels, t_masks, true_labels, true_iscrowd,
+        true_area, _masks.mask_area(t_masks), image_id, names, "masks",
+    )  # fmt: skip
+
+
+def _image(
+    pred_regions: np.ndarray,
+    pred_scores: Any,
+    pred_labels: Any,
+    true_regions: np.ndarray,
+    true_labels: Any,
+    true_iscrowd: Any,
+    true_area: Any,
+    area: np.ndarray,
+    image_id: Any,
+    names: dict[str, str],
+    regions: str,
+) -> Image:
+    """The checks boxes and masks share: scores, labels, crowd flags, areas, the id."""
+
+    def column(key: str, value: Any, check: Any, side: str) -> np.ndarray:
         array = check(names[key], _empty_1d(names[key], value))
-        rows = p_boxes.shape[0] if boxes == "pred_boxes" else t_boxes.shape[0]
-        _validation.check_length(names[key], array, rows, names[boxes])
+        rows = (pred_regions if side == "pred" else true_regions).shape[0]
+        _validation.check_length(names[key], array, rows, names[f"{side}_{regions}"])
         return array
 
     numbers, labels = _validation.check_finite_numbers, _validation.check_labels_1d
-    scores = column("pred_scores", pred_scores, numbers, "pred_boxes")
-    p_labels = column("pred_labels", pred_labels, labels, "pred_boxes")
-    t_labels = column("true_labels", true_labels, labels, "true_boxes")
-    crowd = np.zeros(t_boxes.shape[0], bool)
+    scores = column("pred_scores", pred_scores, numbers, "pred")
+    p_labels = column("pred_labels", pred_labels, labels, "pred")
+    t_labels = column("true_labels", true_labels, labels, "true")
+    crowd = np.zeros(true_regions.shape[0], bool)
     if true_iscrowd is not None:
-        flags = column("true_iscrowd", true_iscrowd, numbers, "true_boxes")
+        flags = column("true_iscrowd", true_iscrowd, numbers, "true")
         if not np.all((flags == 0) | (flags == 1)):
             raise ValueError(f"{names['true_iscrowd']} must hold 0/1 or booleans.")
         crowd = flags == 1
-    area = (t_boxes[:, 2] - t_boxes[:, 0]) * (t_boxes[:, 3] - t_boxes[:, 1])
     if true_area is not None:
-        area = column("true_area", true_area, numbers, "true_boxes").astype(np.float64)
+        area = column("true_area", true_area, numbers, "true").astype(np.float64)
         if np.any(area < 0):
             raise ValueError(f"{names['true_area']} contains negative areas.")
     if image_id is not None:
@@ -171,7 +234,9 @@ def prepare_image(
         image_id = int(image_id)
         if not -(2**63) <= image_id < 2**63:
             raise ValueError(f"{names['image_id']} does not fit in 64 bits.")
-    return Image(p_boxes, scores, p_labels, t_boxes, t_labels, crowd, area, image_id, names)
+    return Image(
+        pred_regions, scores, p_labels, true_regions, t_labels, crowd, area, image_id, names
+    )
 
 
 def check_image_ids(images: list[Image], seen: set[int]) -> list[int]:

@@ -91,6 +91,8 @@ class DetectionMetrics(Metric):
     """
 
     kind = "detection"
+    #: The key of ``update_batch``'s dicts that holds each image's objects.
+    _regions = "boxes"
 
     def __init__(
         self,
@@ -236,7 +238,7 @@ class DetectionMetrics(Metric):
             Naming the image and key, when any image is not valid; then no
             image of the batch is added.
         """
-        self._add_images(_batch.prepare_batch(preds, targets))
+        self._add_images(_batch.prepare_batch(preds, targets, self._regions))
 
     def _add_images(self, images: list[_batch.Image]) -> None:
         """Resolve ids and labels, match every image, then commit (the one mutation)."""
@@ -265,7 +267,7 @@ class DetectionMetrics(Metric):
     ) -> dict[str, Any]:
         """Match one image as COCO does; add its ground truths and confusion cells."""
         found = _coco.match_image(
-            image.pred_boxes, image.pred_scores, pred_cats, image.true_boxes, true_cats,
+            self._overlap(image), image.pred_scores, pred_cats, true_cats,
             image.true_iscrowd, image.true_area, self._thresholds,
             self._max_det, self._at_50, k,
         )  # fmt: skip
@@ -277,6 +279,10 @@ class DetectionMetrics(Metric):
         )  # fmt: skip
         np.add.at(confmat, (rows, cols), 1)
         return _state.image_rows(found, pred_cats, image.pred_scores)
+
+    def _overlap(self, image: _batch.Image) -> _coco.Overlap:
+        """How one image's detections overlap its ground truths: box IoU."""
+        return _coco.box_overlap(image.pred_regions, image.true_regions, image.true_iscrowd)
 
     def _commit(self, labels, parts, gt_count, confmat, fresh, n_auto) -> None:
         """Fold matched images in; nothing here can fail on user input."""

@@ -91,7 +91,7 @@ class SegmentationMetrics(Metric):
         return list(self._names) if self._names is not None else list(range(self._k))
 
     # ----------------------------------------------------------------- update
-    def update(self, mask_true: Any, mask_pred: Any) -> None:
+    def update(self, mask_true: Any, mask_pred: Any = None, y_proba: Any = None) -> None:
         """Add a batch of masks.
 
         Parameters
@@ -100,6 +100,11 @@ class SegmentationMetrics(Metric):
             Any shape (one mask, a batch ``(n, h, w)``, a volume): class
             indices ``0..K-1``; ``mask_true`` may also hold ``ignore_index``.
             Floats are accepted when they are whole numbers.
+        y_proba : array-like of shape (n, K, h, w), or (K, h, w) for one mask
+            Instead of ``mask_pred``: per-pixel class scores (probabilities
+            or logits; any finite numbers), the class axis after the batch
+            axis as PyTorch models give it. The predicted class is the
+            arg-max (ties: the lowest index).
 
         Raises
         ------
@@ -108,7 +113,12 @@ class SegmentationMetrics(Metric):
             exactly as before the call. An empty batch is a no-op.
         """
         truth = _check_mask("mask_true", mask_true)
-        pred = _check_mask("mask_pred", mask_pred)
+        if (mask_pred is None) == (y_proba is None):
+            raise ValueError("give one of mask_pred and y_proba (class scores per pixel).")
+        if y_proba is not None:
+            pred = self._predicted(truth, y_proba)
+        else:
+            pred = _check_mask("mask_pred", mask_pred)
         if pred.shape != truth.shape:
             raise ValueError(
                 f"mask_pred has shape {pred.shape} but mask_true has shape {truth.shape}."
@@ -129,6 +139,24 @@ class SegmentationMetrics(Metric):
         self.confmat = self.confmat + delta
         self.n_ignored = self.n_ignored + np.int64(n_pixels - cells.size)
         self._cache = None
+
+    def _predicted(self, truth: np.ndarray, y_proba: Any) -> np.ndarray:
+        """The arg-max class of every pixel of ``y_proba``, shaped as ``truth``."""
+        scores = _validation.to_numpy("y_proba", y_proba)
+        if scores.dtype.kind not in "iuf":
+            raise ValueError(f"y_proba must hold numbers; got dtype {scores.dtype}.")
+        axis = 0 if truth.ndim == 2 else 1
+        want = (*truth.shape[:axis], self._k, *truth.shape[axis:])
+        if truth.ndim not in (2, 3) or scores.shape != want:
+            raise ValueError(
+                f"y_proba has shape {scores.shape} but mask_true of shape {truth.shape} and "
+                f"{self._k} classes need {want} (classes after the batch axis)."
+            )
+        if scores.dtype.kind == "f" and not np.all(np.isfinite(scores)):
+            raise ValueError("y_proba contains NaN or infinite values.")
+        if scores.size == 0:
+            return np.zeros(truth.shape, np.int64)
+        return np.argmax(scores, axis=axis)
 
     # ---------------------------------------------------------------- compute
     def compute(self) -> dict[str, float]:

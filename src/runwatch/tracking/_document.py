@@ -138,6 +138,10 @@ def parse_document(doc: Any) -> dict[str, Any]:
         "goal": _Doc.get(run, "goal", "run", str),
         "labels": _Doc.get(run, "labels", "run", list, nullable=True),
         "created": _Doc.get(run, "created", "run", "number"),
+        # Written only when the run has some (documents before them have none).
+        "metric_options": _Doc.get(run, "metric_options", "run", dict, nullable=True)
+        if "metric_options" in run
+        else None,
     }
     if out_run["task"] not in TASKS:
         _Doc.fail("run.task", f"is not a known task: {out_run['task']!r}")

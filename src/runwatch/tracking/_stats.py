@@ -17,13 +17,25 @@ from ._validate import plain_label
 
 
 def count_samples(
-    n: int, counts: dict[Any, int], y_true: Any, task: str
+    n: int, counts: dict[Any, int], batch: dict[str, Any], task: str
 ) -> tuple[int, dict[Any, int]]:
-    """Return `n` and `counts` with one batch's true values added.
+    """Return `n` and `counts` with one batch added (`batch`: the engine's bound arguments).
 
-    Classification counts per class (unweighted); other tasks count samples
-    only. The `counts` given is never changed.
+    Classification counts samples per true class; detection and instance
+    segmentation count images, and ground-truth objects per class;
+    segmentation counts masks (an (H, W) mask is one); regression counts
+    samples only. The `counts` given is never changed. The engine has
+    accepted the batch, so it is well formed.
     """
+    if task in ("detection", "instance_segmentation"):
+        targets = batch["targets"]
+        objects = [_array(t["labels"]).reshape(-1) for t in targets]
+        found = np.concatenate(objects) if objects else np.zeros(0)
+        return n + len(targets), _add_counts(counts, found)
+    if task == "segmentation":
+        shape = np.shape(_array(batch["mask_true"]))
+        return n + (1 if len(shape) < 3 else shape[0]), counts
+    y_true = batch.get("y_true")
     if task != "classification":
         try:
             return n + len(y_true), counts
@@ -31,19 +43,31 @@ def count_samples(
             return n, counts
     arr = np.asarray(y_true)
     arr = arr.reshape(-1) if arr.ndim else arr.reshape(1)
+    return n + int(arr.size), _add_counts(counts, arr)
+
+
+def _array(value: Any) -> np.ndarray:
+    """`value` as numpy; torch tensors on a device or requiring grad too."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        value = value.detach().cpu()
+    return np.asarray(value)
+
+
+def _add_counts(counts: dict[Any, int], values: np.ndarray) -> dict[Any, int]:
+    """A copy of `counts` with each value of `values` counted once more."""
     counts = dict(counts)
     try:
-        labels, sizes = np.unique(arr, return_counts=True)
+        labels, sizes = np.unique(values, return_counts=True)
         pairs = zip(labels.tolist(), sizes.tolist(), strict=True)
     except TypeError:  # mixed label types do not sort
         found: dict[Any, int] = {}
-        for v in arr.tolist():
+        for v in values.tolist():
             found[v] = found.get(v, 0) + 1
         pairs = iter(found.items())
     for label, size in pairs:
         key = plain_label(label)
         counts[key] = counts.get(key, 0) + int(size)
-    return n + int(arr.size), counts
+    return counts
 
 
 def load_class_counts(text: str) -> dict[Any, int]:

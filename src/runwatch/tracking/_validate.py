@@ -27,7 +27,13 @@ STATUSES: tuple[str, ...] = (
     "interrupted",
 )
 ENDED: frozenset[str] = frozenset({"completed", "failed", "canceled", "interrupted"})
-TASKS: tuple[str, ...] = ("classification", "regression", "detection", "segmentation")
+TASKS: tuple[str, ...] = (
+    "classification",
+    "regression",
+    "detection",
+    "instance_segmentation",
+    "segmentation",
+)
 GOALS: tuple[str, ...] = ("maximize", "minimize")
 
 

@@ -3,7 +3,8 @@
 Layout (format ``"runwatch.run"``, version 1)::
 
     {"format": "runwatch.run", "version": 1,
-     "run": {name, task, primary_metric, goal, labels, created, start_time, duration},
+     "run": {name, task, primary_metric, goal, labels, created, start_time, duration,
+             metric_options (only when the run has some)},
      "iterations": [{
          name, params, tags, status, error, created, start_time, end_time, duration,
          "metrics": {split: {metric: value}},          # per result set; null = NaN
@@ -180,21 +181,19 @@ def export_document(run: Run) -> dict[str, Any]:
     ends = [r["ended"] for r in rows]
     start = min(starts) if starts else None
     done = bool(rows) and all(e is not None for e in ends) and start is not None
-    return {
-        "format": FORMAT,
-        "version": VERSION,
-        "run": {
-            "name": run.name,
-            "task": run.task,
-            "primary_metric": run.primary_metric,
-            "goal": run.goal,
-            "labels": run.labels,
-            "created": run.created,
-            "start_time": start,
-            "duration": (max(ends) - start) if done else None,
-        },
-        "iterations": iterations,
+    run_doc = {
+        "name": run.name,
+        "task": run.task,
+        "primary_metric": run.primary_metric,
+        "goal": run.goal,
+        "labels": run.labels,
+        "created": run.created,
+        "start_time": start,
+        "duration": (max(ends) - start) if done else None,
     }
+    if run.metric_options:
+        run_doc["metric_options"] = run.metric_options
+    return {"format": FORMAT, "version": VERSION, "run": run_doc, "iterations": iterations}
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -266,8 +265,8 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                 )
             seq = tick(conn)
             run_id = conn.execute(
-                "INSERT INTO runs (name, task, primary_metric, goal, labels, created, seq) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO runs (name, task, primary_metric, goal, labels, created, seq, "
+                "metric_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     run["name"],
                     run["task"],
@@ -276,6 +275,9 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                     None if run["labels"] is None else json.dumps(run["labels"]),
                     float(run["created"]),
                     seq,
+                    json.dumps(run["metric_options"], sort_keys=True)
+                    if run["metric_options"]
+                    else None,
                 ),
             ).fetchone()[0]
             for it in parsed["iterations"]:

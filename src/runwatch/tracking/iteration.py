@@ -260,25 +260,32 @@ class Iteration:
 
     # ---------------------------------------------------------------- logging
 
-    def update(
-        self,
-        split: str,
-        y_true: Any,
-        y_proba: Any = None,
-        y_pred: Any = None,
-        sample_weight: Any = None,
-    ) -> None:
+    def update(self, split: str, *args: Any, **kwargs: Any) -> None:
         """Feed one batch of a split's predictions to its metrics engine.
 
         O(batch) on the calling thread; the engine's state reaches the store
-        with the next commit.
+        with the next commit. What follows ``split`` is the task's:
+
+        - classification: ``(y_true, y_proba=None, y_pred=None, sample_weight=None)``
+          (``ClassificationMetrics.update``); regression: ``(y_true, y_pred,
+          sample_weight=None)``;
+        - detection: ``(preds, targets)``, lists of per-image dicts in
+          torchmetrics' ``MeanAveragePrecision`` format (boxes xyxy, scores,
+          labels; targets boxes, labels, optional iscrowd, area, image_id),
+          as ``DetectionMetrics.update_batch`` takes them;
+        - instance_segmentation: the same with ``"masks"`` ((n, H, W) booleans
+          or COCO RLE dicts) instead of boxes
+          (``InstanceSegmentationMetrics.update_batch``);
+        - segmentation: ``(mask_true, mask_pred)`` integer masks (H, W) or
+          (N, H, W), or ``(mask_true, y_proba=scores)`` with scores (N, C, H,
+          W) (``SegmentationMetrics.update``).
 
         Parameters
         ----------
         split : {"train", "validation", "test"}
             The result set the batch belongs to.
-        y_true, y_proba, y_pred, sample_weight
-            As the task's engine takes them (``ClassificationMetrics.update``).
+        *args, **kwargs
+            The batch, as above.
 
         Raises
         ------
@@ -292,14 +299,13 @@ class Iteration:
             engine = self._engines.get(split)
             fresh = engine is None
             if fresh:
-                engine = new_engine(self.run.task, self.run.labels)
-            update_engine(
-                engine, y_true, y_proba=y_proba, y_pred=y_pred, sample_weight=sample_weight
-            )
+                engine = new_engine(self.run.task, self.run.labels, self.run.metric_options)
+            task = self.run.task
+            given = update_engine(engine, task, args, kwargs)
             if fresh:
                 self._engines[split] = engine
             n, counts = self._counts.get(split, (0, {}))
-            self._counts[split] = count_samples(n, counts, y_true, self.run.task)
+            self._counts[split] = count_samples(n, counts, given, task)
             self._ensure_running()
             self._q.append(("state", self, split))
 

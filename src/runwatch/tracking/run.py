@@ -32,7 +32,7 @@ from ._validate import (
     check_name,
     check_number,
 )
-from .engines import DEFAULT_PRIMARY
+from .engines import DEFAULT_PRIMARY, engine_class, new_engine
 from .iteration import Iteration
 from .store import Store, tick, transaction
 
@@ -57,6 +57,24 @@ def default_goal(metric: str) -> str:
     return "minimize" if ("error" in lowered or "loss" in lowered) else "maximize"
 
 
+def _options(row: dict[str, Any]) -> dict[str, Any]:
+    """A run row's metric options (empty when none were given)."""
+    text = row.get("metric_options")
+    return json.loads(text) if text else {}
+
+
+def check_engine_arguments(task: str, labels: Any, options: dict[str, Any] | None) -> None:
+    """Refuse labels or metric options the task's engine would refuse (by building one).
+
+    A task without an engine in this build is not checked: its first update says so.
+    """
+    try:
+        engine_class(task)
+    except ValueError:
+        return
+    new_engine(task, labels, options)
+
+
 class Run:
     """A run: a named experiment in a store, holding iterations.
 
@@ -66,18 +84,26 @@ class Run:
     ----------
     name : str
         The run's name, unique in the store.
-    task : {"classification", "regression", "detection", "segmentation"}, optional
-        Which metrics engine the iterations use. Default: the stored run's
-        task, else "classification". A different task for an existing name is
-        an error.
+    task : {"classification", "regression", "detection", "instance_segmentation", \
+"segmentation"}, optional
+        Which metrics engine the iterations use ("segmentation" is semantic
+        segmentation). Default: the stored run's task, else "classification".
+        A different task for an existing name is an error.
     primary_metric : str, optional
         The metric that ranks iterations. Default: Azure AutoML's for the task
-        ("accuracy" for classification, "spearman_correlation" for regression).
+        ("accuracy" for classification, "spearman_correlation" for regression,
+        "mAP" for detection and instance segmentation, "mean_iou" for
+        segmentation).
     goal : {"maximize", "minimize"}, optional
         Default: "minimize" for errors and losses, else "maximize".
     labels : sequence, optional
         The class labels, in the column order of ``y_proba``. Default: learnt
-        as seen.
+        as seen. A segmentation run needs them: mask value ``i`` is
+        ``labels[i]``.
+    metric_options : dict, optional
+        More arguments of the task's engine, e.g. ``{"ignore_index": 255}``
+        for segmentation or ``{"score_threshold": 0.3}`` for detection;
+        checked when the run is created and kept with it.
     store : str or path, optional
         The SQLite file. Default: ``$RUNWATCH_STORE``, else ``./runwatch.db``.
 
@@ -109,6 +135,7 @@ class Run:
         goal: str | None = None,
         labels: Any = None,
         store: Any = None,
+        metric_options: Any = None,
     ) -> None:
         check_name(name, "name")
         if task is not None:
@@ -118,11 +145,15 @@ class Run:
         if goal is not None:
             check_choice(goal, GOALS, "goal")
         labels = check_labels(labels)
+        options = None
+        if metric_options is not None:
+            options = check_mapping(metric_options, "metric_options")
         opened = Store.open(store)
         row = opened.run_row(name)
         if row is None:
             new_task = task or "classification"
             metric = primary_metric or DEFAULT_PRIMARY[new_task]
+            check_engine_arguments(new_task, labels, options)
             conn = opened.connect()
             with transaction(conn):
                 seq = tick(conn)
@@ -130,8 +161,8 @@ class Run:
                 # time; then both append to the one row, compared below.
                 conn.execute(
                     "INSERT OR IGNORE INTO runs "
-                    "(name, task, primary_metric, goal, labels, created, seq) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    "(name, task, primary_metric, goal, labels, created, seq, metric_options) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         name,
                         new_task,
@@ -140,6 +171,7 @@ class Run:
                         None if labels is None else json.dumps(labels),
                         _now(),
                         seq,
+                        json.dumps(options, sort_keys=True) if options else None,
                     ),
                 )
             row = opened.run_row(name)
@@ -150,6 +182,7 @@ class Run:
             ("primary_metric", primary_metric, row["primary_metric"]),
             ("goal", goal, row["goal"]),
             ("labels", labels, stored_labels),
+            ("metric_options", options, _options(row)),
         ):
             if given is not None and given != stored:
                 raise ValueError(
@@ -173,6 +206,7 @@ class Run:
         self.goal: str = row["goal"]
         self.labels: list[Any] | None = None if row["labels"] is None else json.loads(row["labels"])
         self.created: float = row["created"]
+        self.metric_options: dict[str, Any] = _options(row)
         self._cache: dict[int, Iteration] = {}
         self._cache_lock = threading.Lock()
         self._watcher: Any = None

@@ -1,8 +1,9 @@
 """The embedded store: one SQLite file in WAL mode, its schema, migrations and reads.
 
-Layout (schema version 1):
+Layout (schema version 2):
 
-- ``runs``: one row per run (name unique, task, primary metric, goal, labels).
+- ``runs``: one row per run (name unique, task, primary metric, goal, labels,
+  metric options).
 - ``iterations``: one row per iteration (status, times, params, tags, feature
   importance, the writer that owns it).
 - ``writers``: one row per process that logged (pid, host, heartbeat); a
@@ -121,8 +122,14 @@ def _migration_1(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _migration_2(conn: sqlite3.Connection) -> None:
+    # The run's engine arguments beyond its labels (JSON; e.g. a segmentation
+    # run's ignore_index), which every iteration's engine is built with.
+    conn.execute("ALTER TABLE runs ADD COLUMN metric_options TEXT")
+
+
 # MIGRATIONS[k] takes the schema from version k to k + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
