@@ -87,7 +87,9 @@ class Metric(ABC):
         """Fold other metrics' states into this one (in place; returns self).
 
         Merging the states of any split of the data gives the state of one
-        pass over all of it. The others are not changed.
+        pass over all of it: counts exactly, float sums up to the rounding of
+        their order of addition (README, "What a merge equals"). The others
+        are not changed.
         """
         for other in others:
             if type(other) is not type(self):

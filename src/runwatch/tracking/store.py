@@ -21,12 +21,25 @@ Layout (schema version 2):
 
 The schema version is ``PRAGMA user_version``; ``MIGRATIONS[k]`` takes a store
 from version ``k`` to ``k + 1`` inside one transaction.
+
+Opening is safe from any number of processes and threads at once (parallel
+sweep workers all create the same new file): a lock held by another
+connection is waited for, the schema step is retried in one transaction, for
+at most ``OPEN_TIMEOUT`` (30 s) in all, and only a file that really is
+something else reads as "not a runwatch store".
+
+``store=`` (and ``$RUNWATCH_STORE``) is a file path or a URL whose scheme
+``BACKENDS`` knows: only ``sqlite:///path`` today. Any other ``scheme://`` is
+refused, never taken for a file name; a new backend (PostgreSQL) registers
+its scheme there and nowhere else.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
+import re
 import socket
 import sqlite3
 import threading
@@ -35,6 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -50,6 +64,16 @@ STALE_AFTER = 15.0
 # On this host the pid decides; this only guards against a reused pid.
 STALE_LOCAL_AFTER = 300.0
 BUSY_TIMEOUT_MS = 30_000
+#: Seconds that opening a store waits, in all, for other connections holding
+#: its lock (another process creating or migrating the same file) before it
+#: raises ``TimeoutError``.
+OPEN_TIMEOUT = 30.0
+# SQLite's primary result codes (the low byte of an extended code).
+_BUSY_CODES = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
+# SQLITE_PERM, READONLY, IOERR, FULL, CANTOPEN: the file system said no, not the file.
+_IO_CODES = {3, 8, 10, 13, 14}
+# RFC 3986: a scheme is a letter, then letters, digits, "+", "-" or ".".
+_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 def _migration_1(conn: sqlite3.Connection) -> None:
@@ -133,19 +157,62 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migrati
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def resolve_path(store: Any = None) -> str:
-    """Return the absolute path of the store file to use.
+def url_scheme(where: str) -> str | None:
+    """Return the lower-cased scheme of `where` if it is a ``scheme://`` URL, else None.
 
-    `store` wins, then the ``RUNWATCH_STORE`` environment variable, then
-    ``./runwatch.db``.
+    A Windows drive letter is not followed by ``//``: such a path stays a path.
     """
-    if isinstance(store, Store):
-        return store.path
+    match = _URL.match(where)
+    return match.group(1).lower() if match else None
+
+
+def sqlite_url_path(url: str, argument: str = "store") -> str:
+    """Return the absolute path of the file a ``sqlite:///path`` URL names.
+
+    SQLAlchemy's spelling: three slashes then a relative path
+    (``sqlite:///runs.db``), four for an absolute one
+    (``sqlite:////data/runs.db``); percent escapes are decoded. No host, query
+    or fragment, and never in memory (``sqlite://``): another process could
+    not watch that store.
+
+    Raises
+    ------
+    ValueError
+        Naming `argument`, when the URL is not of that form.
+    """
+    rest = url[len("sqlite://") :]
+    if not rest.startswith("/"):
+        raise ValueError(
+            f"{argument}: a sqlite URL names a file after three slashes (sqlite:///runs.db, "
+            "sqlite:////abs/runs.db), with no host and never in memory"
+        )
+    path = rest[1:]
+    if not path or "?" in path or "#" in path:
+        raise ValueError(
+            f"{argument}: a sqlite URL is sqlite:///FILE with a file name and no query or "
+            "fragment, e.g. sqlite:///runs.db"
+        )
+    return os.path.abspath(unquote(path))
+
+
+def _given(store: Any) -> tuple[str, str]:
+    """Return what `store` (else ``$RUNWATCH_STORE``, else the default) says, and its name."""
     if store is None:
-        store = os.environ.get("RUNWATCH_STORE") or DEFAULT_STORE
+        env = os.environ.get("RUNWATCH_STORE")
+        if env:
+            return env, "RUNWATCH_STORE"
+        return DEFAULT_STORE, "store"
     if not isinstance(store, (str, os.PathLike)):
         raise ValueError(f"store must be a path, got {type(store).__name__}")
-    return os.path.abspath(os.fspath(store))
+    return os.fspath(store), "store"
+
+
+def _check_scheme(scheme: str, argument: str) -> None:
+    if scheme not in BACKENDS:
+        raise ValueError(
+            f"{argument}: no runwatch store opens {scheme}:// URLs; give a file path or a URL "
+            f"of a supported scheme ({', '.join(f'{s}://' for s in sorted(BACKENDS))})"
+        )
 
 
 def pid_alive(pid: int) -> bool:
@@ -215,19 +282,41 @@ class Store:
 
     @classmethod
     def open(cls, store: Any = None, create: bool = True) -> Store:
-        """Return the store at `store` (see :func:`resolve_path`), creating it if asked.
+        """Return the store `store` names, creating it if asked.
+
+        `store` wins, then the ``RUNWATCH_STORE`` environment variable, then
+        ``./runwatch.db``: a file path, or a URL that goes to the backend of
+        its scheme in ``BACKENDS`` (``sqlite:///path`` only, see
+        :func:`sqlite_url_path`). The same file gives the same object.
+
+        Safe from any number of processes and threads at once: another
+        connection holding the file's lock is waited for, at most
+        ``OPEN_TIMEOUT`` (30 s) in all.
 
         Raises
         ------
         FileNotFoundError
             When the file does not exist and `create` is false.
         ValueError
-            When the file is not a runwatch store or was written by a newer
-            runwatch.
+            When `store` is a URL of a scheme no backend opens, the file is
+            not a runwatch store or was written by a newer runwatch.
+        OSError
+            When the file system refuses the file (a folder, no permission).
+        TimeoutError
+            When other connections kept the file locked for ``OPEN_TIMEOUT``.
         """
         if isinstance(store, Store):
             return store
-        path = resolve_path(store)
+        where, argument = _given(store)
+        scheme = url_scheme(where)
+        if scheme is None:
+            return cls.open_file(os.path.abspath(where), create)
+        _check_scheme(scheme, argument)
+        return BACKENDS[scheme](where, create, argument)
+
+    @classmethod
+    def open_file(cls, path: str, create: bool = True) -> Store:
+        """Return the store at the absolute `path` (see :meth:`open`)."""
         with cls._instances_lock:
             found = cls._instances.get(path)
             if found is not None and os.path.exists(path):
@@ -266,24 +355,52 @@ class Store:
         return conn
 
     def _migrate(self) -> None:
+        """Create or upgrade the schema, waiting out other connections for ``OPEN_TIMEOUT``.
+
+        SQLite answers some lock conflicts at once, without its busy handler:
+        switching a fresh file to WAL while another connection writes it fails
+        immediately with "database is locked". Those attempts start over, the
+        schema step inside one transaction each time, after a short random
+        pause that doubles up to 0.1 s.
+        """
+        deadline = time.monotonic() + OPEN_TIMEOUT
+        pause = 0.002
+        while True:
+            try:
+                self._migrate_once(deadline)
+                return
+            except sqlite3.DatabaseError as exc:
+                code = _result_code(exc)
+                if code not in _BUSY_CODES:
+                    raise _open_error(self.path, exc, code) from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(
+                    f"store: {self.path} stayed locked by another connection for "
+                    f"{OPEN_TIMEOUT:g} s while opening it"
+                )
+            time.sleep(min(left, pause * random.uniform(0.5, 1.5)))
+            pause = min(2 * pause, 0.1)
+
+    def _migrate_once(self, deadline: float) -> None:
+        conn = self.new_connection()
         try:
-            conn = self.new_connection()
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{self.path} is not a runwatch store: {exc}") from None
-        try:
+            # The statements below wait for a lock at most until the deadline.
+            wait_ms = max(1, int((deadline - time.monotonic()) * 1000))
+            conn.execute(f"PRAGMA busy_timeout = {wait_ms}")
             app_id = conn.execute("PRAGMA application_id").fetchone()[0]
             if app_id not in (0, APPLICATION_ID):
                 raise ValueError(f"{self.path} is not a runwatch store (application_id {app_id})")
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             if mode.lower() != "wal":
                 conn.execute("PRAGMA journal_mode = WAL")
+            version = self._check_version(conn)
+            if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+                return  # up to date: no write lock to wait for
             with transaction(conn):
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                if version > SCHEMA_VERSION:
-                    raise ValueError(
-                        f"{self.path} has schema version {version}, newer than this runwatch "
-                        f"reads ({SCHEMA_VERSION}); upgrade runwatch"
-                    )
+                # Again inside the write transaction: another process may have
+                # created the schema since this one looked.
+                version = self._check_version(conn)
                 if version == 0:
                     tables = conn.execute(
                         "SELECT count(*) FROM sqlite_master WHERE type = 'table'"
@@ -295,10 +412,17 @@ class Store:
                     step(conn)
                 if version != SCHEMA_VERSION:
                     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        except sqlite3.DatabaseError as exc:
-            raise ValueError(f"{self.path} is not a runwatch store: {exc}") from None
         finally:
             conn.close()
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise ValueError(
+                f"{self.path} has schema version {version}, newer than this runwatch "
+                f"reads ({SCHEMA_VERSION}); upgrade runwatch"
+            )
+        return version
 
     @property
     def writer(self) -> Any:
@@ -442,6 +566,37 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _open_sqlite_url(url: str, create: bool, argument: str) -> Store:
+    return Store.open_file(sqlite_url_path(url, argument), create)
+
+
+#: scheme -> opener(url, create, argument name) of the store= URLs runwatch
+#: opens. Plain paths are SQLite files; any scheme missing here is refused.
+BACKENDS: dict[str, Callable[[str, bool, str], Any]] = {"sqlite": _open_sqlite_url}
+
+
+def _result_code(exc: sqlite3.DatabaseError) -> int | None:
+    """SQLite's primary result code of `exc` (from its message before Python 3.11)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF
+    message = str(exc)
+    if "database is locked" in message:
+        return 5
+    if "database table is locked" in message:
+        return 6
+    if "unable to open database file" in message:
+        return 14
+    return None
+
+
+def _open_error(path: str, exc: sqlite3.DatabaseError, code: int | None) -> Exception:
+    """What opening `path` raises for an SQLite error that waiting cannot cure."""
+    if code in _IO_CODES:
+        return OSError(f"store: cannot open {path}: {exc}")
+    return ValueError(f"{path} is not a runwatch store: {exc}")
 
 
 def tick(conn: sqlite3.Connection) -> int:
