@@ -89,6 +89,10 @@ class ClassificationMetrics(Metric):
     """
 
     kind = "classification"
+    _config_entries = {
+        "labels": "labels", "labels_given": "flag", "positive_label": "labels", "curve_bins": "int"
+    }  # fmt: skip
+    _state_entries = {"labels": "labels", "columns_known": "flag"}
 
     def __init__(
         self,
@@ -466,15 +470,14 @@ class ClassificationMetrics(Metric):
 
     @classmethod
     def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
-        try:
-            positive = config["positive_label"].tolist()
-            return {
-                "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
-                "positive_label": positive[0] if positive else None,
-                "curve_bins": int(config["curve_bins"]) or None,
-            }
-        except KeyError as missing:
-            raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+        positive = config["positive_label"].tolist()
+        if len(positive) > 1:
+            raise ValueError(f"positive_label holds {len(positive)} labels; it is one or none.")
+        return {
+            "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
+            "positive_label": positive[0] if positive else None,
+            "curve_bins": int(config["curve_bins"]) or None,
+        }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         out = self._declared_arrays()
@@ -485,24 +488,27 @@ class ClassificationMetrics(Metric):
         return out
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
-        if "labels" not in state or "columns_known" not in state:
-            raise ValueError("state is missing its labels.")
         labels = state["labels"].tolist()
         if self._given is not None and labels != self._given:
-            raise ValueError("state labels do not match config.labels.")
+            raise ValueError("state['labels'] does not match state['config.labels'].")
         self._set_labels(labels, bool(state["columns_known"]))
         self._declare_states(len(labels))
         self._load_declared(state)
+        n = self.nmr_pending_true.size
+        for name in ("nmr_pending_proba", "nmr_pending_weight"):
+            if getattr(self, name).shape[0] != n:
+                raise ValueError(
+                    f"state[{name!r}] has {getattr(self, name).shape[0]} rows but "
+                    f"state['nmr_pending_true'] has {n}."
+                )
         k = len(labels)
-        for name in ("confmat", "counts", "nmr_confmat"):
-            if getattr(self, name).shape != (k, k):
-                raise ValueError(f"state array {name!r} does not fit {k} labels.")
+        if n and (self.nmr_pending_true.min() < 0 or self.nmr_pending_true.max() >= k):
+            raise ValueError(f"state['nmr_pending_true'] holds classes outside the {k} labels.")
         if self._columns_known:
-            scores = {key[7:]: v for key, v in state.items() if key.startswith("scores.")}
             self._scores = (
-                ExactScores.from_state(k, scores)
+                ExactScores.from_state(k, state)
                 if self._bins is None
-                else BinnedScores.from_state(k, self._bins, scores)
+                else BinnedScores.from_state(k, self._bins, state)
             )
 
     def _merge_one(self, other: ClassificationMetrics) -> None:  # type: ignore[override]
