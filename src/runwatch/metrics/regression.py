@@ -298,7 +298,8 @@ class RegressionMetrics(Metric):
         total_w, m2_y = float(self.y_moments[0]), float(self.y_moments[2])
         mean_e, m2_e = _moments.mean(self.e_moments), float(self.e_moments[2])
         abs_sum, sq_sum, log_sum = (float(v) for v in self.sums)
-        values["max_error"] = float(max(-lows[E], highs[E]))
+        # max|e| from the extreme errors; abs, not negation, so a perfect fit gives 0.0, not -0.0.
+        values["max_error"] = float(max(abs(lows[E]), abs(highs[E])))
 
         lo = float(lows[Y]) if self._y_min is None else self._y_min
         hi = float(highs[Y]) if self._y_max is None else self._y_max
