@@ -219,7 +219,7 @@ def test_the_declared_config_entries_are_the_ones_state_dict_writes(cls, rng):
         ({"format": "1"}, "state['format'] must be an integer; got the string '1'."),
         (
             {"kind": np.array("regression")},
-            "state is a regression state, not a classification one.",
+            "state['kind'] is 'regression': a regression state,",
         ),
         ({"config.curve_bins": np.array(2)}, "state['config.curve_bins'] is not a valid"),
         ({"confmat": np.zeros((3, 3))}, "state['confmat'] has shape (3, 3); it must be (4, 4)."),

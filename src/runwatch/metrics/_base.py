@@ -129,7 +129,7 @@ class Metric(ABC):
         entries = plain_entries(state)
         kind = str(entry(entries, "kind", "text"))
         if kind != cls.kind:
-            raise ValueError(f"state is a {kind} state, not a {cls.kind} one.")
+            raise ValueError(f"state['kind'] is {kind!r}: a {kind} state, not a {cls.kind} one.")
         version = int(entry(entries, "format", "int"))
         if version != STATE_FORMAT:
             raise ValueError(

@@ -80,9 +80,9 @@ def entry(entries: dict[str, np.ndarray], key: str, kind: EntryKind) -> np.ndarr
         if ok and np.unique(value).size != value.size:
             raise ValueError(f"state[{key!r}] holds the same label twice.")
     elif kind == "numbers":
-        ok = value.ndim == 1 and dtype in "biuf"
+        ok = value.ndim == 1 and dtype in "iuf"
     else:
-        ok = dtype in "biuf"
+        ok = dtype in "iuf"
     if not ok:
         raise ValueError(f"state[{key!r}] must be {_WANT[kind]}; got {describe(value)}.")
     return value
@@ -105,9 +105,7 @@ def declared_entry(
         raise ValueError(f"state[{key!r}] must hold {_DTYPE_WORDS[want]}; got {describe(value)}.")
     if stacked:
         fits = value.ndim == default.ndim and value.shape[1:] == default.shape[1:]
-        expected = "(n" + "".join(f", {d}" for d in default.shape[1:]) + ")"
-        if default.ndim == 1:
-            expected = "(n,)"
+        expected = str(("n", *default.shape[1:])).replace("'", "")  # "(n,)", "(n, 3)"
     else:
         fits = value.shape == default.shape
         expected = str(default.shape)
