@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -508,3 +509,76 @@ def test_bool_labels():
     metric.update([True, False, True], y_proba=[0.9, 0.2, 0.4])
     assert metric.compute()["recall_score_binary"] == 0.5
     assert metric.most_confused() == [(True, False, 1)]
+
+
+def _log_loss_problem(rng, dtype, n_classes, n, one_column=False):
+    """Random probabilities at ``dtype`` with confident right and wrong rows and tiny scores."""
+    y = rng.integers(0, n_classes, n)
+    proba = rng.dirichlet(np.full(n_classes, 0.5), n)
+    rows = rng.permutation(n)
+    wrong, right, tiny = rows[: n // 8], rows[n // 8 : n // 4], rows[n // 4 : n // 3]
+    proba[wrong] = np.eye(n_classes)[(y[wrong] + 1) % n_classes]  # p(true) = 0
+    proba[right] = np.eye(n_classes)[y[right]]  # p(true) = 1
+    proba[tiny] = np.eye(n_classes)[(y[tiny] + 1) % n_classes] * (1 - 1e-6)
+    proba[tiny, y[tiny]] = 1e-6  # below float16's and float32's eps, above float64's
+    proba = proba.astype(dtype)  # rows still sum to 1 within 5e-4 (relative rounding)
+    if one_column:
+        return y, proba[:, 1]
+    return y, proba
+
+
+@pytest.mark.parametrize("curve_bins", [None, 64])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_log_loss_clips_at_the_eps_of_the_input_dtype_as_scikit_learn(dtype, curve_bins, rng):
+    eps = float(np.finfo(dtype).eps)
+    for trial in range(30):
+        n_classes = 2 if trial % 3 == 0 else int(rng.integers(3, 8))
+        y, proba = _log_loss_problem(rng, dtype, n_classes, int(rng.integers(8, 300)),
+                                     one_column=trial % 6 == 0)  # fmt: skip
+        weight = rng.uniform(0, 3, y.size) if trial % 2 else None
+        labels = list(range(n_classes))
+        metric = ClassificationMetrics(labels=labels, curve_bins=curve_bins)
+        metric.update(y, y_proba=proba, sample_weight=weight)
+        got = metric.compute()["log_loss"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # float16 rows do not sum to 1 within sqrt(eps)
+            expected = skm.log_loss(y, proba, labels=labels, sample_weight=weight)
+            # scikit-learn's rule with its arithmetic in float64: clip at the input's eps.
+            wide = proba.astype(np.float64)
+            if wide.ndim == 1:
+                wide = np.c_[1 - proba, proba].astype(np.float64)
+            exact = skm.log_loss(
+                y, np.clip(wide, eps, 1 - eps), labels=labels, sample_weight=weight
+            )
+        assert got == pytest.approx(exact, rel=1e-12)
+        # scikit-learn computes the log at the input precision (float16: 3 digits).
+        assert got == pytest.approx(
+            expected, rel={np.float16: 2e-3, np.float32: 1e-6}.get(dtype, 1e-12)
+        )
+
+
+def test_a_confident_wrong_float16_prediction_scores_as_scikit_learn():
+    proba = np.array([[1.0, 0.0]], dtype=np.float16)
+    metric = ClassificationMetrics(labels=[0, 1])
+    metric.update([1], y_proba=proba)
+    # -log(eps16) = 6.93; widening to float32 first gave -log(eps32) = 15.9.
+    assert metric.compute()["log_loss"] == pytest.approx(-math.log(2.0**-10), rel=1e-12)
+    assert skm.log_loss([1], proba, labels=[0, 1]) == pytest.approx(6.93, abs=0.01)
+
+
+def test_batches_of_different_dtypes_each_clip_at_their_own_eps(rng):
+    labels = [0, 1, 2]
+    parts = [_log_loss_problem(rng, dtype, 3, 60) for dtype in (np.float16, np.float64, np.float32)]
+    streamed = ClassificationMetrics(labels=labels)
+    merged = ClassificationMetrics(labels=labels)
+    for y, proba in parts:
+        streamed.update(y, y_proba=proba)
+        one = ClassificationMetrics(labels=labels)
+        one.update(y, y_proba=proba)
+        merged.merge(one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        per_batch = [skm.log_loss(y, proba, labels=labels) for y, proba in parts]
+    expected = np.average(per_batch, weights=[y.size for y, _ in parts])
+    assert streamed.compute()["log_loss"] == pytest.approx(expected, rel=2e-3)
+    assert merged.compute()["log_loss"] == streamed.compute()["log_loss"]

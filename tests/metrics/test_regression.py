@@ -599,3 +599,27 @@ def test_binned_median_bound_covers_folded_buckets(rng):
     assert m.state_dict()["error_pos_keys"].size == 16384
     err = abs(m.compute()["median_absolute_error"] - np.median(e))
     assert err <= m.error_bounds()["median_absolute_error"]
+
+
+@pytest.mark.parametrize("mode", ["exact", "binned"])
+def test_a_perfect_fit_scores_zero_never_minus_zero(mode, rng):
+    # -0.0 prints as "-0.0" in tables and JSON; scikit-learn's max_error gives 0.0.
+    cases = [
+        (rng.normal(size=50), None),
+        (-np.abs(rng.normal(size=50)), rng.uniform(0, 2, 50)),  # only negative targets
+        (np.zeros(7), None),
+        (np.array([-0.0, 0.0, -0.0]), None),
+    ]
+    for y, w in cases:
+        one = RegressionMetrics(mode=mode)
+        one.update(y, y.copy(), w)
+        halves = RegressionMetrics(mode=mode)
+        halves.update(y[:3], y[:3].copy())
+        other = RegressionMetrics(mode=mode)
+        other.update(y[3:], np.where(y[3:] == 0, 0.0, y[3:]))
+        halves.merge(other)
+        for metric in (one, halves):
+            values = metric.compute()
+            assert values["max_error"] == skm.max_error(y, y) == 0.0
+            negative_zeros = [k for k, v in values.items() if v == 0 and math.copysign(1, v) < 0]
+            assert negative_zeros == []

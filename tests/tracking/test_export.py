@@ -246,3 +246,173 @@ def test_round_trip_is_byte_identical_for_arbitrary_content(
     assert doc["iterations"][0]["params"] == params
     for store in list(Store._instances.values()):
         store.close()
+
+
+def existing_store(db: str) -> list[str]:
+    """Put one finished run in the store `db`, all written; return its dump."""
+    run = Run("existing", store=db)
+    with run.iteration("it") as it:
+        it.log_loss(0.5)
+    run.flush()
+    return store_dump(db)
+
+
+def store_dump(db: str) -> list[str]:
+    """Every row of every table of the store, as SQL: equal dumps, equal stores."""
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+#: Small but realistic JSON files of other tools, each of which someone may pass by mistake.
+FOREIGN = {
+    "null": None,
+    "list": [{"name": "sweep", "iterations": []}],
+    "mlflow-run": {  # GET /api/2.0/mlflow/runs/get
+        "run": {
+            "info": {
+                "run_id": "7c0b4f9a2e8d4b1f9c3a5e6d7f8a9b0c",
+                "experiment_id": "1",
+                "run_name": "rf-baseline",
+                "status": "FINISHED",
+                "start_time": 1733390000000,
+                "end_time": 1733390042000,
+                "artifact_uri": "mlflow-artifacts:/1/7c0b4f9a2e8d4b1f9c3a5e6d7f8a9b0c/artifacts",
+                "lifecycle_stage": "active",
+            },
+            "data": {
+                "metrics": [{"key": "rmse", "value": 0.71, "timestamp": 1733390041000, "step": 0}],
+                "params": [{"key": "n_estimators", "value": "100"}],
+                "tags": [{"key": "mlflow.runName", "value": "rf-baseline"}],
+            },
+        }
+    },
+    "mlflow-meta": {  # meta.yaml of an mlruns/ run directory, as JSON
+        "artifact_uri": "file:///home/me/mlruns/1/7c0b4f9a/artifacts",
+        "end_time": 1733390042000,
+        "entry_point_name": "",
+        "experiment_id": "1",
+        "lifecycle_stage": "active",
+        "run_id": "7c0b4f9a",
+        "run_name": "rf-baseline",
+        "source_type": 4,
+        "start_time": 1733390000000,
+        "status": 3,
+        "user_id": "me",
+    },
+    "coco-annotations": {
+        "info": {"description": "val subset", "version": "1.0", "year": 2017},
+        "images": [{"id": 397133, "file_name": "000000397133.jpg", "width": 640, "height": 427}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 397133,
+                "category_id": 1,
+                "bbox": [388.66, 69.92, 109.41, 277.62],
+                "area": 17376.91,
+                "iscrowd": 0,
+            }
+        ],
+        "categories": [{"id": 1, "name": "person", "supercategory": "person"}],
+    },
+    "wandb-summary": {
+        "_runtime": 41.8,
+        "_step": 99,
+        "_timestamp": 1733390042.5,
+        "train/loss": 0.118,
+        "val/accuracy": 0.964,
+        "_wandb": {"runtime": 41},
+    },
+}
+
+
+@pytest.mark.parametrize("kind", list(FOREIGN))
+def test_a_file_that_is_not_a_runwatch_export_is_refused_naming_it(kind, tmp_path, db):
+    path = tmp_path / f"{kind}.json"
+    path.write_text(json.dumps(FOREIGN[kind]))
+    before = existing_store(db)
+    for as_given in (str(path), path):  # a str, or a Path (named by its str)
+        with pytest.raises(ValueError) as caught:
+            import_json(as_given, db)
+        message = str(caught.value)
+        assert message.startswith(f"{path} is not a runwatch document: "), message
+        assert "\n" not in message
+        assert store_dump(db) == before
+
+
+def test_foreign_json_says_what_it_found(tmp_path, db):
+    path = tmp_path / "x.json"
+    path.write_text("null")
+    with pytest.raises(ValueError, match=r"its top level is null, not an object"):
+        import_json(path, db)
+    path.write_text(json.dumps(FOREIGN["coco-annotations"]))
+    with pytest.raises(ValueError, match=r"top-level keys: 'info', 'images', 'annotations'"):
+        import_json(path, db)
+
+
+@pytest.fixture
+def two_iterations(db, tmp_path):
+    """An export whose last iteration, like the first, has an engine state."""
+    run = Run("two", primary_metric="accuracy", labels=[0, 1, 2], store=db)
+    for k, (y, p) in enumerate(batches(2, 3, 30, seed=3)):
+        with run.iteration(f"model-{k}") as it:
+            it.update("validation", y, y_proba=p)
+            it.log_loss(0.5, step=0)
+    path = tmp_path / "two.json"
+    run.export_json(path)
+    return json.loads(path.read_text())
+
+
+def _array_spec(array: np.ndarray) -> dict:
+    return {
+        "dtype": array.dtype.str,
+        "shape": list(array.shape),
+        "data": base64.b64encode(array.tobytes()).decode("ascii"),
+    }
+
+
+LAST_ITERATION_CORRUPTIONS = {
+    # (what is done to iterations[-1], what the message says after the path)
+    "cut short": (lambda it: it.pop("engine_states"), "iterations[1].engine_states is missing"),
+    "not an object": (lambda it: "model-1", "iterations[1] must be an object"),
+    "state bytes cut": (
+        lambda it: it["engine_states"]["validation"]["confmat"].update(data="AAAA"),
+        "iterations[1].engine_states.validation.confmat is not a plain array",
+    ),
+    "state of the wrong shape": (
+        lambda it: it["engine_states"]["validation"].update(confmat=_array_spec(np.eye(2))),
+        "iterations[1].engine_states.validation is not a state ClassificationMetrics reads: "
+        "state['confmat'] has shape (2, 2); it must be (3, 3).",
+    ),
+    "state numbers as strings": (
+        lambda it: it["engine_states"]["validation"].update(n_samples=_array_spec(np.array("30"))),
+        "state['n_samples'] must hold integers; got the string '30'.",
+    ),
+    "state entry missing": (
+        lambda it: it["engine_states"]["validation"].pop("scores.offsets"),
+        "state is missing the entry 'scores.offsets'.",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(LAST_ITERATION_CORRUPTIONS))
+def test_an_export_with_a_corrupt_last_iteration_is_refused_naming_the_file(
+    case, two_iterations, tmp_path
+):
+    corrupt, expected = LAST_ITERATION_CORRUPTIONS[case]
+    doc = copy.deepcopy(two_iterations)
+    replaced = corrupt(doc["iterations"][-1])
+    if isinstance(replaced, str):
+        doc["iterations"][-1] = replaced
+    path = tmp_path / "corrupt.json"
+    path.write_text(json.dumps(doc))
+    other = str(tmp_path / "other.db")
+    before = existing_store(other)
+    with pytest.raises(ValueError) as caught:
+        import_json(str(path), other)
+    message = str(caught.value)
+    assert message.startswith(f"{path} is a malformed runwatch document: iterations[1]"), message
+    assert expected in message
+    assert store_dump(other) == before

@@ -15,6 +15,8 @@ from typing import Any, ClassVar, Literal, TypeVar
 
 import numpy as np
 
+from ._state_entries import EntryKind, declared_entry, entry, plain_entries
+
 MergeRule = Literal["sum", "min", "max", "cat"]
 M = TypeVar("M", bound="Metric")
 
@@ -34,6 +36,10 @@ class Metric(ABC):
 
     #: The task this metric scores; stored in its state dict.
     kind: ClassVar[str]
+    #: What each ``config.*`` entry of the state dict holds (``_config_arrays``' keys).
+    _config_entries: ClassVar[dict[str, EntryKind]]
+    #: What the state dict's entries that are neither config nor declared arrays hold.
+    _state_entries: ClassVar[dict[str, EntryKind]] = {}
 
     def __init__(self) -> None:
         self._declared: dict[str, tuple[np.ndarray, MergeRule]] = {}
@@ -54,15 +60,8 @@ class Metric(ABC):
         return {name: np.array(getattr(self, name)) for name in self._declared}
 
     def _load_declared(self, state: dict[str, np.ndarray]) -> None:
-        for name, (default, _) in self._declared.items():
-            if name not in state:
-                raise ValueError(f"state is missing the array {name!r}.")
-            value = np.asarray(state[name])
-            if value.ndim != default.ndim:
-                raise ValueError(
-                    f"state array {name!r} has {value.ndim} dimensions, not {default.ndim}."
-                )
-            setattr(self, name, value.astype(default.dtype, copy=True))
+        for name, (default, rule) in self._declared.items():
+            setattr(self, name, declared_entry(state, name, default, stacked=rule == "cat"))
 
     # -- the public lifecycle ------------------------------------------------
     @abstractmethod
@@ -119,18 +118,39 @@ class Metric(ABC):
 
     @classmethod
     def from_state_dict(cls: type[M], state: dict[str, Any]) -> M:
-        """A metric holding ``state`` (as made by ``state_dict``); ``state`` is not changed."""
-        if not isinstance(state, dict):
-            raise ValueError(f"state must be a dict of arrays; got {type(state).__name__}.")
-        kind = str(np.asarray(state.get("kind", "")))
+        """A metric holding ``state`` (as made by ``state_dict``); ``state`` is not changed.
+
+        Raises
+        ------
+        ValueError
+            In one sentence naming ``state`` and the entry, when ``state`` is not
+            a state dict of this metric: an entry missing, of the wrong kind
+            (a number given as a string, a float where integers belong) or
+            shape, or not fitting the others.
+        """
+        entries = plain_entries(state)
+        kind = str(entry(entries, "kind", "text"))
         if kind != cls.kind:
-            raise ValueError(f"state is a {kind or 'unknown'} state, not a {cls.kind} one.")
-        version = int(np.asarray(state.get("format", -1)))
+            raise ValueError(f"state['kind'] is {kind!r}: a {kind} state, not a {cls.kind} one.")
+        version = int(entry(entries, "format", "int"))
         if version != STATE_FORMAT:
-            raise ValueError(f"state has format {version}; this runwatch reads {STATE_FORMAT}.")
-        config = {k[7:]: np.asarray(v) for k, v in state.items() if k.startswith("config.")}
-        metric = cls(**cls._config_from_arrays(config))
-        metric._load_state_arrays({k: np.asarray(v) for k, v in state.items()})
+            raise ValueError(
+                f"state['format'] is {version}; this runwatch reads format {STATE_FORMAT}."
+            )
+        config = {
+            name: entry(entries, f"config.{name}", what)
+            for name, what in cls._config_entries.items()
+        }
+        for name, what in cls._state_entries.items():
+            entry(entries, name, what)
+        try:
+            metric = cls(**cls._config_from_arrays(config))
+        except ValueError as exc:
+            # The constructor's message starts with the argument's name: name the entry too.
+            named = [k for k in config if str(exc).startswith(k)]
+            where = f"state['config.{max(named, key=len)}']" if named else "state's config"
+            raise ValueError(f"{where} is not a valid {cls.__name__} argument: {exc}") from None
+        metric._load_state_arrays(entries)
         return metric
 
     # -- what subclasses provide ---------------------------------------------

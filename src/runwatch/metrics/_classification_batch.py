@@ -26,8 +26,11 @@ class Batch:
     true: np.ndarray
     pred: np.ndarray
     pred_given: bool
-    proba: np.ndarray | None  # (n, K), at input precision
+    proba: np.ndarray | None  # (n, K), at input precision (float16 widened to float32)
     weight: np.ndarray | None
+    #: The log loss clips probabilities to [eps, 1 - eps] with the machine epsilon of
+    #: ``y_proba``'s input dtype, as scikit-learn's ``log_loss`` does.
+    eps: float
 
 
 def prepare_batch(
@@ -89,7 +92,14 @@ def prepare_batch(
         if pred is not None
         else np.argmax(proba, axis=1)
     )
-    return Batch(new_labels, columns_known, true_idx, pred_idx, pred is not None, proba, weight)
+    eps = float(np.finfo(np.float64).eps)
+    if proba is not None:
+        eps = float(np.finfo(proba.dtype).eps)
+        if proba.dtype == np.float16:  # the stores keep float32; the widening is exact
+            proba = proba.astype(np.float32)
+    return Batch(
+        new_labels, columns_known, true_idx, pred_idx, pred is not None, proba, weight, eps
+    )
 
 
 def positive_index(labels: list[Any], positive_label: Any, strict: bool = False) -> int | None:

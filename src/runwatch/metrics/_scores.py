@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _curves_math as cm
+from ._state_entries import describe, entry
 
 #: Bins of the binned mode when ``curve_bins=True``.
 DEFAULT_CURVE_BINS = 4096
@@ -237,18 +238,40 @@ class ExactScores:
 
     @classmethod
     def from_state(cls, n_classes: int, state: dict[str, np.ndarray]) -> ExactScores:
+        """The store of ``state``'s ``scores.*`` entries (copied); ``ValueError`` naming one."""
         store = cls(n_classes)
-        offsets, scores, weight = state["offsets"], state["scores"], state["weight"]
-        if offsets.shape != (2 * (n_classes + 1) + 1,) or offsets[-1] != scores.size:
-            raise ValueError("state has score offsets that do not fit its labels.")
-        if weight.size not in (0, scores.size):
-            raise ValueError("state has score weights that do not fit its scores.")
+        offsets = entry(state, "scores.offsets", "numbers")
+        scores = entry(state, "scores.scores", "numbers")
+        weight = entry(state, "scores.weight", "numbers")
+        runs = 2 * (n_classes + 1)
+        if (
+            offsets.dtype.kind not in "iu"
+            or offsets.shape != (runs + 1,)
+            or offsets[0] != 0
+            or np.any(np.diff(offsets) < 0)
+            or offsets[-1] != scores.size
+        ):
+            raise ValueError(
+                f"state['scores.offsets'] must be {runs + 1} rising integers from 0 to the "
+                f"{scores.size} scores (two runs per class and the micro average)."
+            )
+        if scores.dtype.kind != "f" or not np.all(np.isfinite(scores)):
+            raise ValueError(
+                f"state['scores.scores'] must hold finite probabilities; got {describe(scores)}."
+            )
+        if weight.size not in (0, scores.size) or (
+            weight.size and not (np.all(np.isfinite(weight)) and weight.min() >= 0)
+        ):
+            raise ValueError(
+                f"state['scores.weight'] must be empty or {scores.size} finite non-negative "
+                "weights, one per score."
+            )
         for i, run in enumerate((*store._pos, *store._neg)):
             lo, hi = int(offsets[i]), int(offsets[i + 1])
             if np.any(np.diff(scores[lo:hi]) < 0):
-                raise ValueError("state has score runs that are not sorted.")
+                raise ValueError("state['scores.scores'] has runs that are not sorted.")
             run.scores = scores[lo:hi].copy()
-            run.weight = weight[lo:hi].copy() if weight.size else None
+            run.weight = weight[lo:hi].astype(np.float64) if weight.size else None
         return store
 
     @property
@@ -344,10 +367,15 @@ class BinnedScores:
 
     @classmethod
     def from_state(cls, n_classes: int, bins: int, state: dict[str, np.ndarray]) -> BinnedScores:
+        """The store of ``state``'s ``scores.hist`` entry (copied); ``ValueError`` naming it."""
         store = cls(n_classes, bins)
-        if state["hist"].shape != store.hist.shape:
-            raise ValueError("state has a score histogram that does not fit its labels and bins.")
-        store.hist = state["hist"].astype(np.float64)
+        hist = entry(state, "scores.hist", "array")
+        if hist.shape != store.hist.shape:
+            raise ValueError(
+                f"state['scores.hist'] has shape {hist.shape}; {n_classes} labels and {bins} "
+                f"bins need {store.hist.shape}."
+            )
+        store.hist = hist.astype(np.float64)
         return store
 
     @property

@@ -321,7 +321,7 @@ def check_binned(state: dict[str, np.ndarray]) -> None:
              ("grid_true", "grid_counts"), ("grid_pred", "grid_counts"))  # fmt: skip
     for a, b in pairs:
         if state[a].shape != state[b].shape:
-            raise ValueError(f"state arrays {a!r} and {b!r} differ in length.")
+            raise ValueError(f"state[{a!r}] and state[{b!r}] differ in length.")
 
 
 def _store(state: dict[str, np.ndarray], sign: str) -> tuple[np.ndarray, np.ndarray]:

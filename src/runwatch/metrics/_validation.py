@@ -78,8 +78,13 @@ def check_length(name: str, array: np.ndarray, n: int, ref: str = "y_true") -> N
         raise ValueError(f"{name} has {array.shape[0]} rows but {ref} has {n}.")
 
 
-def check_finite_numbers(name: str, value: Any, ndim: tuple[int, ...] = (1,)) -> np.ndarray:
-    """A real-valued array of one of the given ranks, finite everywhere; ints become float64."""
+def check_finite_numbers(
+    name: str, value: Any, ndim: tuple[int, ...] = (1,), keep_half: bool = False
+) -> np.ndarray:
+    """A real-valued array of one of the given ranks, finite everywhere; ints become float64.
+
+    float16 becomes float32 (losslessly) unless ``keep_half``.
+    """
     array = to_numpy(name, value)
     if array.ndim == 2 and 1 in ndim and 2 not in ndim and array.shape[1] == 1:
         array = array[:, 0]
@@ -90,7 +95,7 @@ def check_finite_numbers(name: str, value: Any, ndim: tuple[int, ...] = (1,)) ->
         array = array.astype(np.float64)
     elif array.dtype.kind != "f":
         raise ValueError(f"{name} must hold numbers; got dtype {array.dtype}.")
-    if array.dtype == np.float16:
+    if array.dtype == np.float16 and not keep_half:
         array = array.astype(np.float32)
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinite values.")
@@ -109,8 +114,11 @@ def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
 
 
 def check_proba(y_proba: Any, n: int) -> np.ndarray:
-    """``(n,)`` positive-class or ``(n, C)`` probabilities at their input precision."""
-    proba = check_finite_numbers("y_proba", y_proba, ndim=(1, 2))
+    """``(n,)`` positive-class or ``(n, C)`` probabilities at their input precision (float16 too).
+
+    Integers become float64, as scikit-learn reads them.
+    """
+    proba = check_finite_numbers("y_proba", y_proba, ndim=(1, 2), keep_half=True)
     check_length("y_proba", proba, n)
     if proba.size and (proba.min() < -PROBA_TOLERANCE or proba.max() > 1 + PROBA_TOLERANCE):
         raise ValueError(

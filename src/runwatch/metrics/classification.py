@@ -89,6 +89,10 @@ class ClassificationMetrics(Metric):
     """
 
     kind = "classification"
+    _config_entries = {
+        "labels": "labels", "labels_given": "flag", "positive_label": "labels", "curve_bins": "int"
+    }  # fmt: skip
+    _state_entries = {"labels": "labels", "columns_known": "flag"}
 
     def __init__(
         self,
@@ -165,7 +169,8 @@ class ClassificationMetrics(Metric):
             True labels.
         y_proba : array-like of shape (n, C) or (n,), optional
             Probabilities, columns in ``labels`` order; ``(n,)`` is the
-            positive class's of a binary task. Kept at input precision.
+            positive class's of a binary task. Kept at input precision
+            (float16 as float32, exactly); its dtype sets the log loss's clip.
         y_pred : array-like of shape (n,), optional
             Predicted labels; default the arg-max of ``y_proba`` (ties: the
             first column). One of ``y_proba``, ``y_pred`` is required.
@@ -205,17 +210,18 @@ class ClassificationMetrics(Metric):
             self._add_nmr_rows(proba, true, weight)
         if proba is not None:
             self.n_scored += true.size
-            self._add_scores(proba, true, weight)
+            self._add_scores(proba, true, weight, b.eps)
         self._flush_nmr()
         self._cache = None
 
-    def _add_scores(self, proba: np.ndarray, true: np.ndarray, weight: np.ndarray | None) -> None:
+    def _add_scores(
+        self, proba: np.ndarray, true: np.ndarray, weight: np.ndarray | None, eps: float
+    ) -> None:
         n, k = proba.shape
         w = np.ones(n) if weight is None else weight
-        p_true = proba[np.arange(n), true]
-        eps = np.finfo(proba.dtype).eps
+        p_true = proba[np.arange(n), true].astype(np.float64)
         loss = -np.log(np.clip(p_true, eps, 1 - eps))
-        self.logloss += [float(w @ loss.astype(np.float64)), float(w.sum())]
+        self.logloss += [float(w @ loss), float(w.sum())]
         bins = np.searchsorted(np.linspace(0.0, 1.0, CALIBRATION_BINS + 1)[1:-1], proba)
         flat = (np.arange(k)[None, :] * CALIBRATION_BINS + bins).ravel()
         w_cells = np.repeat(w, k)
@@ -297,8 +303,15 @@ class ClassificationMetrics(Metric):
         classes, R = 1/C over them, clipped at 0. ``weighted_accuracy``
         weights each sample by its true class's share and ignores
         ``sample_weight``. ``*_binary`` score ``positive_label`` (else
-        ``labels[1]``) and are NaN beyond two classes. A NaN's reason is in
-        ``reasons()``; nothing here raises or warns.
+        ``labels[1]``) and are NaN beyond two classes. ``log_loss`` clips
+        each probability to ``[eps, 1 - eps]`` with ``eps`` the machine epsilon
+        of the dtype its batch's ``y_proba`` came in (scikit-learn's rule:
+        float16 ``9.8e-4``, float32 ``1.2e-7``, float64 ``2.2e-16``, so a
+        confident wrong prediction costs 6.9, 15.9 or 36.0), then takes the
+        log in float64; batches of different dtypes each keep their own
+        clip, so a stream or merge of them is the sample-weighted mean of
+        scikit-learn on each batch. A NaN's reason is in ``reasons()``;
+        nothing here raises or warns.
         """
         if self._cache is None:
             self._cache = self._compute()
@@ -466,15 +479,14 @@ class ClassificationMetrics(Metric):
 
     @classmethod
     def _config_from_arrays(cls, config: dict[str, np.ndarray]) -> dict[str, Any]:
-        try:
-            positive = config["positive_label"].tolist()
-            return {
-                "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
-                "positive_label": positive[0] if positive else None,
-                "curve_bins": int(config["curve_bins"]) or None,
-            }
-        except KeyError as missing:
-            raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+        positive = config["positive_label"].tolist()
+        if len(positive) > 1:
+            raise ValueError(f"positive_label holds {len(positive)} labels; it is one or none.")
+        return {
+            "labels": config["labels"].tolist() if bool(config["labels_given"]) else None,
+            "positive_label": positive[0] if positive else None,
+            "curve_bins": int(config["curve_bins"]) or None,
+        }
 
     def _state_arrays(self) -> dict[str, np.ndarray]:
         out = self._declared_arrays()
@@ -485,24 +497,27 @@ class ClassificationMetrics(Metric):
         return out
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
-        if "labels" not in state or "columns_known" not in state:
-            raise ValueError("state is missing its labels.")
         labels = state["labels"].tolist()
         if self._given is not None and labels != self._given:
-            raise ValueError("state labels do not match config.labels.")
+            raise ValueError("state['labels'] does not match state['config.labels'].")
         self._set_labels(labels, bool(state["columns_known"]))
         self._declare_states(len(labels))
         self._load_declared(state)
+        n = self.nmr_pending_true.size
+        for name in ("nmr_pending_proba", "nmr_pending_weight"):
+            if getattr(self, name).shape[0] != n:
+                raise ValueError(
+                    f"state[{name!r}] has {getattr(self, name).shape[0]} rows but "
+                    f"state['nmr_pending_true'] has {n}."
+                )
         k = len(labels)
-        for name in ("confmat", "counts", "nmr_confmat"):
-            if getattr(self, name).shape != (k, k):
-                raise ValueError(f"state array {name!r} does not fit {k} labels.")
+        if n and (self.nmr_pending_true.min() < 0 or self.nmr_pending_true.max() >= k):
+            raise ValueError(f"state['nmr_pending_true'] holds classes outside the {k} labels.")
         if self._columns_known:
-            scores = {key[7:]: v for key, v in state.items() if key.startswith("scores.")}
             self._scores = (
-                ExactScores.from_state(k, scores)
+                ExactScores.from_state(k, state)
                 if self._bins is None
-                else BinnedScores.from_state(k, self._bins, scores)
+                else BinnedScores.from_state(k, self._bins, state)
             )
 
     def _merge_one(self, other: ClassificationMetrics) -> None:  # type: ignore[override]

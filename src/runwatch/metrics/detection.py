@@ -93,6 +93,10 @@ class DetectionMetrics(Metric):
     kind = "detection"
     #: The key of ``update_batch``'s dicts that holds each image's objects.
     _regions = "boxes"
+    _config_entries = {"labels": "labels", "labels_given": "flag", "iou_thresholds": "numbers",
+                       "iou_thresholds_given": "flag", "score_threshold": "number",
+                       "max_detections": "int"}  # fmt: skip
+    _state_entries = {"labels": "labels"}
 
     def __init__(
         self,
@@ -491,11 +495,9 @@ class DetectionMetrics(Metric):
         return out
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
-        if "labels" not in state:
-            raise ValueError("state is missing its labels.")
         labels = state["labels"].tolist()
         if self._given is not None and labels != self._given:
-            raise ValueError("state labels do not match config.labels.")
+            raise ValueError("state['labels'] does not match state['config.labels'].")
         self._set_labels(labels)
         k = len(labels)
         self._declare_states(k)

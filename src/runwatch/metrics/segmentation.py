@@ -53,6 +53,8 @@ class SegmentationMetrics(Metric):
     """
 
     kind = "segmentation"
+    _config_entries = {"num_classes": "int", "ignore_index": "int", "has_ignore_index": "flag",
+                       "labels": "labels", "has_labels": "flag"}  # fmt: skip
 
     def __init__(
         self, num_classes: int, ignore_index: int | None = None, labels: Any = None

@@ -2,10 +2,12 @@
 
 :func:`parse_document` walks the whole document (the layout is in
 :mod:`runwatch.tracking.export`) and returns the values the store needs,
-engine states decoded to arrays, before anything is written; a refusal names
-where the document is wrong (``iterations[2].losses.train.step[5] must be a
-finite number``). ``FORMAT`` and ``VERSION`` are what this runwatch writes and
-reads.
+engine states decoded to arrays and read back by their task's engine (a state
+it cannot read would only fail later, in a view), before anything is written;
+a refusal names the document and where it is wrong (``run.json is a malformed
+runwatch document: iterations[2].losses.train.step[5] must be a finite
+number``).
+``FORMAT`` and ``VERSION`` are what this runwatch writes and reads.
 """
 
 from __future__ import annotations
@@ -18,9 +20,14 @@ from typing import Any
 
 from ._codec import decode_array
 from ._validate import SPLITS, STATUSES, TASKS
+from .engines import engine_class
 
 FORMAT = "runwatch.run"
 VERSION = 1
+
+
+class _Malformed(Exception):
+    """Where a document is wrong; :func:`parse_document` names the document around it."""
 
 
 class _Doc:
@@ -28,7 +35,7 @@ class _Doc:
 
     @staticmethod
     def fail(where: str, what: str) -> None:
-        raise ValueError(f"malformed runwatch document: {where} {what}")
+        raise _Malformed(f"{where} {what}")
 
     @classmethod
     def get(cls, obj: dict[str, Any], key: str, where: str, kinds: Any, nullable: bool = False):
@@ -98,14 +105,29 @@ def _metric_values(obj: Any, where: str) -> dict[str, float | None]:
     return obj
 
 
+def _check_state(engine: type, arrays: dict[str, Any], where: str) -> None:
+    """Refuse an engine state its engine cannot read back (views would fail on it later)."""
+    try:
+        engine.from_state_dict(arrays)
+    except ValueError as exc:
+        _Doc.fail(where, f"is not a state {engine.__name__} reads: {exc}")
+
+
 def _check_split_keys(obj: dict[str, Any], where: str) -> None:
     for key in obj:
         if key not in SPLITS:
             _Doc.fail(f"{where}.{key}", "is not a split (train, validation, test)")
 
 
-def parse_document(doc: Any) -> dict[str, Any]:
+def parse_document(doc: Any, source: str = "the document") -> dict[str, Any]:
     """Validate a parsed JSON document and return what the store needs from it.
+
+    Parameters
+    ----------
+    doc : Any
+        The parsed JSON.
+    source : str
+        How messages name the document (the path it was read from).
 
     Returns
     -------
@@ -117,19 +139,45 @@ def parse_document(doc: Any) -> dict[str, Any]:
     ------
     ValueError
         When `doc` is not a runwatch document of this version, or malformed;
-        the message names where.
+        the message names `source` and where in it.
     """
     if not isinstance(doc, dict):
-        raise ValueError(f"not a runwatch document: the top level is a {type(doc).__name__}")
-    if doc.get("format") != FORMAT:
         raise ValueError(
-            f"not a runwatch document: format is {doc.get('format')!r}, expected {FORMAT!r}"
+            f"{source} is not a runwatch document: its top level is {_json_kind(doc)}, "
+            f'not an object with "format": "{FORMAT}".'
         )
+    if doc.get("format") != FORMAT:
+        if "format" in doc:
+            what = f"its format is {_short(doc['format'])}, not {FORMAT!r}"
+        else:
+            keys = ", ".join(repr(k) for k in list(doc)[:6]) + (", ..." if len(doc) > 6 else "")
+            what = f'it has no "format": "{FORMAT}" (its top-level keys: {keys or "none"})'
+        raise ValueError(f"{source} is not a runwatch document: {what}.")
     version = doc.get("version")
     if version != VERSION:
         raise ValueError(
-            f"unsupported runwatch document version {version!r} (this runwatch reads {VERSION})"
+            f"{source} is a runwatch document of version {version!r}; "
+            f"this runwatch reads version {VERSION}."
         )
+    try:
+        return _parse(doc)
+    except _Malformed as exc:
+        raise ValueError(f"{source} is a malformed runwatch document: {exc}") from None
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else f"a {type(value).__name__}"
+
+
+def _parse(doc: dict[str, Any]) -> dict[str, Any]:
     run = _Doc.get(doc, "run", "document", dict)
     out_run = {
         "name": _Doc.get(run, "name", "run", str),
@@ -145,6 +193,10 @@ def parse_document(doc: Any) -> dict[str, Any]:
     }
     if out_run["task"] not in TASKS:
         _Doc.fail("run.task", f"is not a known task: {out_run['task']!r}")
+    try:
+        engine: Any = engine_class(out_run["task"])
+    except ValueError:
+        engine = None  # no engine for this task in this build: its states travel unread
     if out_run["goal"] not in ("maximize", "minimize"):
         _Doc.fail("run.goal", f"must be 'maximize' or 'minimize', got {out_run['goal']!r}")
     iterations = []
@@ -214,6 +266,8 @@ def parse_document(doc: Any) -> dict[str, Any]:
                         arrays[key] = decode_array(dtype, shape, raw, w2)
                     except ValueError as exc:
                         _Doc.fail(w2, f"is not a plain array: {exc}")
+            if arrays and engine is not None:
+                _check_state(engine, arrays, f"{where}.engine_states.{split}")
             splits.append((split, n, counts, m, r, arrays))
         for split in list(metrics) + list(engine_states):
             if split not in stats:

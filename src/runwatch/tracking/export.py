@@ -236,19 +236,23 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
     ------
     ValueError
         When the file is not JSON, not a runwatch document, malformed (the
-        message says where), or its run name is taken in the store. Nothing
-        is written then.
+        message names `path`, as given, and where in the document), or its
+        run name is taken in the store. Nothing is written then.
     """
     from .run import Run
 
     try:
-        with open(os.fspath(path), encoding="utf-8") as f:
+        source = os.fspath(path)
+    except TypeError:
+        raise ValueError(f"path must be a file path; got {type(path).__name__}.") from None
+    try:
+        with open(source, encoding="utf-8") as f:
             doc = json.load(f)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{os.fspath(path)} is not JSON: {exc}") from None
+        raise ValueError(f"{source} is not JSON: {exc}") from None
     except UnicodeDecodeError:
-        raise ValueError(f"{os.fspath(path)} is not UTF-8 text") from None
-    parsed = parse_document(doc)
+        raise ValueError(f"{source} is not UTF-8 text") from None
+    parsed = parse_document(doc, source)
     run = parsed["run"]
     if name is not None:
         if not isinstance(name, str) or not name:
