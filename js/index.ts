@@ -10,6 +10,7 @@ import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
 import { CSS } from "./style";
 import { IterationsTable } from "./table";
+import { ModelWriter } from "./writer";
 
 /**
  * A view's live state, fed by the model's snapshot trait and custom messages.
@@ -59,12 +60,12 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const root = el("div", "rw-root");
   const header = el("div", "rw-header");
   let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
+  // Every write goes through it: it sets only what differs (writer.ts says why).
+  const writer = new ModelWriter(model);
 
   const select = (id: string): void => {
     picked = id;
-    model.set("selected", id);
-    model.set("_auto_selected", false);
-    model.save_changes();
+    writer.write({ selected: id, _auto_selected: false });
     drawAll();
   };
   // What the user set in an earlier view of this widget (the output is redrawn when
@@ -75,9 +76,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const confusion = new ConfusionPanel({
     memory,
     onCell: (cell) => {
-      model.set("selected_cell", cell);
-      model.save_changes();
-      drawDetail();
+      if (writer.write({ selected_cell: cell })) drawDetail();
     },
   });
   const charts = new ChartGrid();
@@ -138,9 +137,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     }
     children.push(
       splitSelector(d, split, (s) => {
-        model.set("split", s);
-        model.save_changes();
-        drawDetail();
+        if (writer.write({ split: s })) drawDetail();
       }),
     );
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
@@ -210,22 +207,34 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     if (detailChanged || selectedId() !== id) drawDetail();
   };
 
+  // marimo applies a kernel update one key at a time, in the message's order:
+  // `selected` may change before `_auto_selected` does. The two are read
+  // together once the update is in (a microtask later), whatever the order.
+  let reconciling = false;
+  let closed = false;
   const onSelected = (): void => {
-    // The kernel's automatic selection must not undo a pick it has not seen yet
-    // (page -> kernel messages wait while a cell runs).
-    if (picked !== null && model.get("_auto_selected")) {
-      model.set("selected", picked);
-      model.set("_auto_selected", false);
-      model.save_changes();
-    } else if (!model.get("_auto_selected")) {
-      picked = model.get("selected");
-    }
-    drawAll();
+    if (writer.busy || reconciling) return;
+    reconciling = true;
+    queueMicrotask(() => {
+      reconciling = false;
+      if (closed) return;
+      if (picked !== null && model.get("_auto_selected")) {
+        // The kernel's automatic selection must not undo a pick it has not seen yet
+        // (page -> kernel messages wait while a cell runs).
+        writer.write({ selected: picked, _auto_selected: false });
+      } else if (!model.get("_auto_selected")) {
+        picked = model.get("selected");
+      }
+      drawAll();
+    });
   };
-  const onOther = (): void => drawDetail();
+  const onOther = (): void => {
+    if (!writer.busy) drawDetail();
+  };
 
   const stopListening = live.listen(onUpdate);
   model.on("change:selected", onSelected);
+  model.on("change:_auto_selected", onSelected);
   model.on("change:split", onOther);
   model.on("change:selected_cell", onOther);
   const ticker = setInterval(() => {
@@ -250,11 +259,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   return () => {
     stopListening();
     stopFollowing();
+    closed = true;
     clearInterval(ticker);
     restDrawn = true;
     cancelAnimationFrame(frame);
     clearTimeout(fallback);
     model.off("change:selected", onSelected);
+    model.off("change:_auto_selected", onSelected);
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
     charts.clear();
