@@ -17,7 +17,7 @@ class MarimoLikeModel implements WidgetModel {
   /** What the page set, in order, and how many times it asked to save. */
   sets: [string, unknown][] = [];
   saves = 0;
-  private listeners = new Map<string, Set<Callback>>();
+  listeners = new Map<string, Set<Callback>>();
   private fromKernel = false;
 
   constructor(private data: Model) {}
@@ -94,13 +94,13 @@ afterEach(() => {
   cleanup = null;
 });
 
-async function setup() {
+async function setup(snap: Snapshot = snapshot()) {
   const model = new MarimoLikeModel({
     selected: "3",
     split: "validation",
     selected_cell: null,
     _auto_selected: true,
-    _snapshot: snapshot(),
+    _snapshot: snap,
     _uid: `marimo-${Math.random()}`,
     _bundle: "",
   });
@@ -111,7 +111,8 @@ async function setup() {
   await vi.waitFor(() => expect(host.querySelector(".rw-split")).not.toBeNull());
   const row = (id: string) => host.querySelector(`tr.rw-row[data-id="${id}"]`) as HTMLElement;
   const title = () => host.querySelector(".rw-detail-title")?.textContent;
-  return { model, host, row, title };
+  const header = () => host.querySelector(".rw-header") as HTMLElement;
+  return { model, host, row, title, header };
 }
 
 describe("the widget under a model that fires change on every set (marimo)", () => {
@@ -182,5 +183,33 @@ describe("the widget under a model that fires change on every set (marimo)", () 
     cell().click();
     expect(model.sets).toHaveLength(2);
     expect(model.saves).toBe(2);
+  });
+});
+
+describe("the header", () => {
+  test("a finished run shows when it finished, not how long ago the page heard from it", async () => {
+    const { header } = await setup();
+    expect(header().querySelector(".rw-updated")).toBeNull();
+    expect(header().querySelector(".rw-finished")?.textContent).toMatch(/^finished (\d+ [A-Z][a-z]{2} (\d{4} )?)?\d\d:\d\d$/);
+  });
+
+  test("a running run shows its news' age until it ends, then when it ended", async () => {
+    const running = snapshot();
+    running.run = makeRun({ status: "running", best: "3", auto: "3", started: 1_000, ended: null });
+    const { model, header } = await setup(running);
+    expect(header().querySelector(".rw-updated")?.textContent).toMatch(/^updated \d+ s ago$/);
+    expect(header().querySelector(".rw-finished")).toBeNull();
+    const failed = makeRun({ status: "failed", best: "3", auto: "3", started: 1_000, ended: 1_090 });
+    for (const fn of model.listeners.get("msg:custom") ?? []) fn({ seq: 2, deltas: [{ kind: "run", run: failed }] });
+    expect(header().querySelector(".rw-updated")).toBeNull();
+    expect(header().querySelector(".rw-finished")?.textContent).toMatch(/^ended /);
+  });
+
+  test("the task is the title's tooltip, and the count is short", async () => {
+    const { header } = await setup();
+    const title = header().querySelector(".rw-title") as HTMLElement;
+    expect(title.textContent).toBe("r");
+    expect(title.title).toBe("r: classification, primary metric accuracy (maximize)");
+    expect(header().querySelector(".rw-count")?.textContent).toBe("3 of 3 done");
   });
 });

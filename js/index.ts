@@ -4,7 +4,7 @@ import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
-import { formatDuration, formatMetric } from "./format";
+import { clockTime, formatDuration, formatMetric } from "./format";
 import { Live, type Update } from "./live";
 import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
@@ -98,27 +98,41 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const best = rows.find((r) => r.is_best);
     const done = rows.filter((r) => !["running", "queued"].includes(r.status)).length;
     const badge = el("span", `rw-badge rw-${run.status.replace(/[^a-z]/g, "")}`, run.status);
-    const parts: HTMLElement[] = [
-      el("span", "rw-title", run.name),
-      el("span", "rw-muted", run.task),
-      badge,
-      el("span", "rw-count", `${done} of ${rows.length} iterations done`),
-    ];
+    // One line at a notebook cell's width (marimo's is about 700 px): the task
+    // goes to the title's tooltip, and a long name is cut short (style.ts).
+    const title = el("span", "rw-title", run.name);
+    title.title = `${run.name}: ${run.task}, primary metric ${run.primary_metric} (${run.goal})`;
+    const parts: HTMLElement[] = [title, badge, el("span", "rw-count", `${done} of ${rows.length} done`)];
     if (run.started !== null && run.started !== undefined) {
       // The kernel's clock and this page's: the same machine's, as a rule.
       const end = run.ended ?? Date.now() / 1000;
       parts.push(el("span", "rw-elapsed rw-muted", `elapsed ${formatDuration(end - run.started)}`));
     }
     if (best !== undefined) {
-      parts.push(el("span", "rw-best-summary", `best: ${best.name} (#${best.index}) ${run.primary_metric} ${formatMetric(best.metric)}`));
+      // In a narrow cell the name is cut short, never the value (style.ts); the
+      // tooltip has it all.
+      const value = `${run.primary_metric} ${formatMetric(best.metric)}`;
+      const summary = el("span", "rw-best-summary");
+      summary.append(el("span", "", "best:"), el("span", "rw-best-name", best.name), el("span", "", value));
+      summary.title = `best: ${best.name} (#${best.index}), ${value}`;
+      parts.push(summary);
     }
-    const age = Date.now() - live.updated;
-    const updated = el("span", "rw-updated rw-muted", `updated ${ago(age)}`);
-    if (age > STALE_MS && (run.status === "running" || run.status === "queued")) {
-      updated.classList.add("rw-stale");
-      updated.title = "No news from the kernel for a while: is the loop still running?";
+    const going = run.status === "running" || run.status === "queued";
+    if (!going && run.ended !== null && run.ended !== undefined) {
+      // A clock time, not "n min ago": it stays true without a ticker, in a
+      // saved page too, and reads against one's own logs.
+      const ended = el("span", "rw-finished rw-muted", `${run.status === "completed" ? "finished" : "ended"} ${clockTime(run.ended * 1000, Date.now())}`);
+      ended.title = new Date(run.ended * 1000).toString();
+      parts.push(ended);
+    } else {
+      const age = Date.now() - live.updated;
+      const updated = el("span", "rw-updated rw-muted", `updated ${ago(age)}`);
+      if (age > STALE_MS && going) {
+        updated.classList.add("rw-stale");
+        updated.title = "No news from the kernel for a while: is the loop still running?";
+      }
+      parts.push(updated);
     }
-    parts.push(updated);
     header.replaceChildren(...parts);
   };
 
