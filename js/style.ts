@@ -39,7 +39,7 @@ export const CSS = `
 .rw-split { border: 1px solid #bbb; background: transparent; border-radius: 4px; padding: 2px 10px; cursor: pointer; color: inherit; }
 .rw-split.rw-active { background: #4c78a8; color: white; border-color: #4c78a8; }
 .rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.rw-panel h4 { margin: 4px 0; font-size: 13px; }
+.rw-panel h4 { margin: 4px 0; font-size: 13px; font-weight: 600; }  /* marimo's reset makes headings plain */
 .rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
 .rw-primary { font-weight: 600; }
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }

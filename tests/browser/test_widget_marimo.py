@@ -112,7 +112,9 @@ def open_app(page, marimo_app: Marimo) -> None:
 
 def test_pick_reaches_python_in_marimo(marimo_app, browser):
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    # marimo scrolls the app inside a box of the window's height: tall enough for the
+    # whole widget, or element screenshots come out blank below the fold.
+    page = browser.new_page(viewport={"width": 1400, "height": 3400})
     log = PageLog(page)
     with kept_on_failure(page, log, ARTIFACTS / "failure-marimo"):
         open_app(page, marimo_app)
@@ -162,7 +164,7 @@ def test_pick_reaches_python_in_marimo(marimo_app, browser):
 def test_a_second_visit_gets_a_working_widget(marimo_app, browser):
     # Another session in the same marimo process, in a narrower window.
     ARTIFACTS.mkdir(exist_ok=True)
-    page = browser.new_page(viewport={"width": 900, "height": 1200})
+    page = browser.new_page(viewport={"width": 900, "height": 3400})
     log = PageLog(page)
     with kept_on_failure(page, log, ARTIFACTS / "failure-marimo-second"):
         open_app(page, marimo_app)
