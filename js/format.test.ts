@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { MISSING, displayText, formatDuration, formatMetric } from "./format";
+import { MISSING, clockTime, displayText, formatDuration, formatMetric } from "./format";
 
 describe("formatMetric", () => {
   test("keeps 4 significant digits", () => {
@@ -61,5 +61,19 @@ describe("formatDuration", () => {
     expect(formatDuration(undefined)).toBe(MISSING);
     expect(formatDuration(Number.NaN)).toBe(MISSING);
     expect(formatDuration(-3)).toBe("0.0 s");
+  });
+});
+
+describe("clockTime", () => {
+  // Local dates: the page shows its own time zone's wall clock.
+  const now = new Date(2026, 11, 5, 18, 40).getTime();
+  test("the time alone on the same day, with two-digit hours and minutes", () => {
+    expect(clockTime(new Date(2026, 11, 5, 12, 31, 59).getTime(), now)).toBe("12:31");
+    expect(clockTime(new Date(2026, 11, 5, 0, 5).getTime(), now)).toBe("00:05");
+  });
+  test("day and month on another day of the year, and the year before that", () => {
+    expect(clockTime(new Date(2026, 11, 4, 23, 59).getTime(), now)).toBe("4 Dec 23:59");
+    expect(clockTime(new Date(2026, 0, 5, 18, 40).getTime(), now)).toBe("5 Jan 18:40");
+    expect(clockTime(new Date(2025, 11, 5, 18, 40).getTime(), now)).toBe("5 Dec 2025 18:40");
   });
 });

@@ -37,6 +37,23 @@ export function formatDuration(seconds: number | null | undefined): string {
   return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, "0")} min`;
 }
 
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * A moment (ms since the epoch) as a wall-clock time in the page's time zone:
+ * "12:31" on the day of `now`, "3 Dec 12:31" on another day of its year,
+ * "3 Dec 2025 12:31" in another year.
+ */
+export function clockTime(ms: number, now: number): string {
+  const t = new Date(ms);
+  const today = new Date(now);
+  const hm = `${String(t.getHours()).padStart(2, "0")}:${String(t.getMinutes()).padStart(2, "0")}`;
+  const sameYear = t.getFullYear() === today.getFullYear();
+  if (sameYear && t.getMonth() === today.getMonth() && t.getDate() === today.getDate()) return hm;
+  const day = `${t.getDate()} ${MONTHS[t.getMonth()]}`;
+  return sameYear ? `${day} ${hm}` : `${day} ${t.getFullYear()} ${hm}`;
+}
+
 /** A trait value as display text: strings as they are, nothing for null/undefined. */
 export function displayText(value: unknown): string {
   if (value === null || value === undefined) {

@@ -4,12 +4,13 @@ import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
-import { formatDuration, formatMetric } from "./format";
+import { clockTime, formatDuration, formatMetric } from "./format";
 import { Live, type Update } from "./live";
 import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
 import { CSS } from "./style";
 import { IterationsTable } from "./table";
+import { ModelWriter } from "./writer";
 
 /**
  * A view's live state, fed by the model's snapshot trait and custom messages.
@@ -59,12 +60,12 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const root = el("div", "rw-root");
   const header = el("div", "rw-header");
   let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
+  // Every write goes through it: it sets only what differs (writer.ts says why).
+  const writer = new ModelWriter(model);
 
   const select = (id: string): void => {
     picked = id;
-    model.set("selected", id);
-    model.set("_auto_selected", false);
-    model.save_changes();
+    writer.write({ selected: id, _auto_selected: false });
     drawAll();
   };
   // What the user set in an earlier view of this widget (the output is redrawn when
@@ -75,9 +76,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const confusion = new ConfusionPanel({
     memory,
     onCell: (cell) => {
-      model.set("selected_cell", cell);
-      model.save_changes();
-      drawDetail();
+      if (writer.write({ selected_cell: cell })) drawDetail();
     },
   });
   const charts = new ChartGrid();
@@ -99,27 +98,41 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const best = rows.find((r) => r.is_best);
     const done = rows.filter((r) => !["running", "queued"].includes(r.status)).length;
     const badge = el("span", `rw-badge rw-${run.status.replace(/[^a-z]/g, "")}`, run.status);
-    const parts: HTMLElement[] = [
-      el("span", "rw-title", run.name),
-      el("span", "rw-muted", run.task),
-      badge,
-      el("span", "rw-count", `${done} of ${rows.length} iterations done`),
-    ];
+    // One line at a notebook cell's width (marimo's is about 700 px): the task
+    // goes to the title's tooltip, and a long name is cut short (style.ts).
+    const title = el("span", "rw-title", run.name);
+    title.title = `${run.name}: ${run.task}, primary metric ${run.primary_metric} (${run.goal})`;
+    const parts: HTMLElement[] = [title, badge, el("span", "rw-count", `${done} of ${rows.length} done`)];
     if (run.started !== null && run.started !== undefined) {
       // The kernel's clock and this page's: the same machine's, as a rule.
       const end = run.ended ?? Date.now() / 1000;
       parts.push(el("span", "rw-elapsed rw-muted", `elapsed ${formatDuration(end - run.started)}`));
     }
     if (best !== undefined) {
-      parts.push(el("span", "rw-best-summary", `best: ${best.name} (#${best.index}) ${run.primary_metric} ${formatMetric(best.metric)}`));
+      // In a narrow cell the name is cut short, never the value (style.ts); the
+      // tooltip has it all.
+      const value = `${run.primary_metric} ${formatMetric(best.metric)}`;
+      const summary = el("span", "rw-best-summary");
+      summary.append(el("span", "", "best:"), el("span", "rw-best-name", best.name), el("span", "", value));
+      summary.title = `best: ${best.name} (#${best.index}), ${value}`;
+      parts.push(summary);
     }
-    const age = Date.now() - live.updated;
-    const updated = el("span", "rw-updated rw-muted", `updated ${ago(age)}`);
-    if (age > STALE_MS && (run.status === "running" || run.status === "queued")) {
-      updated.classList.add("rw-stale");
-      updated.title = "No news from the kernel for a while: is the loop still running?";
+    const going = run.status === "running" || run.status === "queued";
+    if (!going && run.ended !== null && run.ended !== undefined) {
+      // A clock time, not "n min ago": it stays true without a ticker, in a
+      // saved page too, and reads against one's own logs.
+      const ended = el("span", "rw-finished rw-muted", `${run.status === "completed" ? "finished" : "ended"} ${clockTime(run.ended * 1000, Date.now())}`);
+      ended.title = new Date(run.ended * 1000).toString();
+      parts.push(ended);
+    } else {
+      const age = Date.now() - live.updated;
+      const updated = el("span", "rw-updated rw-muted", `updated ${ago(age)}`);
+      if (age > STALE_MS && going) {
+        updated.classList.add("rw-stale");
+        updated.title = "No news from the kernel for a while: is the loop still running?";
+      }
+      parts.push(updated);
     }
-    parts.push(updated);
     header.replaceChildren(...parts);
   };
 
@@ -138,9 +151,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     }
     children.push(
       splitSelector(d, split, (s) => {
-        model.set("split", s);
-        model.save_changes();
-        drawDetail();
+        if (writer.write({ split: s })) drawDetail();
       }),
     );
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
@@ -210,22 +221,34 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     if (detailChanged || selectedId() !== id) drawDetail();
   };
 
+  // marimo applies a kernel update one key at a time, in the message's order:
+  // `selected` may change before `_auto_selected` does. The two are read
+  // together once the update is in (a microtask later), whatever the order.
+  let reconciling = false;
+  let closed = false;
   const onSelected = (): void => {
-    // The kernel's automatic selection must not undo a pick it has not seen yet
-    // (page -> kernel messages wait while a cell runs).
-    if (picked !== null && model.get("_auto_selected")) {
-      model.set("selected", picked);
-      model.set("_auto_selected", false);
-      model.save_changes();
-    } else if (!model.get("_auto_selected")) {
-      picked = model.get("selected");
-    }
-    drawAll();
+    if (writer.busy || reconciling) return;
+    reconciling = true;
+    queueMicrotask(() => {
+      reconciling = false;
+      if (closed) return;
+      if (picked !== null && model.get("_auto_selected")) {
+        // The kernel's automatic selection must not undo a pick it has not seen yet
+        // (page -> kernel messages wait while a cell runs).
+        writer.write({ selected: picked, _auto_selected: false });
+      } else if (!model.get("_auto_selected")) {
+        picked = model.get("selected");
+      }
+      drawAll();
+    });
   };
-  const onOther = (): void => drawDetail();
+  const onOther = (): void => {
+    if (!writer.busy) drawDetail();
+  };
 
   const stopListening = live.listen(onUpdate);
   model.on("change:selected", onSelected);
+  model.on("change:_auto_selected", onSelected);
   model.on("change:split", onOther);
   model.on("change:selected_cell", onOther);
   const ticker = setInterval(() => {
@@ -250,11 +273,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   return () => {
     stopListening();
     stopFollowing();
+    closed = true;
     clearInterval(ticker);
     restDrawn = true;
     cancelAnimationFrame(frame);
     clearTimeout(fallback);
     model.off("change:selected", onSelected);
+    model.off("change:_auto_selected", onSelected);
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
     charts.clear();

@@ -2,9 +2,17 @@
 export const CSS = `
 .rw-root { font-family: var(--jp-ui-font-family, system-ui, sans-serif); font-size: 13px;
   color: var(--jp-ui-font-color1, #222); display: flex; flex-direction: column; gap: 10px; }
-.rw-header { display: flex; flex-wrap: wrap; gap: 14px; align-items: baseline; }
-.rw-title { font-size: 15px; font-weight: 600; }
-.rw-badge { padding: 1px 8px; border-radius: 9px; background: #ddd; font-size: 12px; }
+.rw-header { display: flex; gap: 8px; align-items: baseline; white-space: nowrap; overflow: hidden; }
+.rw-header > * { flex: none; }
+.rw-header > .rw-muted { font-size: 12px; }
+/* One line whatever the width: a long best or run name is cut short, the best's first. */
+.rw-header > .rw-title, .rw-best-name { min-width: 0; overflow: hidden; text-overflow: ellipsis; }
+.rw-header > .rw-title { flex: 0 1 auto; }
+.rw-header > .rw-best-summary { flex: 0 100 auto; min-width: 0; display: flex; gap: 0.35em; align-items: baseline; }
+.rw-best-summary > * { flex: none; }
+.rw-best-summary > .rw-best-name { flex: 0 1 auto; font-weight: 600; }
+.rw-title { font-size: 14px; font-weight: 600; }
+.rw-badge { padding: 1px 7px; border-radius: 9px; background: #ddd; font-size: 12px; }
 .rw-badge.rw-running { background: #cfe3fa; color: #0b4f9c; }
 .rw-badge.rw-completed { background: #d4f0d4; color: #1e6b1e; }
 .rw-badge.rw-failed, .rw-badge.rw-interrupted { background: #f8d0d0; color: #8a1c1c; }
@@ -31,7 +39,7 @@ export const CSS = `
 .rw-split { border: 1px solid #bbb; background: transparent; border-radius: 4px; padding: 2px 10px; cursor: pointer; color: inherit; }
 .rw-split.rw-active { background: #4c78a8; color: white; border-color: #4c78a8; }
 .rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.rw-panel h4 { margin: 4px 0; font-size: 13px; }
+.rw-panel h4 { margin: 4px 0; font-size: 13px; font-weight: 600; }  /* marimo's reset makes headings plain */
 .rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
 .rw-primary { font-weight: 600; }
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }

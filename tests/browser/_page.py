@@ -133,3 +133,23 @@ def kept_on_failure(page: Any, log: PageLog, path: Path) -> Iterator[None]:
         raise
     finally:
         page.close()
+
+
+def header_fits(page: Any, root: int = 0) -> None:
+    """The `root`-th widget's header takes one line and shows every item whole."""
+    m = page.locator(".rw-header").nth(root).evaluate(
+        """(h) => {
+          const items = [...h.children];
+          return {
+            height: h.getBoundingClientRect().height,
+            line: Math.max(...items.map((c) => c.getBoundingClientRect().height)),
+            cut: [...h.querySelectorAll("*")]
+              .filter((c) => c.scrollWidth > c.clientWidth)
+              .map((c) => c.textContent),
+            hidden: h.scrollWidth - h.clientWidth,
+          };
+        }"""
+    )
+    # One line: the header is as tall as its tallest item (two lines would be twice that).
+    assert m["height"] <= m["line"] + 1, m
+    assert m["cut"] == [] and m["hidden"] <= 0, m

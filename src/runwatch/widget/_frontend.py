@@ -12,14 +12,21 @@ widget manager (``model.widget_manager.get_model``, part of anywidget's model
 interface) and import the code once per page. A page opened later, or
 reloaded, gets the model like any other widget model of the kernel.
 
+"Per kernel" means per set of pages a comm reaches. ``marimo run`` serves
+each viewer (and each reload) a session of its own, as threads of one
+process, and a comm opened in one session is seen by that session's page
+only: each session gets a FrontEnd of its own (:func:`_comm_scope`).
+
 The code is read once per kernel: after ``npm run build``, restart the kernel
 (anywidget's ``ANYWIDGET_HMR=1`` reloads ``widget.js``, not the bundle).
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import anywidget
 import traitlets
@@ -39,18 +46,35 @@ class FrontEnd(anywidget.AnyWidget):
 
 
 _shared: FrontEnd | None = None
+_shared_scope: Any = None
 _lock = threading.Lock()
 
 
+def _comm_scope() -> Any:
+    """Whose pages a comm opened now reaches: marimo's session, else None (the kernel's)."""
+    if "marimo" not in sys.modules:
+        return None
+    try:
+        from marimo._runtime.context import safe_get_context
+    except ImportError:  # private API; without it, one model per process as in Jupyter
+        return None
+    ctx = safe_get_context()
+    # MarimoComm sends through the stream of the session it was opened in.
+    return None if ctx is None else getattr(ctx, "stream", ctx)
+
+
 def front_end() -> FrontEnd:
-    """The kernel's one :class:`FrontEnd`, made on first use and again after it was closed."""
-    global _shared
+    """The kernel's (marimo: the session's) :class:`FrontEnd`, made on first use and after close."""
+    global _shared, _shared_scope
+    scope = _comm_scope()
     with _lock:
-        if _shared is None or _shared.comm is None:  # ipywidgets drops the comm on close()
+        # ipywidgets drops the comm on close().
+        if _shared is None or _shared.comm is None or _shared_scope is not scope:
             if not BUNDLE.is_file():
                 raise RuntimeError(
                     f"runwatch's front end is not built ({BUNDLE} is missing): "
                     "run `npm run build` in the source checkout."
                 )
             _shared = FrontEnd(code=BUNDLE.read_bytes())
+            _shared_scope = scope
         return _shared
