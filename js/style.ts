@@ -35,7 +35,8 @@ export const CSS = `
 .rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
 .rw-primary { font-weight: 600; }
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }
-.rw-matrix td, .rw-matrix th { text-align: center; min-width: 28px; }
+.rw-matrix th { text-align: center; min-width: 28px; }
+.rw-matrix td { text-align: right; min-width: 28px; }  /* numbers aligned on the point */
 .rw-matrix .rw-row-label { text-align: right; }
 .rw-cell.rw-dark { color: white; }
 .rw-cell.rw-diag { font-weight: 600; }
