@@ -1,8 +1,9 @@
 // @vitest-environment happy-dom
-// The detail's tables in a DOM: one number of decimals per column.
+// The detail's tables in a DOM: one number of decimals per column, and what an
+// iteration without predictions says.
 import { describe, expect, test } from "vitest";
 
-import { metricsTable, perClassTable } from "./detail";
+import { ENDED, metricsTable, noPredictions, perClassTable } from "./detail";
 import type { SplitDetail } from "./model";
 
 function split(over: Partial<SplitDetail> = {}): SplitDetail {
@@ -55,5 +56,21 @@ describe("perClassTable", () => {
     const t = perClassTable(split({ per_class: [{ label: "a", precision: 1, recall: 1, f1: 1, support: 1 }] }));
     const cells = [...t.querySelectorAll("tbody td")];
     expect(cells.map((c) => c.classList.contains("rw-num"))).toEqual([false, true, true, true, true]);
+  });
+});
+
+describe("noPredictions", () => {
+  test("a finished iteration without predictions says so (and where its loss is), not that charts will come", () => {
+    for (const status of ENDED) {
+      expect(noPredictions(status, true)).toBe("No predictions were logged for this iteration; its loss is charted below.");
+      expect(noPredictions(status, false)).toBe("No predictions were logged for this iteration.");
+    }
+  });
+
+  test("a running iteration may still get predictions", () => {
+    for (const status of ["running", "queued"]) {
+      expect(noPredictions(status, true)).toBe("No predictions logged for this iteration yet.");
+      expect(noPredictions(status, false)).toBe("No predictions logged for this iteration yet.");
+    }
   });
 });

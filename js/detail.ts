@@ -34,6 +34,23 @@ function table(cls: string, head: string[], rows: string[][], numeric: boolean[]
   return t;
 }
 
+/** Statuses of an iteration that has ended: nothing more will be logged to it. */
+export const ENDED: readonly string[] = ["completed", "failed", "canceled", "interrupted"];
+
+/**
+ * What the detail says of an iteration with no predictions in any split (so
+ * no metrics and no charts of them): "yet" while it runs; once it has ended,
+ * that none were, and where its loss is when it has one (not "charts appear
+ * when the iteration has finished": none will).
+ * Same sentences as the static summary's (runwatch.widget._static.no_predictions).
+ */
+export function noPredictions(status: string, hasLosses: boolean): string {
+  if (!ENDED.includes(status)) return "No predictions logged for this iteration yet.";
+  return hasLosses
+    ? "No predictions were logged for this iteration; its loss is charted below."
+    : "No predictions were logged for this iteration.";
+}
+
 /** The split selector: one button per split of the detail. */
 export function splitSelector(detail: Detail | undefined, current: string | null, onPick: (s: string) => void): HTMLElement {
   const bar = document.createElement("div");

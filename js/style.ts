@@ -55,4 +55,5 @@ export const CSS = `
 .rw-per-class-panel .rw-metrics-wrap { max-height: 240px; }
 .rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
+.rw-empty:empty { display: none; }
 `;
