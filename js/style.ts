@@ -33,7 +33,7 @@ export const CSS = `
 .rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .rw-panel h4 { margin: 4px 0; font-size: 13px; }
 .rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
-.rw-primary { font-weight: 600; }
+.rw-primary td:first-child { font-weight: 600; }  /* bold figures are wider: the value stays on the point */
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }
 .rw-matrix th { text-align: center; min-width: 28px; }
 .rw-matrix td { text-align: right; min-width: 28px; }  /* numbers aligned on the point */

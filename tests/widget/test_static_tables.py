@@ -83,6 +83,7 @@ def test_the_metrics_column_has_one_number_of_decimals_and_says_why_a_value_is_m
 
 def test_the_iterations_metric_columns_have_one_number_of_decimals():
     rows = [_row(1, 1.0, 1.0), _row(2, 0.0, 1.0), _row(3, 0.9143, 1.0), _row(4, None, 1.0)]
+    rows[0]["is_best"] = True
     html = iterations_table(rows, "accuracy", selected=None)
     texts = [
         re.findall(r">([^<]*)</td>", row)[4:] for row in re.findall(r"<tr [^>]*>(.*?)</tr>", html)
@@ -94,3 +95,6 @@ def test_the_iterations_metric_columns_have_one_number_of_decimals():
         ["\u2014", "1.0000"],
     ]
     assert "font-variant-numeric:tabular-nums" in html
+    # The best row's name is bold, its numbers are not: bold figures are wider.
+    assert '<tr class="rw-static-row" style="background:#eef6ee">' in html
+    assert "<b>m1 \u2605</b>" in html and "font-weight" not in html

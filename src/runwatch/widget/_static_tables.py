@@ -77,8 +77,11 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
     form = column_format([v for r in every for v in (r["metric"], r["best"])])
     body = []
     for r in rows:
-        style = ' style="font-weight:bold;background:#eef6ee"' if r["is_best"] else ""
+        # The name bold, not the row: bold figures are wider and would leave the point.
+        style = ' style="background:#eef6ee"' if r["is_best"] else ""
         name = esc(r["name"]) + (" \u2605" if r["is_best"] else "")
+        if r["is_best"]:
+            name = f"<b>{name}</b>"
         if r["id"] == selected:
             name += ' <span style="color:#888">(shown below)</span>'
         cells = [
