@@ -169,7 +169,9 @@ function pct(v: number, d: number): string {
  */
 export function cellTexts(matrix: readonly (readonly number[])[], shown: readonly (readonly number[])[], norm: Norm): string[][] {
   if (norm !== "raw") return shown.map((r) => r.map((v) => v.toFixed(2)));
-  const format = columnFormat(matrix.flat(), true);
+  const cells: number[] = []; // not matrix.flat(): 5x slower on 100 classes
+  for (const r of matrix) for (const v of r) cells.push(v);
+  const format = columnFormat(cells, true);
   return matrix.map((r) => r.map((v) => formatNumber(v, format)));
 }
 
@@ -287,8 +289,8 @@ export class ConfusionPanel {
     const rows = rowSums(f.matrix);
     const cols = colSums(f.matrix);
     const max = scaleMax(shown, f.other);
-    const texts = cellTexts(f.matrix, shown, this.norm);
     const countTexts = cellTexts(f.matrix, shown, "raw");
+    const texts = this.norm === "raw" ? countTexts : cellTexts(f.matrix, shown, this.norm);
     const table = document.createElement("table");
     table.className = "rw-table rw-matrix";
     const head = table.createTHead().insertRow();
