@@ -1,5 +1,6 @@
 // The detail panels of the selected iteration: split selector, metrics table,
-// per-class table. Text goes in with textContent only.
+// per-class table, and what an iteration without predictions says. Text goes in
+// with textContent only.
 import { columnFormat, formatColumn, formatNumber } from "./format";
 import { SPLITS, type Detail, type SplitDetail } from "./model";
 
