@@ -97,7 +97,10 @@ def column_format(values: Iterable[Any], counts: bool = False) -> ColumnFormat:
         if v == 0 or _exponential(v):
             continue
         # The exponent after rounding to SIGNIFICANT digits: 9.9996 counts as 10.00.
-        exponent = int(_to_exponential(v).split("e")[1])
+        # Python's format rounds exact ties to even, JavaScript's away from zero, but
+        # only a tie on a 9 can carry into the exponent, and both round that up:
+        # the same exponent as _to_exponential, without its Decimal arithmetic.
+        exponent = int(f"{v:.{SIGNIFICANT - 1}e}".split("e")[1])
         decimals = max(decimals, SIGNIFICANT - 1 - exponent, 0)
     return ColumnFormat(SIGNIFICANT - 1 if decimals < 0 else decimals, False)
 
