@@ -26,4 +26,10 @@ describe("ConfusionPanel", () => {
       expect(drawn({ labels, counts: null, cells }, mode)).toEqual(dense);
     }
   });
+
+  test("counts print as a count column: integers, or one number of decimals when weighted", () => {
+    const texts = (counts: number[][]) => drawn({ labels: ["a", "b"], counts, cells: null }, "all").slice(1).map((r) => r.slice(1));
+    expect(texts([[12, 0], [3, 140]])).toEqual([["12", "0"], ["3", "140"]]);
+    expect(texts([[12.5, 0], [3.25, 140]])).toEqual([["12.500", "0.000"], ["3.250", "140.000"]]);
+  });
 });

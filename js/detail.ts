@@ -1,6 +1,7 @@
 // The detail panels of the selected iteration: split selector, metrics table,
-// per-class table. Text goes in with textContent only.
-import { formatMetric } from "./format";
+// per-class table, and what an iteration without predictions says. Text goes in
+// with textContent only.
+import { columnFormat, formatColumn, formatNumber } from "./format";
 import { SPLITS, type Detail, type SplitDetail } from "./model";
 
 /** The split to show: the wanted one when the detail has it, else the first present (validation first). */
@@ -34,6 +35,23 @@ function table(cls: string, head: string[], rows: string[][], numeric: boolean[]
   return t;
 }
 
+/** Statuses of an iteration that has ended: nothing more will be logged to it. */
+export const ENDED: readonly string[] = ["completed", "failed", "canceled", "interrupted"];
+
+/**
+ * What the detail says of an iteration with no predictions in any split (so
+ * no metrics and no charts of them): "yet" while it runs; once it has ended,
+ * that none were, and where its loss is when it has one (not "charts appear
+ * when the iteration has finished": none will).
+ * Same sentences as the static summary's (runwatch.widget._static.no_predictions).
+ */
+export function noPredictions(status: string, hasLosses: boolean): string {
+  if (!ENDED.includes(status)) return "No predictions logged for this iteration yet.";
+  return hasLosses
+    ? "No predictions were logged for this iteration; its loss is charted below."
+    : "No predictions were logged for this iteration.";
+}
+
 /** The split selector: one button per split of the detail. */
 export function splitSelector(detail: Detail | undefined, current: string | null, onPick: (s: string) => void): HTMLElement {
   const bar = document.createElement("div");
@@ -54,11 +72,6 @@ export function splitSelector(detail: Detail | undefined, current: string | null
   return bar;
 }
 
-/**
- * The metrics of a split by kind (threshold-free, label, binary, ...; the
- * kernel's `groups`), the primary metric's group first with it on top; an
- * undefined value shows "—" and its reason on hover.
- */
 /** The iteration's parameters, "name = value", as text (a name may be any string). */
 export function paramList(params: [string, string][]): HTMLElement {
   const box = document.createElement("div");
@@ -76,10 +89,18 @@ export function paramList(params: [string, string][]): HTMLElement {
   return box;
 }
 
+/**
+ * The metrics of a split by kind (threshold-free, label, binary, ...; the
+ * kernel's `groups`), the primary metric's group first with it on top; an
+ * undefined value shows "—" and its reason on hover. Every value prints
+ * with the same decimals (format.ts columnFormat).
+ */
 export function metricsTable(split: SplitDetail, primary: string): HTMLTableElement {
   const groups = (split.groups ?? []).length > 0 ? split.groups : [{ group: "metrics", metrics: Object.keys(split.metrics).sort() }];
   const t = table("rw-metrics", ["Metric", "Value"], [], [false, true]);
   const body = t.tBodies[0] ?? t.createTBody();
+  // One column: every value with the same decimals, whichever group it is in.
+  const format = columnFormat(groups.flatMap((g) => g.metrics.map((name) => split.metrics[name])));
   for (const g of groups) {
     const head = body.insertRow();
     head.className = "rw-group";
@@ -95,7 +116,7 @@ export function metricsTable(split: SplitDetail, primary: string): HTMLTableElem
       n.textContent = name;
       const v = tr.insertCell();
       v.className = "rw-num";
-      v.textContent = formatMetric(split.metrics[name]);
+      v.textContent = formatNumber(split.metrics[name], format);
       const reason = (split.reasons ?? {})[name];
       if (reason !== undefined) v.title = reason;
     }
@@ -103,18 +124,19 @@ export function metricsTable(split: SplitDetail, primary: string): HTMLTableElem
   return t;
 }
 
-/** Precision, recall, F1 and support per class. */
+/** Precision, recall, F1 and support per class; each column prints with one number of decimals. */
 export function perClassTable(split: SplitDetail): HTMLTableElement {
+  const rows = split.per_class;
+  const columns = [
+    formatColumn(rows.map((r) => r.precision)),
+    formatColumn(rows.map((r) => r.recall)),
+    formatColumn(rows.map((r) => r.f1)),
+    formatColumn(rows.map((r) => r.support), true),
+  ];
   return table(
     "rw-per-class",
     ["Class", "Precision", "Recall", "F1", "Support"],
-    split.per_class.map((r) => [
-      r.label,
-      formatMetric(r.precision),
-      formatMetric(r.recall),
-      formatMetric(r.f1),
-      r.support === null ? "\u2014" : String(Math.round(r.support * 1000) / 1000),
-    ]),
+    rows.map((r, i) => [r.label, ...columns.map((c) => c[i] ?? "")]),
     [false, true, true, true, true],
   );
 }

@@ -1,6 +1,27 @@
 import { describe, expect, test } from "vitest";
 
-import { MISSING, clockTime, displayText, formatDuration, formatMetric } from "./format";
+import { MISSING, clockTime, columnFormat, displayText, formatColumn, formatDuration, formatMetric } from "./format";
+import columns from "./number_columns.json";
+
+/** A value of number_columns.json: JSON has no NaN, infinities or -0, so they come as strings. */
+function decode(v: number | string | null): number | null {
+  if (typeof v !== "string") return v;
+  return { NaN: Number.NaN, Infinity: Infinity, "-Infinity": -Infinity, "-0": -0 }[v] ?? Number.NaN;
+}
+
+describe("formatColumn: the shared cases of number_columns.json", () => {
+  test.each(columns.cases)("$why", ({ values, counts, expected }) => {
+    expect(formatColumn(values.map(decode), counts)).toEqual(expected);
+  });
+});
+
+describe("columnFormat", () => {
+  test("one number of decimals for the whole column, integers for whole counts", () => {
+    expect(columnFormat([0.9143, 1, 0])).toEqual({ decimals: 4, whole: false });
+    expect(columnFormat([3, 7], true)).toEqual({ decimals: 0, whole: true });
+    expect(columnFormat([3, 7.5], true)).toEqual({ decimals: 3, whole: false });
+  });
+});
 
 describe("formatMetric", () => {
   test("keeps 4 significant digits", () => {

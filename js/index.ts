@@ -3,7 +3,7 @@
 import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
-import { metricsTable, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
+import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { Live, type Update } from "./live";
 import { viewMemory } from "./memory";
@@ -157,8 +157,9 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
     const importance = d?.importance ?? null; // absent in payloads older than it
     if (sd === undefined) {
-      children.push(el("p", "rw-empty", row === undefined ? "" : "No predictions logged for this iteration yet."));
-      charts.show(importance === null ? {} : { importance });
+      const losses = row === undefined ? [] : (live.state.losses[row.id] ?? []);
+      children.push(el("p", "rw-empty", row === undefined ? "" : noPredictions(row.status, losses.length > 0)));
+      charts.show(importance === null ? {} : { importance }, ""); // no charts of predictions will come
     } else {
       const panels = el("div", "rw-panels");
       const m = el("div", "rw-panel rw-metrics-wrap");

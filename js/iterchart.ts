@@ -163,6 +163,11 @@ export class IterationsChart {
       })();
     }
     const rows = chartRows(state, metric, selected);
+    // No empty frame: without a value of the metric (a run that logs losses only,
+    // or none yet) the chart hides, and the picker too when it offers nothing else.
+    const empty = rows.every((r) => r.value === null);
+    this.box.hidden = empty;
+    this.el.hidden = empty && metrics.length <= 1;
     // Batches that only bring details (1,000 of them for a large run) leave the
     // chart as it is: re-inserting every point each time kept the page busy.
     const key = JSON.stringify(rows);

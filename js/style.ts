@@ -41,9 +41,10 @@ export const CSS = `
 .rw-panels { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .rw-panel h4 { margin: 4px 0; font-size: 13px; font-weight: 600; }  /* marimo's reset makes headings plain */
 .rw-metrics-wrap { overflow: auto; }  /* the metrics list in full: 26 rows at most */
-.rw-primary { font-weight: 600; }
+.rw-primary td:first-child { font-weight: 600; }  /* bold figures are wider: the value stays on the point */
 .rw-controls { display: flex; gap: 12px; margin-bottom: 6px; }
-.rw-matrix td, .rw-matrix th { text-align: center; min-width: 28px; }
+.rw-matrix th { text-align: center; min-width: 28px; }
+.rw-matrix td { text-align: right; min-width: 28px; }  /* numbers aligned on the point */
 .rw-matrix .rw-row-label { text-align: right; }
 .rw-cell.rw-dark { color: white; }
 .rw-cell.rw-diag { font-weight: 600; }
@@ -62,4 +63,5 @@ export const CSS = `
 .rw-per-class-panel .rw-metrics-wrap { max-height: 240px; }
 .rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
+.rw-empty:empty { display: none; }
 `;

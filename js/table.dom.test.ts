@@ -86,4 +86,15 @@ describe("IterationsTable in a DOM", () => {
     expect(trs()).toHaveLength(n);
     expect(more.hidden).toBe(true);
   });
+
+  test("the metric columns print with one number of decimals, redrawn when a row needs more", () => {
+    const table = new IterationsTable({ metricName: "accuracy", onSelect: () => {} });
+    document.body.replaceChildren(table.el);
+    const texts = () => [...table.el.querySelectorAll("tbody tr.rw-row")].map((tr) => [...tr.querySelectorAll("td")].slice(4).map((td) => td.textContent));
+    const rows = [makeRow(1, { metric: 1, best: 1 }), makeRow(2, { metric: 0, best: 1 }), makeRow(3, { metric: 0.9143, best: 1 })];
+    table.update(rows, null, "accuracy");
+    expect(texts()).toEqual([["1.0000", "1.0000"], ["0.0000", "1.0000"], ["0.9143", "1.0000"]]);
+    table.update([...rows, makeRow(4, { metric: 0.05, best: 1 })], null, "accuracy");
+    expect(texts()).toEqual([["1.00000", "1.00000"], ["0.00000", "1.00000"], ["0.91430", "1.00000"], ["0.05000", "1.00000"]]);
+  });
 });

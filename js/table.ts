@@ -1,6 +1,6 @@
 // The iterations table: sortable by any column, best row highlighted,
 // click or arrow keys to select. `sortRows` is pure (tested in node).
-import { displayText, formatDuration, formatMetric } from "./format";
+import { columnFormat, displayText, formatDuration, formatNumber, type ColumnFormat } from "./format";
 import type { ViewMemory } from "./memory";
 import type { IterationRow } from "./model";
 
@@ -63,7 +63,15 @@ export function moveSelection(
   return order[next]?.id ?? null;
 }
 
-function cellText(row: IterationRow, key: SortKey): string {
+/**
+ * The format of the metric and best-so-far columns, over every row (drawn or
+ * not): one number of decimals for both, as they hold the same metric.
+ */
+export function metricFormat(rows: readonly IterationRow[]): ColumnFormat {
+  return columnFormat(rows.flatMap((r) => [r.metric, r.best]));
+}
+
+function cellText(row: IterationRow, key: SortKey, format: ColumnFormat): string {
   switch (key) {
     case "index":
       return String(row.index);
@@ -74,9 +82,9 @@ function cellText(row: IterationRow, key: SortKey): string {
     case "duration":
       return formatDuration(row.duration);
     case "metric":
-      return formatMetric(row.metric);
+      return formatNumber(row.metric, format);
     case "best":
-      return formatMetric(row.best);
+      return formatNumber(row.best, format);
   }
 }
 
@@ -104,9 +112,9 @@ export function visibleRows(order: readonly IterationRow[], selected: string | n
   return page;
 }
 
-/** What a drawn row shows: a row is rebuilt only when this changes. */
-function rowKey(row: IterationRow, selected: string | null): string {
-  return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected]);
+/** What a drawn row shows: a row is rebuilt only when this changes (the columns' decimals included). */
+function rowKey(row: IterationRow, selected: string | null, format: ColumnFormat): string {
+  return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected, format]);
 }
 
 /**
@@ -126,6 +134,7 @@ export class IterationsTable {
   private drawn = new Map<string, { key: string; tr: HTMLTableRowElement }>();
   private headKey = "";
   private showAll = false;
+  private format: ColumnFormat = metricFormat([]);
   private more: HTMLElement;
 
   constructor(private options: TableOptions) {
@@ -191,9 +200,10 @@ export class IterationsTable {
     const seen = new Set<string>();
     let at = 0;
     const rows = visibleRows(this.order, this.selected, this.showAll);
+    this.format = metricFormat(this.rows);
     for (const row of rows) {
       seen.add(row.id);
-      const key = rowKey(row, this.selected);
+      const key = rowKey(row, this.selected, this.format);
       let entry = this.drawn.get(row.id);
       if (entry === undefined || entry.key !== key) {
         const tr = this.buildRow(row);
@@ -253,7 +263,7 @@ export class IterationsTable {
     for (const col of COLUMNS) {
       const td = document.createElement("td");
       if (col.numeric) td.className = "rw-num";
-      td.textContent = cellText(row, col.key);
+      td.textContent = cellText(row, col.key, this.format);
       if (col.key === "name" && row.is_best) {
         const star = document.createElement("span");
         star.className = "rw-star";

@@ -359,6 +359,98 @@ def test_run_details_in_jupyterlab(lab, browser):
         log.assert_offline()
 
 
+TABLES = (
+    IMPORTS
+    + """
+X, y = load_digits(return_X_y=True)
+run = rw.Run("tables", primary_metric="accuracy", store="tables.db")
+with run.iteration("GaussianNB") as it:
+    model = GaussianNB().fit(X[:1200], y[:1200])
+    it.update("validation", y[1200:], y_proba=model.predict_proba(X[1200:]))
+with run.iteration("net") as it:  # a training loop that logs losses only
+    for step in range(20):
+        it.log_loss(1.0 / (step + 1), split="train", step=step)
+        it.log_loss(1.2 / (step + 1), split="validation", step=step)
+run.flush()
+rw.RunDetails(run, live=False)
+"""
+)
+
+LOSSES_ONLY = """\
+losses = rw.Run("losses-only", primary_metric="accuracy", store="tables.db")
+for k in range(2):
+    with losses.iteration(f"epochs-{k}") as it:
+        for step in range(10):
+            it.log_loss(1.0 / (step + 1) + k, split="train", step=step)
+losses.flush()
+rw.RunDetails(losses, live=False)
+"""
+
+#: Where the decimal point of every number cell of a table is, by column: [text, x] pairs.
+POINTS = """(table) => {
+  const columns = {};
+  for (const td of table.querySelectorAll("tbody td.rw-num")) {
+    const text = td.textContent;
+    const at = text.indexOf(".");
+    if (at < 0 || text.includes("e") || td.firstChild === null) continue;
+    const range = document.createRange();
+    range.setStart(td.firstChild, at);
+    range.setEnd(td.firstChild, at + 1);
+    (columns[td.cellIndex] ??= []).push([text, range.getBoundingClientRect().left]);
+  }
+  return columns;
+}"""
+
+NO_PREDICTIONS = "No predictions were logged for this iteration; its loss is charted below."
+
+
+def test_numbers_line_up_and_a_loss_only_iteration_says_so(lab, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(lab.root / "tables.ipynb", [TABLES, LOSSES_ONLY])
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    log = PageLog(page)
+    with kept_on_failure(page, log, ARTIFACTS / "failure-tables"):
+        open_notebook(page, lab.notebook_url("tables.ipynb"))
+        run_cell(page, 0)
+        root = page.locator(".rw-root").first
+        root.locator(".rw-per-class tbody tr").first.wait_for(timeout=90_000)
+
+        # Every number column: one number of decimals, the points at one x.
+        for table in (".rw-metrics", ".rw-per-class", ".rw-iterations"):
+            columns = root.locator(f"table{table}").evaluate(POINTS)
+            assert columns, table
+            for at, cells in columns.items():
+                if table == ".rw-iterations" and at not in ("4", "5"):
+                    continue  # the index and the durations ("2.4 s") are not metrics
+                decimals = {len(text.split(".")[1]) for text, _ in cells}
+                assert len(decimals) == 1, (table, at, cells)
+                xs = [x for _, x in cells]
+                assert max(xs) - min(xs) < 0.5, (table, at, cells)
+        style = root.locator(".rw-per-class td.rw-num").first.evaluate(
+            "(td) => [getComputedStyle(td).textAlign, getComputedStyle(td).fontVariantNumeric]"
+        )
+        assert style == ["right", "tabular-nums"]
+        root.locator(".rw-panels").screenshot(path=str(ARTIFACTS / "tables-aligned.png"))
+
+        # The loss-only iteration: what is missing, its loss chart, no chart placeholder.
+        root.locator(".rw-iterations tr.rw-row").filter(has_text="net").click()
+        detail_title_is(page, "Iteration #2: net")
+        assert root.locator(".rw-detail > p.rw-empty").inner_text() == NO_PREDICTIONS
+        assert "Charts appear" not in root.locator(".rw-detail").inner_text()
+        root.locator(".rw-loss svg").wait_for(timeout=10_000)
+        assert root.locator(".rw-chart-iterations").is_visible()  # GaussianNB has a value
+        root.screenshot(path=str(ARTIFACTS / "loss-only-iteration.png"))
+
+        # A run of loss-only iterations draws no empty accuracy chart above its table.
+        run_cell(page, 1)
+        second = page.locator(".rw-root").nth(1)
+        second.locator(".rw-loss svg").wait_for(timeout=30_000)
+        detail_title_is(page, "Iteration #2: epochs-1", root=1)
+        assert second.locator(".rw-detail > p.rw-empty").inner_text() == NO_PREDICTIONS
+        assert not second.locator(".rw-iterchart").is_visible()
+        second.screenshot(path=str(ARTIFACTS / "loss-only-run.png"))
+
+
 # A run that another process logs into the store: created, then one phase per line it
 # reads from stdin, each phase flushed to the store before it answers (lockstep with
 # the test, so no timing decides what the page may show).

@@ -256,3 +256,22 @@ def test_the_summary_lists_the_shown_iterations_parameters_escaped(db):
     assert "C</span> = 0.5" in html
     assert "&lt;img src=x onerror=alert(1)&gt;</span> = &lt;b&gt;x&lt;/b&gt;" in html
     assert "<b>x" not in html and XSS not in html
+
+
+def test_a_finished_iteration_with_losses_only_says_no_predictions_were_logged(db):
+    import runwatch as rw
+
+    run = rw.Run("losses", store=db)
+    with run.iteration("net") as it:
+        for step in range(5):
+            it.log_loss(1.0 / (step + 1), split="train", step=step)
+    with run.iteration("empty"):
+        pass
+    for snapshot in (build_snapshot(run), summary_snapshot(run, selected="1")):
+        html = summary_html(snapshot, selected="1")
+        assert "No predictions were logged for this iteration; its loss is charted below." in html
+        assert "yet" not in html
+        assert "<svg" in html and "<title>loss</title>" in html
+        assert "per iteration" not in html  # no empty metric chart
+    html = summary_html(build_snapshot(run), selected="2")
+    assert "No predictions were logged for this iteration.</p>" in html

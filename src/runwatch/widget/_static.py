@@ -128,6 +128,19 @@ def pick(
 # ------------------------------------------------------------------ summary
 
 
+def no_predictions(status: str, has_losses: bool) -> str:
+    """What the summary says of an iteration with no predictions in any split.
+
+    "Yet" while it runs; once it has ended, that none were, and where its
+    loss is when it has one. The page's sentences (js/detail.ts ``noPredictions``).
+    """
+    if status not in ENDED:
+        return "No predictions logged for this iteration yet."
+    if has_losses:
+        return "No predictions were logged for this iteration; its loss is charted below."
+    return "No predictions were logged for this iteration."
+
+
 def _block(title: str, inner: str) -> str:
     return (
         '<div style="display:inline-block;vertical-align:top;margin:0 18px 12px 0">'
@@ -196,10 +209,11 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 table = matrix_table(cm["labels"], dense_counts(cm))
                 parts.append(_block("Confusion matrix", table))
         losses = snapshot["losses"].get(iid or "", [])
+        if sd is None:
+            text = no_predictions(row["status"], bool(losses))
+            parts.append(f'<p style="color:#888;font-style:italic">{esc(text)}</p>')
         if losses:
             parts.append(_block("", loss_chart(losses)))
-        if sd is None and not losses:
-            parts.append('<p style="color:#888">No predictions logged for this iteration yet.</p>')
         parts.append("</div>")
     parts.append(
         '<div style="color:#999;font-size:11px">runwatch: a static summary; '

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._contract import LossPoint, Snapshot
-from ._static_format import esc, fmt
+from ._static_format import esc, fmt_column
 
 #: The colours of the loss lines, by split (the views layer's).
 SPLIT_COLOURS = {"train": "#4c78a8", "validation": "#f58518", "test": "#54a24b"}
@@ -53,11 +53,12 @@ def svg_lines(
         f'<rect x="{left}" y="{top}" width="{width - left - right}" '
         f'height="{height - top - bottom}" fill="none" stroke="#ccc"/>',
     ]
-    for v in (y_lo, (y_lo + y_hi) / 2, y_hi):
+    ticks = (y_lo, (y_lo + y_hi) / 2, y_hi)
+    for v, label in zip(ticks, fmt_column(ticks)):  # the axis's labels: one column
         y = sy(v)
         out.append(
             f'<text x="{left - 4}" y="{y + 3:.1f}" text-anchor="end" fill="#555">'
-            f"{esc(fmt(v))}</text>"
+            f"{esc(label)}</text>"
         )
     for v in (x_lo, x_hi):
         label = f"{v:g}"

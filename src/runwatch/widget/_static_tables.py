@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._contract import IterationRow, SplitDetail
-from ._static_format import esc, fmt, fmt_duration
+from ._static_format import column_format, esc, fmt_column, fmt_duration, fmt_number
 
 #: Classes shown in the static confusion matrix before the rest fold into "(other)".
 MATRIX_CLASSES = 7
@@ -34,6 +34,8 @@ KEY_METRICS = (
 )
 
 _CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{align}"'
+#: Figures of one width, so the numbers of a right-aligned column line up on the point.
+_NUMS = "font-variant-numeric:tabular-nums"
 
 
 def _td(text: str, numeric: bool = False, extra: str = "") -> str:
@@ -50,6 +52,7 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
     Past :data:`STATIC_ROWS` rows: the best, the shown one and the newest, in
     run order, and a last row saying how many were left out.
     """
+    every = rows
     left_out = 0
     if len(rows) > STATIC_ROWS:
         keep = {r["id"] for r in rows if r["is_best"] or r["id"] == selected}
@@ -70,10 +73,15 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
             ("Best so far", True),
         )
     )
+    # One format for the metric and best-so-far columns, over every row (as the page).
+    form = column_format([v for r in every for v in (r["metric"], r["best"])])
     body = []
     for r in rows:
-        style = ' style="font-weight:bold;background:#eef6ee"' if r["is_best"] else ""
+        # The name bold, not the row: bold figures are wider and would leave the point.
+        style = ' style="background:#eef6ee"' if r["is_best"] else ""
         name = esc(r["name"]) + (" \u2605" if r["is_best"] else "")
+        if r["is_best"]:
+            name = f"<b>{name}</b>"
         if r["id"] == selected:
             name += ' <span style="color:#888">(shown below)</span>'
         cells = [
@@ -81,8 +89,8 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
             _td(name),
             _td(esc(r["status"])),
             _td(fmt_duration(r["duration"]), True),
-            _td(fmt(r["metric"]), True),
-            _td(fmt(r["best"]), True),
+            _td(fmt_number(r["metric"], form), True),
+            _td(fmt_number(r["best"], form), True),
         ]
         body.append(f'<tr class="rw-static-row"{style}>{"".join(cells)}</tr>')
     if left_out:
@@ -91,22 +99,30 @@ def iterations_table(rows: Sequence[IterationRow], metric: str, selected: str | 
             "iterations not listed; run the notebook to see them all.</td></tr>"
         )
     return (
-        '<table class="rw-static-iterations" style="border-collapse:collapse;font-size:12px">'
+        '<table class="rw-static-iterations" style="border-collapse:collapse;font-size:12px;'
+        f'{_NUMS}">'
         f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )
 
 
 def metrics_table(detail: SplitDetail, primary: str) -> str:
-    """The split's metrics, key ones first, in two columns of name and value."""
+    """The split's metrics, key ones first, in two columns of name and value.
+
+    Every value with the same decimals (:func:`fmt_column`); an undefined one
+    shows its reason on hover.
+    """
     metrics = detail["metrics"]
     names = [m for m in KEY_METRICS if m in metrics]
     names += sorted(m for m in metrics if m not in names)
+    values = fmt_column([metrics[name] for name in names])
+    reasons = detail.get("reasons") or {}
     rows = []
-    for name in names:
+    for name, value in zip(names, values):
         label = f"<b>{esc(name)}</b>" if name == primary else esc(name)
-        rows.append(f"<tr>{_td(label)}{_td(fmt(metrics[name]), True)}</tr>")
+        why = f' title="{esc(reasons[name])}"' if name in reasons else ""
+        rows.append(f"<tr>{_td(label)}{_td(value, True, why)}</tr>")
     return (
-        '<table class="rw-static-metrics" style="border-collapse:collapse;font-size:12px">'
+        f'<table class="rw-static-metrics" style="border-collapse:collapse;font-size:12px;{_NUMS}">'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
 
@@ -148,32 +164,68 @@ def fold_matrix(
     return [labels[c] for c in keep] + ["(other)"], out
 
 
+#: Fill of the "(other)" cells, outside the colour scale: the page's (js/confusion.ts OTHER_FILL).
+OTHER_FILL = "#e8e8e8"
+
+
+def scale_max(counts: Sequence[Sequence[float]], other: bool) -> float:
+    """The top of the colour scale: the largest count outside the "(other)" row and column.
+
+    They are grey, so the big (other)/(other) count does not wash out the shown
+    classes' cells (js/confusion.ts ``scaleMax``).
+    """
+    last = len(counts) - 1
+    return max(
+        (
+            float(v)
+            for i, row in enumerate(counts)
+            for j, v in enumerate(row)
+            if not (other and (i == last or j == last))
+        ),
+        default=0.0,
+    )
+
+
+def _cell_style(value: float, top: float, grey: bool, diagonal: bool) -> str:
+    """A count's cell as the page colours raw counts (js/confusion.ts ``ConfusionPanel.draw``)."""
+    style = "padding:2px 6px;text-align:right;border:1px solid #eee"
+    if grey:
+        return f"{style};background:{OTHER_FILL};color:#555"
+    alpha = min(1.0, value / top) if top > 0 else 0.0
+    colour = "#fff" if alpha > 0.55 else "#222"
+    weight = ";font-weight:bold" if diagonal else ""
+    return f"{style};background:rgba(31,119,180,{0.08 + 0.82 * alpha:.3f});color:{colour}{weight}"
+
+
 def matrix_table(labels: Sequence[str], counts: Sequence[Sequence[float]]) -> str:
-    """A confusion matrix as an HTML table, cells shaded by their share of the row."""
+    """A confusion matrix as an HTML table, coloured as the page colours its counts.
+
+    Cells shade with their count over the largest count of the shown classes;
+    the "(other)" row and column are grey and outside that scale; the diagonal
+    is bold. Counts print as the page's count columns (:func:`fmt_column`).
+    """
+    other = len(labels) > MATRIX_CLASSES
     labels, counts = fold_matrix(labels, counts)
+    top = scale_max(counts, other)
+    texts = fmt_column([v for row in counts for v in row], counts=True)
+    last = len(labels) - 1
     head = "".join(
         f'<th style="padding:2px 6px;font-weight:normal;color:#555">{esc(lab)}</th>'
         for lab in labels
     )
     body = []
-    for lab, row in zip(labels, counts):
-        total = sum(row) or 1.0
+    for i, (lab, row) in enumerate(zip(labels, counts)):
         cells = []
-        for v in row:
-            share = v / total
-            shade = f"rgba(76,120,168,{share:.2f})"
-            colour = "#fff" if share > 0.55 else "#222"
-            text = f"{v:g}" if v else ""
-            cells.append(
-                f'<td style="padding:2px 6px;text-align:right;background:{shade};color:{colour};'
-                f'border:1px solid #eee">{text}</td>'
-            )
+        for j, v in enumerate(row):
+            grey = other and (i == last or j == last)
+            style = _cell_style(float(v), top, grey, i == j and not grey)
+            cells.append(f'<td style="{style}">{texts[i * len(row) + j]}</td>')
         body.append(
             f'<tr><th style="padding:2px 6px;text-align:right;font-weight:normal;color:#555">'
             f"{esc(lab)}</th>{''.join(cells)}</tr>"
         )
     return (
-        '<table class="rw-static-confusion" style="border-collapse:collapse;font-size:11px">'
-        f'<thead><tr><th style="padding:2px 6px;color:#888;font-weight:normal">true \\ predicted'
-        f"</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        '<table class="rw-static-confusion" style="border-collapse:collapse;font-size:11px;'
+        f'{_NUMS}"><thead><tr><th style="padding:2px 6px;color:#888;font-weight:normal">'
+        f"true \\ predicted</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     )

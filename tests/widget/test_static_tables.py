@@ -1,0 +1,100 @@
+"""The static summary's tables: numbers printed and the matrix coloured as in the page."""
+
+from __future__ import annotations
+
+import re
+
+from runwatch.widget._static_tables import OTHER_FILL, iterations_table, matrix_table, metrics_table
+
+
+def _cells(html: str) -> list[list[tuple[str, str]]]:
+    """(style, text) of every td, row by row."""
+    rows = re.findall(r"<tr>(.*?)</tr>", html.split("<tbody>")[1])
+    return [re.findall(r'<td style="([^"]*)">([^<]*)</td>', row) for row in rows]
+
+
+def _row(index: int, metric: float | None, best: float | None) -> dict:
+    return {
+        "id": str(index),
+        "index": index,
+        "name": f"m{index}",
+        "status": "completed",
+        "duration": 1.0,
+        "metric": metric,
+        "best": best,
+        "is_best": False,
+    }
+
+
+def test_the_matrix_greys_the_other_row_and_column_as_the_page_does():
+    # Nine classes, each predicted right 100 times: seven are shown, two fold into
+    # (other), whose (other)/(other) cell holds 200, more than any shown cell.
+    n = 9
+    labels = [f"c{i}" for i in range(n)]
+    counts = [[100.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+    cells = _cells(matrix_table(labels, counts))
+    assert len(cells) == 8 and all(len(row) == 8 for row in cells)
+    corner_style, corner_text = cells[-1][-1]
+    assert corner_text == "200"
+    assert f"background:{OTHER_FILL}" in corner_style and "bold" not in corner_style
+    for i in range(7):
+        assert f"background:{OTHER_FILL}" in cells[i][-1][0]  # the (other) column
+        assert f"background:{OTHER_FILL}" in cells[-1][i][0]  # the (other) row
+        # The shown classes' diagonal tops the scale (the 200 does not count): the
+        # page's darkest blue, white bold text.
+        style, text = cells[i][i]
+        assert text == "100"
+        assert "background:rgba(31,119,180,0.900)" in style
+        assert "color:#fff" in style and "font-weight:bold" in style
+    assert "background:rgba(31,119,180,0.080)" in cells[0][1][0]  # a zero: the palest blue
+    assert cells[0][1][1] == "0"
+
+
+def test_weighted_counts_share_one_number_of_decimals():
+    cells = _cells(matrix_table(["a", "b"], [[12.5, 0.0], [3.25, 140.0]]))
+    assert [[text for _, text in row] for row in cells] == [
+        ["12.500", "0.000"],
+        ["3.250", "140.000"],
+    ]
+
+
+def test_the_metrics_column_has_one_number_of_decimals_and_says_why_a_value_is_missing():
+    html = metrics_table(
+        {
+            "metrics": {
+                "accuracy": 0.9143,
+                "AUC_weighted": 1.0,
+                "matthews_correlation": 0.0,
+                "AUC_binary": None,
+            },
+            "groups": [],
+            "reasons": {"AUC_binary": "binary only; there are 10 classes"},
+            "per_class": [],
+            "confusion": None,
+            "charts": {},
+        },
+        "accuracy",
+    )
+    values = re.findall(r"text-align:right\"( title=\"[^\"]*\")?>([^<]*)</td>", html)
+    assert [v for _, v in values] == ["0.9143", "1.0000", "\u2014", "0.0000"]
+    assert values[2][0] == ' title="binary only; there are 10 classes"'
+    assert "font-variant-numeric:tabular-nums" in html
+
+
+def test_the_iterations_metric_columns_have_one_number_of_decimals():
+    rows = [_row(1, 1.0, 1.0), _row(2, 0.0, 1.0), _row(3, 0.9143, 1.0), _row(4, None, 1.0)]
+    rows[0]["is_best"] = True
+    html = iterations_table(rows, "accuracy", selected=None)
+    texts = [
+        re.findall(r">([^<]*)</td>", row)[4:] for row in re.findall(r"<tr [^>]*>(.*?)</tr>", html)
+    ]
+    assert texts == [
+        ["1.0000", "1.0000"],
+        ["0.0000", "1.0000"],
+        ["0.9143", "1.0000"],
+        ["\u2014", "1.0000"],
+    ]
+    assert "font-variant-numeric:tabular-nums" in html
+    # The best row's name is bold, its numbers are not: bold figures are wider.
+    assert '<tr class="rw-static-row" style="background:#eef6ee">' in html
+    assert "<b>m1 \u2605</b>" in html and "font-weight" not in html
