@@ -14,6 +14,7 @@ from runwatch.widget._payload import (
     iteration_detail,
     iteration_rows,
     iterations_chart_spec,
+    loss_chart_spec,
     metric_goals,
     metric_groups,
     run_info,
@@ -314,3 +315,11 @@ def test_with_many_classes_every_chart_draws_the_same_weakest_ones(db):
         assert legend == averages + worst, name
         assert spec["title"]["subtitle"] == ["the 20 of 30 classes with the lowest F1, worst first"]
     assert len(split["per_class"]) == 30  # the table keeps every class
+
+
+def test_the_loss_chart_starts_smoothed_as_tensorboard_does():
+    spec = loss_chart_spec()
+    assert {"name": "smoothing", "value": 0.6} in spec["params"]
+    assert "subtitle" not in spec["title"]  # the page adds the points
+    layers = spec["layer"]
+    assert [layer["encoding"]["y"]["field"] for layer in layers] == ["value", "smoothed", "value"]
