@@ -81,7 +81,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   });
   const charts = new ChartGrid();
   const perClassChart = new ChartGrid();
-  const loss = new LossChart(live.state.loss_chart);
+  const loss = new LossChart(live.state.loss_chart, memory);
   const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id), memory });
   root.append(header, iterChart.el, table.el, detail);
   host.replaceChildren(style, root);

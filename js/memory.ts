@@ -12,6 +12,9 @@ export interface ViewMemory {
   mode?: Mode;
   norm?: Norm;
   picked?: string[] | null;
+  /** The loss chart's log axis and smoothing weight. */
+  lossLog?: boolean;
+  lossSmoothing?: number;
 }
 
 // On globalThis: the module itself is imported once per page (see

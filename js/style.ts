@@ -61,6 +61,10 @@ export const CSS = `
 .rw-metric-picker { font-size: 12px; }
 .rw-per-class-panel { display: flex; flex-direction: column; gap: 6px; }
 .rw-per-class-panel .rw-metrics-wrap { max-height: 240px; }
+.rw-loss-controls { display: flex; gap: 14px; align-items: center; font-size: 12px; margin-bottom: 2px; }
+.rw-loss-controls label { display: inline-flex; gap: 4px; align-items: center; white-space: nowrap; }
+.rw-loss-smoothing { width: 110px; }
+.rw-loss-smoothing-value { font-variant-numeric: tabular-nums; min-width: 2.4em; }
 .rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
 .rw-empty:empty { display: none; }

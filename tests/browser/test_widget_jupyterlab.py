@@ -231,7 +231,8 @@ def test_run_details_in_jupyterlab(lab, browser):
         )
         root.screenshot(path=str(ARTIFACTS / "widget-panels.png"))
 
-        # A click on a curve's legend entry hides its line; a second click shows it.
+        # A click on a curve's legend entry highlights its line (the other eleven, ten
+        # classes and two averages, fade); a click on an empty spot brings them back.
         faded = (
             "() => [...document.querySelectorAll('.rw-chart-roc g.mark-line path')]"
             ".filter((p) => Number(p.getAttribute('opacity') ?? 1) < 0.5).length"
@@ -239,9 +240,9 @@ def test_run_details_in_jupyterlab(lab, browser):
         entry = page.locator(".rw-chart-roc .role-legend-label text", has_text="digit 0")
         assert page.evaluate(faded) == 0
         entry.click()
-        page.wait_for_function(f"() => ({faded})() === 1", timeout=5_000)
-        page.locator(".rw-chart-roc").screenshot(path=str(ARTIFACTS / "widget-roc-hidden.png"))
-        entry.click()
+        page.wait_for_function(f"() => ({faded})() === 11", timeout=5_000)
+        page.locator(".rw-chart-roc").screenshot(path=str(ARTIFACTS / "widget-roc-picked.png"))
+        _click_empty_spot(page, ".rw-chart-roc")
         page.wait_for_function(f"() => ({faded})() === 0", timeout=5_000)
         points.nth(0).click()
         page.wait_for_function(
@@ -619,3 +620,196 @@ def test_run_written_by_another_process(lab, browser):
         pool.shutdown(wait=False)
         for f in (writer.stdin, writer.stdout, writer.stderr):
             f.close()
+
+
+# 14 classes of unequal difficulty (the per-class bars and the legend must be read) and
+# a noisy loss that drops fast (train every step, validation every tenth).
+CHARTS_RUN = """\
+import numpy as np
+import runwatch as rw
+rng = np.random.default_rng(0)
+labels = [f"class {i:02d}" for i in range(14)]
+run = rw.Run("charts", labels=labels, store="charts.db")
+y = rng.integers(0, 14, 3000)
+logits = rng.normal(size=(3000, 14)) + rng.uniform(0.3, 3, 14)[y, None] * np.eye(14)[y]
+proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+with run.iteration("model") as it:
+    it.update("validation", np.asarray(labels, dtype=object)[y], y_proba=proba)
+    for s in range(300):
+        it.log_loss(2 * np.exp(-s / 30) + 0.02 + 0.05 * rng.random(), split="train", step=s)
+        if s % 10 == 0:
+            v = 2 * np.exp(-s / 35) + 0.08 + 0.03 * rng.random()
+            it.log_loss(v, split="validation", step=s)
+run.flush()
+f1 = run.get("model").engine("validation").per_class()["f1"]
+print("WORST_FIRST", "|".join(f1.sort_values(kind="stable").index))
+w = rw.RunDetails(run, live=False)
+w
+"""
+
+# Each ROC line's stroke, opacity and width, and the legend's colour of each series.
+LINES = """(root) => [...root.querySelectorAll('.rw-chart-roc g.mark-line path')].map((p) => ({
+  stroke: p.getAttribute('stroke'), opacity: Number(p.getAttribute('opacity') ?? 1),
+  width: Number(p.getAttribute('stroke-width')), dash: p.getAttribute('stroke-dasharray')}))"""
+LEGEND = """(root) => {
+  const chart = root.querySelector('.rw-chart-roc');
+  const names = [...chart.querySelectorAll('.role-legend-label text')].map((t) => t.textContent);
+  const colours = [...chart.querySelectorAll('.role-legend-symbol path')]
+    .map((p) => p.getAttribute('stroke'));
+  return names.map((n, i) => [n, colours[i]]);
+}"""
+
+
+def _click_empty_spot(page, chart: str, root: int = 0) -> None:
+    """Click the plot of a curve chart where no line runs: below its diagonal, at the right."""
+    box = (
+        page.locator(".rw-root").nth(root).locator(f"{chart} g.mark-rule.role-mark").bounding_box()
+    )
+    page.mouse.click(box["x"] + 0.92 * box["width"], box["y"] + 0.9 * box["height"])
+
+
+def _lit(lines: list[dict]) -> list[str]:
+    """The strokes of the lines drawn opaque while the others are faint."""
+    if all(line["opacity"] == 1 for line in lines):
+        return []
+    assert {line["opacity"] for line in lines} == {1, 0.15}, lines
+    return [line["stroke"] for line in lines if line["opacity"] == 1]
+
+
+def test_curve_highlights_bars_order_and_loss_controls(lab, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(lab.root / "charts.ipynb", [CHARTS_RUN, "w"])
+    page = browser.new_page(viewport={"width": 1400, "height": 2400})
+    log = PageLog(page)
+    with kept_on_failure(page, log, ARTIFACTS / "failure-charts"):
+        open_notebook(page, lab.notebook_url("charts.ipynb"))
+        run_cell(page, 0)
+        root = page.locator(".rw-root").first
+        root.locator(".rw-chart-roc g.mark-line path").first.wait_for(timeout=90_000)
+        worst = cell_output(page, 0).split("WORST_FIRST ", 1)[1].split("\n")[0].split("|")
+
+        # The per-class bars: lowest F1 at the top, as the subtitle says.
+        bars = root.locator(".rw-chart-per_class")
+        bars.locator("g.mark-rect path").first.wait_for(timeout=30_000)
+        for name in ("calibration", "loss"):
+            root.locator(f".rw-chart-{name} svg, .rw-{name} svg").first.wait_for(timeout=30_000)
+        labels = texts(bars.locator(".role-axis-label text"))
+        assert labels[-14:] == worst or labels[:14] == worst, labels
+        assert "by F1, worst first" in texts(bars.locator(".role-title-subtitle text"))
+
+        # The averages lead the legend, black and dark grey, dashed and thicker.
+        legend = dict(page.evaluate(LEGEND, root.element_handle()))
+        names = [n for n, _ in page.evaluate(LEGEND, root.element_handle())]
+        assert names[:2] == ["micro average", "macro average"] and len(names) == 16
+        assert legend["micro average"] == "#000000" and legend["macro average"] == "#555555"
+        lines = page.evaluate(LINES, root.element_handle())
+        averages = [line for line in lines if line["stroke"] in ("#000000", "#555555")]
+        assert len(averages) == 2 and all(a["dash"] and a["width"] == 2.5 for a in averages)
+        assert len(set(legend.values())) == 16  # a colour each
+        assert _lit(lines) == []
+        roc = root.locator(".rw-chart-roc")
+        roc.screenshot(path=str(ARTIFACTS / "charts-roc-before.png"))
+
+        # Hover: the line under the pointer is lit and thicker, every other faint.
+        target = page.evaluate(
+            """(root) => {
+              const pts = [...root.querySelectorAll('.rw-chart-roc g.mark-symbol path')]
+                .filter((p) => (p.getAttribute('aria-label') || '').includes('line: class 05;'));
+              const r = pts[Math.floor(pts.length / 3)].getBoundingClientRect();
+              return [r.x + r.width / 2, r.y + r.height / 2];
+            }""",
+            root.element_handle(),
+        )
+        page.mouse.move(*target)
+        under = page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).getAttribute('aria-label')", target
+        )
+        series = re.search(r"line: ([^;]+);", under).group(1)  # the topmost point there
+        page.wait_for_function(
+            f"(r) => ({LINES})(r).some((l) => l.width === 3.5)", arg=root.element_handle()
+        )
+        lines = page.evaluate(LINES, root.element_handle())
+        assert _lit(lines) == [legend[series]]
+        assert [line["width"] for line in lines if line["opacity"] == 1] == [3.5]
+        roc.screenshot(path=str(ARTIFACTS / "charts-roc-hover.png"))
+        page.mouse.move(5, 5)
+        page.wait_for_function(
+            f"(r) => ({LINES})(r).every((l) => l.opacity === 1)", arg=root.element_handle()
+        )
+
+        # Legend: a click picks one line, a shift-click adds one, an empty spot resets.
+        entry = roc.locator(".role-legend-label text")
+        entry.filter(has_text="class 07").click()
+        page.mouse.move(5, 5)
+        page.wait_for_function(
+            f"(r) => ({LINES})(r).some((l) => l.opacity < 1)", arg=root.element_handle()
+        )
+        assert _lit(page.evaluate(LINES, root.element_handle())) == [legend["class 07"]]
+        entry.filter(has_text="micro average").click(modifiers=["Shift"])
+        page.mouse.move(5, 5)
+        page.wait_for_function(
+            f"(r) => ({LINES})(r).filter((l) => l.opacity === 1).length === 2",
+            arg=root.element_handle(),
+        )
+        assert sorted(_lit(page.evaluate(LINES, root.element_handle()))) == sorted(
+            [legend["class 07"], "#000000"]
+        )
+        roc.screenshot(path=str(ARTIFACTS / "charts-roc-picked.png"))
+        _click_empty_spot(page, ".rw-chart-roc")
+        page.wait_for_function(
+            f"(r) => ({LINES})(r).every((l) => l.opacity === 1)", arg=root.element_handle()
+        )
+        root.locator(".rw-chart-calibration").screenshot(
+            path=str(ARTIFACTS / "charts-calibration.png")
+        )
+        assert root.locator(".rw-chart-calibration .role-legend").count() == 1  # no size legend
+
+        # Loss: the log axis and TensorBoard's smoothing, under the chart.
+        loss = root.locator(".rw-loss")
+        y_labels = (
+            "(root) => [...root.querySelectorAll('.rw-loss .role-axis-label text')]"
+            ".map((t) => t.textContent)"
+        )
+        linear = page.evaluate(y_labels, root.element_handle())
+        assert "0.5" in linear and "0.01" not in linear
+        # [opacity, d] of each split's raw line (layer 0), then of its smoothed one (layer 1).
+        paths = (
+            "(root) => [0, 1].map((i) => [...root.querySelectorAll("
+            "`.rw-loss g.mark-line.layer_${i}_marks path`)].map((p) =>"
+            " [Number(p.getAttribute('opacity') ?? 1), p.getAttribute('d')]))"
+        )
+        raw, smooth = page.evaluate(paths, root.element_handle())
+        assert [o for o, _ in raw] == [0.25, 0.25] and [o for o, _ in smooth] == [1, 1]
+        assert loss.locator(".rw-loss-smoothing-value").inner_text() == "0.60"
+        loss.screenshot(path=str(ARTIFACTS / "charts-loss-default.png"))
+        loss.locator(".rw-loss-log").check()
+        page.wait_for_function(
+            f"(r) => ({y_labels})(r).includes('0.01')", arg=root.element_handle(), timeout=10_000
+        )
+        loss.screenshot(path=str(ARTIFACTS / "charts-loss-log.png"))
+        at_06 = page.evaluate(paths, root.element_handle())[1][0][1]
+        loss.locator(".rw-loss-smoothing").fill("0.9")
+        page.wait_for_function(
+            f"([r, d]) => ({paths})(r)[1][0][1] !== d", arg=[root.element_handle(), at_06]
+        )
+        loss.screenshot(path=str(ARTIFACTS / "charts-loss-log-0.9.png"))
+        loss.locator(".rw-loss-smoothing").fill("0")
+        page.wait_for_function(
+            f"(r) => ({paths})(r)[0].every(([o]) => o === 1)"
+            f" && ({paths})(r)[1].every(([o]) => o === 0)",
+            arg=root.element_handle(),
+        )
+        raw, smooth = page.evaluate(paths, root.element_handle())
+        assert [d for _, d in raw] == [d for _, d in smooth]  # weight 0: the raw values
+        loss.locator(".rw-loss-smoothing").fill("0.9")
+
+        # Another view of the same widget keeps the settings (the widget's view memory).
+        run_cell(page, 1)
+        second = page.locator(".rw-root").nth(1)
+        second.locator(".rw-loss g.mark-line path").first.wait_for(timeout=30_000)
+        assert second.locator(".rw-loss-log").is_checked()
+        assert second.locator(".rw-loss-smoothing-value").inner_text() == "0.90"
+        assert "0.01" in page.evaluate(y_labels, second.element_handle())
+        second.locator(".rw-loss").screenshot(path=str(ARTIFACTS / "charts-loss-again.png"))
+        assert not [c for c in log.console if "pageerror" in c]
+        log.assert_offline()

@@ -13,7 +13,7 @@ from runwatch.views import (
     pr_chart,
     roc_chart,
 )
-from runwatch.views.curves import AVERAGE_NAMES
+from runwatch.views.curves import AVERAGE_NAMES, CLASS_COLOURS
 
 from .conftest import XSS, _outputs, assert_only_data, named_values, to_spec
 
@@ -76,8 +76,17 @@ def test_series_names_classes_then_averages_and_stay_unique(multiclass):
     assert series[len(labels) :] == ["micro average (2)", "macro average"]
     kinds = {r["series"]: r["kind"] for r in rows}
     assert kinds["micro average"] == "class" and kinds["micro average (2)"] == "micro"
-    ranks = [r["rank"] for r in rows]
-    assert ranks == sorted(ranks)
+    # The legend (by rank) lists the averages first, then the classes in table order.
+    rank = {r["series"]: r["rank"] for r in rows}
+    assert sorted(rank, key=rank.__getitem__) == ["micro average (2)", "macro average", *labels]
+
+
+def test_classes_given_come_in_the_order_given(multiclass):
+    frame = multiclass.curves["roc"]
+    rows = curve_rows(frame, "fpr", "tpr", classes=["class 7", XSS, "class 2"], averages=("macro",))
+    rank = {r["series"]: r["rank"] for r in rows}
+    assert sorted(rank, key=rank.__getitem__) == ["macro average", "class 7", XSS, "class 2"]
+    assert list(_series(rows)) == ["class 7", XSS, "class 2", "macro average"]  # averages on top
 
 
 def test_roc_threshold_infinity_becomes_null(default_specs):
@@ -87,25 +96,86 @@ def test_roc_threshold_infinity_becomes_null(default_specs):
     assert all(r["threshold"] is None for r in rows if r["kind"] == "macro")
 
 
-def test_legend_click_hides_a_line(default_specs):
+def _layer(spec, mark):
+    return next(layer for layer in spec["layer"] if layer["mark"]["type"] == mark)
+
+
+def test_legend_click_and_hover_highlight_a_line(default_specs):
     spec = default_specs("roc")
-    rows = named_values(spec, "roc")
-    (param,) = [p for p in spec["params"] if p["name"] == "roc_shown"]
-    assert param["bind"] == "legend"
-    assert param["select"]["fields"] == ["series"] and param["select"]["toggle"] == "true"
-    # every line starts shown: a click toggles one out of the selection
-    series = list(dict.fromkeys(r["series"] for r in rows))
-    assert param["value"] == [{"series": s} for s in series]
-    lines = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "line")
-    assert lines["encoding"]["color"]["field"] == "series"
-    (condition,) = lines["encoding"]["opacity"]["condition"]
-    assert condition == {"param": "roc_shown", "value": 1.0}
-    assert lines["encoding"]["opacity"]["value"] == 0.0
-    assert param["views"] == [lines["name"]]
-    # the hover points of hidden lines are filtered out, so no tooltip for them
-    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")
-    assert points["transform"] == [{"filter": {"param": "roc_shown"}}]
+    params = {p["name"]: p for p in spec["params"]}
+    shown, hover = params["roc_shown"], params["roc_hover"]
+    # Vega-Lite's interactive legend: click one, shift-click more (its default toggle).
+    assert shown["bind"] == "legend"
+    assert shown["select"] == {"type": "point", "fields": ["series"]}
+    assert "value" not in shown  # nothing highlighted at first: every line drawn as usual
+    # Hover: only over a mark with a series (the reference rule has none).
+    on = hover["select"].pop("on")
+    assert on.startswith("pointerover[") and "isValid(event.item.datum.series)" in on
+    assert hover["select"] == {"type": "point", "fields": ["series"], "clear": "pointerout"}
+    lines = _layer(spec, "line")
+    assert shown["views"] == hover["views"] == [lines["name"]]
+    hovered = "vlSelectionTest('roc_hover_store', datum)"
+    picked = "vlSelectionTest('roc_shown_store', datum)"
+    hovering, picking = "length(data('roc_hover_store'))", "length(data('roc_shown_store'))"
+    # Lit (opaque): the hovered line; with none hovered, the picked ones; with none
+    # picked either, every line. The rest faint.
+    opacity = lines["encoding"]["opacity"]
+    assert opacity["value"] == pytest.approx(0.15)
+    assert opacity["condition"] == {
+        "test": f"{hovering} ? {hovered} : !{picking} || {picked}",
+        "value": 1.0,
+    }
+    # Hovered or picked lines are thicker too (not all of them when none is picked).
+    width = lines["encoding"]["strokeWidth"]
+    assert width["condition"] == {
+        "test": f"{hovering} ? {hovered} : {picking} && {picked}",
+        "value": 3.5,
+    }
+    # Every point carries its tooltip (faint lines too) and is a hover target.
+    points = _layer(spec, "circle")
+    assert "transform" not in points
     assert {t["field"] for t in points["encoding"]["tooltip"]} >= {"series", "fpr", "tpr"}
+
+
+def _lab(colour):
+    """CIELAB (D65) of a #rrggbb colour, written out from the sRGB definition."""
+    rgb = np.array([int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+    linear = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = m @ linear / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+def test_averages_lead_in_black_and_classes_get_distinct_colours(default_specs, multiclass):
+    spec = default_specs("roc")  # 12 classes and two averages
+    lines = _layer(spec, "line")
+    color = lines["encoding"]["color"]
+    assert color["sort"] == {"field": "rank", "op": "min"}  # averages first (their ranks)
+    colours = color["scale"]["range"]
+    assert colours[:2] == ["#000000", "#555555"]
+    assert lines["encoding"]["strokeDash"]["scale"] == {
+        "domain": ["class", "micro", "macro"],
+        "range": [[1, 0], [6, 3], [2, 2]],
+    }
+    assert lines["encoding"]["strokeWidth"]["scale"] == {
+        "type": "ordinal",
+        "domain": ["class", "micro", "macro"],
+        "range": [1.5, 2.5, 2.5],
+    }
+    assert colours[2:] == list(CLASS_COLOURS[:12])  # one colour a class, no more
+    # Up to 20 classes, no two colours alike: CIELAB distance at least 25 between any
+    # two (category20, whose light/dark pairs read as one line, gets down to 16.6),
+    # and 15 from the averages' black and grey and from the white background.
+    twenty = _outputs([f"c{i}" for i in range(20)], n=800, seed=5).curves["roc"]
+    classes = _layer(to_spec(roc_chart(twenty)), "line")["encoding"]["color"]["scale"]["range"][2:]
+    assert len(set(classes)) == 20
+    for i, a in enumerate(classes):
+        for b in classes[i + 1 :]:
+            assert np.linalg.norm(_lab(a) - _lab(b)) >= 25, (a, b)
+        for other in ("#000000", "#555555", "#ffffff"):
+            assert np.linalg.norm(_lab(a) - _lab(other)) >= 15, (a, other)
+    assert "color" not in _layer(spec, "circle")["encoding"]  # invisible hover targets
 
 
 def test_roc_has_per_class_micro_and_macro_lines_with_dashes(default_specs):
@@ -134,18 +204,23 @@ def test_integer_labels_are_shown_as_text(binary):
     assert series == {"0", "1", AVERAGE_NAMES["micro"], AVERAGE_NAMES["macro"]}
 
 
-def test_calibration_points_are_sized_by_bin_count(multiclass, default_specs):
+def test_calibration_markers_are_one_size_with_the_counts_in_the_tooltip(multiclass, default_specs):
     frame = multiclass.curves["calibration"]
     spec = default_specs("calibration")
     rows = named_values(spec, "calibration")
     assert sum(r["count"] for r in rows if r["kind"] == "class") == pytest.approx(
         frame.loc[frame["curve"] == "class", "count"].sum()
     )
-    points = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "circle")
-    assert points["encoding"]["size"]["field"] == "share"
+    points = _layer(spec, "circle")
+    # One legend only (the lines'): no size channel, so no size legend.
+    assert "size" not in points["encoding"] and points["mark"]["size"] == 30
+    lines = _layer(spec, "line")
+    assert points["encoding"]["opacity"] == lines["encoding"]["opacity"]
+    assert points["encoding"]["color"] == lines["encoding"]["color"]
     for series in {r["series"] for r in rows}:
         assert sum(r["share"] for r in rows if r["series"] == series) == pytest.approx(1.0)
-    assert "count" in {t["field"] for t in points["encoding"]["tooltip"]}
+    tips = {t["field"]: t for t in points["encoding"]["tooltip"]}
+    assert {"count", "share", "bin"} <= set(tips) and tips["share"]["format"] == ".1%"
 
 
 def test_long_lines_are_thinned_keeping_the_ends():

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from runwatch.views import LOSS_DATA, loss_chart, loss_rows
+from runwatch.views.losses import smoothed
 
 from .conftest import named_values, to_spec
 
@@ -28,7 +29,7 @@ def test_named_data_source_loss_holds_the_history():
     assert all("data" not in layer for layer in spec["layer"])
     rows = named_values(spec, "loss")
     assert len(rows) == 10
-    assert rows[0] == {"split": "train", "step": 0, "value": 1.0, "time": 1.7e12}
+    assert rows[0] == {"split": "train", "step": 0, "value": 1.0, "time": 1.7e12, "smoothed": 1.0}
     lines = spec["layer"][0]
     assert lines["mark"]["type"] == "line"
     assert lines["encoding"]["x"]["field"] == "step"
@@ -73,14 +74,68 @@ def test_nan_is_a_gap_and_bad_input_is_refused():
         loss_rows({"split": "train"})
 
 
-def test_log_scale():
+def test_log_scale_leaves_out_values_at_or_below_zero():
     spec = to_spec(loss_chart(_losses(), log_scale=True))
-    assert spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    raw, smooth, points = spec["layer"]
+    for layer, field in ((raw, "value"), (smooth, "smoothed"), (points, "value")):
+        assert layer["encoding"]["y"]["scale"] == {"type": "log"}
+        assert layer["transform"] == [{"filter": f"datum.{field} > 0"}]
 
 
 def test_tooltips_can_be_left_out_for_long_live_histories():
     spec = to_spec(loss_chart(_losses(), tooltips=False))
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line"]
     spec = to_spec(loss_chart(_losses()))
-    tips = spec["layer"][1]["encoding"]["tooltip"]
-    assert [t["field"] for t in tips] == ["split", "step", "value"]
+    tips = spec["layer"][2]["encoding"]["tooltip"]
+    assert [t["field"] for t in tips] == ["split", "step", "value", "smoothed"]
+
+
+def _direct(values, w, t):
+    """TensorBoard's smoothed value at t, written out: the finite values so far, weighted
+    (1 - w) w^(t - i), over the weights' total 1 - w^n."""
+    if values[t] is None or not np.isfinite(values[t]):
+        return values[t]
+    finite = [v for v in values[: t + 1] if v is not None and np.isfinite(v)]
+    n = len(finite)
+    return sum((1 - w) * w ** (n - 1 - i) * v for i, v in enumerate(finite)) / (1 - w**n)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_smoothed_is_tensorboards_debiased_moving_average(seed):
+    rng = np.random.default_rng(seed)
+    w = [0.0, 0.3, 0.6, 0.9, 0.99][seed % 5]
+    values = list(np.exp(-rng.random(int(rng.integers(1, 80)))) * 5 - 1)
+    for i in rng.choice(len(values), len(values) // 8, replace=False):
+        values[i] = [None, float("nan"), float("inf")][i % 3]
+    got = smoothed(values, w)
+    for t, want in enumerate(_direct(values, w, t) for t in range(len(values))):
+        if want is None or not np.isfinite(want):
+            assert got[t] is want or (np.isnan(want) and np.isnan(got[t]))
+        else:
+            assert got[t] == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def test_the_chart_smooths_each_split_in_step_order_behind_a_parameter():
+    losses = _losses(6).sample(frac=1.0, random_state=0)  # history in no particular order
+    spec = to_spec(loss_chart(losses, smoothing=0.8))
+    assert {"name": "smoothing", "value": 0.8} in spec["params"]
+    rows = named_values(spec, "loss")
+    for split in ("train", "validation"):
+        mine = sorted((r for r in rows if r["split"] == split), key=lambda r: r["step"])
+        want = smoothed([r["value"] for r in mine], 0.8)
+        assert [r["smoothed"] for r in mine] == pytest.approx(want)
+    raw, smooth, _ = spec["layer"]
+    assert smooth["encoding"]["y"]["field"] == "smoothed"
+    # The raw line is faint behind a smoothed one; at 0 only the raw line shows.
+    assert raw["mark"]["opacity"] == {"expr": "smoothing > 0 ? 0.25 : 1"}
+    assert smooth["mark"]["opacity"] == {"expr": "smoothing > 0 ? 1 : 0"}
+    plain = named_values(to_spec(loss_chart(_losses())), "loss")
+    assert all(r["smoothed"] == r["value"] for r in plain)
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.0, 2, "0.5", True, None])
+def test_a_bad_smoothing_weight_is_refused_naming_it(bad):
+    with pytest.raises((TypeError, ValueError), match="smoothing"):
+        loss_chart(_losses(), smoothing=bad)
+    with pytest.raises((TypeError, ValueError), match="smoothing"):
+        smoothed([1.0], bad)

@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -85,19 +86,66 @@ def test_per_class_chart(multiclass):
         per_class_chart(multiclass.per_class, measures=("auroc",))
 
 
-def test_per_class_chart_top_keeps_the_lowest_f1_in_table_order():
-    f1 = [0.9, 0.1, math.nan, 0.5, 0.3, 0.95]
+def _drawn_order(spec):
+    """The classes top to bottom as Vega-Lite draws them: by the y sort field, ascending."""
+    sort = spec["encoding"]["y"]["sort"]
+    assert sort.get("order", "ascending") == "ascending" and sort["op"] == "min"
+    rows = named_values(spec, "per_class")
+    first = {}
+    for r in rows:
+        first[r["label"]] = min(first.get(r["label"], math.inf), r[sort["field"]])
+    return sorted(first, key=first.__getitem__)
+
+
+def test_per_class_chart_top_draws_the_lowest_f1_worst_first():
+    f1 = [0.9, 0.3, math.nan, 0.5, 0.1, 0.95]
     table = pd.DataFrame(
         {"precision": f1, "recall": f1, "f1": f1, "support": [5.0, 5, 0, 5, 5, 5]},
         index=pd.Index([f"c{i}" for i in range(6)], name="label"),
     )
     spec = to_spec(per_class_chart(table, top=3))
-    rows = named_values(spec, "per_class")
-    # The three lowest F1 (the class without samples is not one), in the table's order.
-    assert [r["label"] for r in rows if r["measure"] == "recall"] == ["c1", "c3", "c4"]
-    assert spec["title"]["subtitle"] == ["the 3 of 6 classes with the lowest F1"]
+    # The three lowest F1 (the class without samples is not one), lowest first.
+    assert _drawn_order(spec) == ["c4", "c1", "c3"]
+    assert spec["title"]["subtitle"] == ["the 3 of 6 classes with the lowest F1, worst first"]
     full = to_spec(per_class_chart(table, top=6))
-    assert len(named_values(full, "per_class")) == 12 and full["title"]["subtitle"] == []
+    assert len(named_values(full, "per_class")) == 12
+    assert full["title"]["subtitle"] == ["by F1, worst first"]
+    assert _drawn_order(full) == ["c4", "c1", "c3", "c0", "c5", "c2"]  # no F1: last
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_per_class_bars_go_by_f1_worst_first_ties_in_table_order(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 40))
+    # Few distinct values: many ties; some classes without F1; text labels in shuffled order.
+    f1 = rng.choice([0.0, 0.25, 0.5, 0.75, 1.0, math.nan], n)
+    labels = rng.permutation([f"class {i:02d}" for i in range(n)])
+    table = pd.DataFrame(
+        {"precision": rng.random(n), "recall": rng.random(n), "f1": f1, "support": 1.0},
+        index=pd.Index(labels, name="label"),
+    )
+    top = int(rng.integers(1, n + 1))
+    spec = to_spec(per_class_chart(table, top=top))
+    # The oracle: pandas' stable sort, missing last.
+    want = table["f1"].sort_values(kind="stable", na_position="last").index[:top].tolist()
+    assert _drawn_order(spec) == want
+    rows = named_values(spec, "per_class")
+    f1_of = {r["label"]: r["f1"] for r in rows}
+    assert all(f1_of[c] == clean_f1 for c, clean_f1 in _clean(table["f1"][want]).items())
+    assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"label", "f1", "support"}
+
+
+def _clean(series):
+    return {k: None if math.isnan(v) else v for k, v in series.items()}
+
+
+def test_per_class_bars_without_f1_go_by_the_mean_of_the_measures():
+    table = pd.DataFrame(
+        {"precision": [0.9, 0.2, 0.6], "recall": [0.7, 0.4, 0.1]}, index=["cat", "dog", "owl"]
+    )
+    spec = to_spec(per_class_chart(table))
+    assert _drawn_order(spec) == ["dog", "owl", "cat"]
+    assert spec["title"]["subtitle"] == ["by mean precision and recall, worst first"]
 
 
 def test_per_class_chart_spec_is_what_altair_gives_from_its_template_too(multiclass):

@@ -14,6 +14,7 @@ from runwatch.widget._payload import (
     iteration_detail,
     iteration_rows,
     iterations_chart_spec,
+    loss_chart_spec,
     metric_goals,
     metric_groups,
     run_info,
@@ -291,13 +292,28 @@ def test_with_many_classes_every_chart_draws_the_same_weakest_ones(db):
     split = iteration_detail(iteration)["splits"]["validation"]
     weakest = weakest_classes(iteration.engine("validation").per_class(), SHOWN_CLASSES)
     assert len(weakest) == SHOWN_CLASSES
-    bars = {r["label"] for r in chart_rows(split["charts"]["per_class"])}
-    assert bars == set(weakest)
+    f1 = iteration.engine("validation").per_class()["f1"]
+    worst = f1.sort_values(kind="stable", na_position="last").index[:SHOWN_CLASSES].tolist()
+    assert weakest == worst
+
+    def by_rank(rows, key):
+        rank = {}
+        for r in rows:
+            rank.setdefault(r[key], float(r["rank"]))
+        return sorted(rank, key=rank.__getitem__)
+
+    # The bars and every curve chart's legend: the same classes, lowest F1 first.
+    assert by_rank(chart_rows(split["charts"]["per_class"]), "label") == worst
     for name in ("roc", "pr", "lift", "gains", "calibration"):
         spec = split["charts"][name]
-        series = {r["series"] for r in chart_rows(spec)}
-        assert series - {"micro average", "macro average"} == set(weakest), name
-        assert spec["title"]["subtitle"] == ["the 20 of 30 classes with the lowest F1"]
+        legend = by_rank(chart_rows(spec), "series")
+        averages = (
+            ["micro average", "macro average"]
+            if name in ("roc", "pr", "calibration")
+            else ["micro average"]
+        )
+        assert legend == averages + worst, name
+        assert spec["title"]["subtitle"] == ["the 20 of 30 classes with the lowest F1, worst first"]
     assert len(split["per_class"]) == 30  # the table keeps every class
 
 
@@ -330,3 +346,11 @@ def test_a_vision_iteration_shows_its_metrics_table_and_matrix(task, db, tmp_pat
     page = tmp_path / "page.html"
     widget.save_html(str(page))
     assert "vision" in page.read_text(encoding="utf-8")
+
+
+def test_the_loss_chart_starts_smoothed_as_tensorboard_does():
+    spec = loss_chart_spec()
+    assert {"name": "smoothing", "value": 0.6} in spec["params"]
+    assert "subtitle" not in spec["title"]  # the page adds the points
+    layers = spec["layer"]
+    assert [layer["encoding"]["y"]["field"] for layer in layers] == ["value", "smoothed", "value"]

@@ -14,13 +14,18 @@ average), with these columns after ``curve`` and ``label``:
 
 Each chart draws one line per class and per average, coloured by a
 ``series`` field (the class's text; "micro average" / "macro average" for
-the averages, dashed and dotted). The legend is bound to a point selection
-named ``<data>_shown`` that starts with every line: clicking a legend entry
-hides its line (and fades the entry), clicking it again shows it, a double
-click shows all. A line added later by a data change starts hidden until a
-double click; a freshly built spec shows every line. The data is a named inline data
-set (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``) the front end can
-replace with a vega changeset; :func:`curve_rows` builds its rows.
+the averages). Class lines take distinct hues (tableau10; beyond ten
+classes ten more hues, never light/dark pairs of one hue); the averages are
+drawn thicker, in black and dark grey, dashed and dotted, and lead the
+legend. With many lines, one is read by highlighting it: hovering a line
+(its points) or clicking its legend entry draws it opaque and thicker and
+every other line faint. Legend clicks go to a point selection bound to
+the legend, ``<data>_shown``, as Vega-Lite's interactive legend does (a
+click picks one line, a shift-click adds or removes one, a click on an
+empty spot of the chart picks none); hovering sets ``<data>_hover``. With
+neither, every line is drawn as usual. The data is a named inline data
+set (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``) the front end
+can replace with a vega changeset; :func:`curve_rows` builds its rows.
 
 Under :func:`~runwatch.views.chart_spec` (the widget's path) a chart whose
 shape was built before skips Altair (``_specs.templated``).
@@ -62,7 +67,24 @@ AVERAGE_NAMES = {"micro": "micro average", "macro": "macro average"}
 
 _KINDS = ["class", "micro", "macro"]
 _DASHES = [[1, 0], [6, 3], [2, 2]]
-_HIDDEN_OPACITY = 0.0
+_WIDTHS = [1.5, 2.5, 2.5]
+#: Line colours of the averages, in legend order (micro, macro).
+AVERAGE_COLOURS = ("#000000", "#555555")
+#: Class line colours: tableau10, then ten more for up to 20 classes, each picked in turn
+#: (from Kelly's, ColorBrewer's and category20's colours) farthest in CIELAB from those
+#: before it, black, grey and white: any two lie at least as far apart as tableau10's
+#: closest pair (about 26). category20 and tableau20 pair a light and a dark shade of
+#: one hue, next to each other in the legend, and two such lines read as one.
+CLASS_COLOURS = (
+    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+    "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac",
+    "#6a3d9a", "#e7298a", "#8db600", "#e41a1c", "#dbdb8d",
+    "#882d17", "#ffbb78", "#b3446c", "#a6761d", "#a1caf1",
+)  # fmt: skip
+#: Opacity of the lines left out when some are highlighted.
+FAINT = 0.15
+_HIGHLIGHT_WIDTH = 3.5
+_OVER_A_LINE = "pointerover[event.item && event.item.datum && isValid(event.item.datum.series)]"
 
 
 def curve_rows(
@@ -98,14 +120,16 @@ def curve_rows(
     -------
     list of dict
         ``series`` (legend text, unique), ``kind`` ("class", "micro",
-        "macro"), ``rank`` (legend order), ``i`` (point order along the
-        line), then ``x``, ``y`` and ``extra``; NaN and infinities are None.
+        "macro"), ``rank`` (legend order: the averages, then the classes in
+        the order of ``classes``, else of ``frame``), ``i`` (point order
+        along the line), then ``x``, ``y`` and ``extra``; NaN and infinities
+        are None. Rows come class lines first, so the averages draw on top.
 
     Examples
     --------
     >>> frame = pd.DataFrame({"curve": ["class", "class"], "label": [1, 1],
     ...                       "fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
-    >>> curve_rows(frame, "fpr", "tpr")[1]
+    >>> curve_rows(frame, "fpr", "tpr", averages=())[1]
     {'series': '1', 'kind': 'class', 'rank': 0, 'i': 1, 'fpr': 1.0, 'tpr': 1.0}
     """
     columns = [x, y, *extra]
@@ -116,27 +140,36 @@ def curve_rows(
     wanted_values = [] if classes is None else list(classes)
     wanted = None if classes is None else {text(c) for c in wanted_values}
 
-    def keep(kind: str, label: Any) -> bool:
+    def position(kind: str, label: Any) -> int | None:
+        """Where the line goes among its kind, or None to leave it out."""
         if kind != "class":
-            return kind in averages
+            return 0 if kind in averages else None
         if wanted is None:
-            return True
-        return text(label) in wanted or any(_same(label, c) for c in wanted_values)
+            return 0
+        for j, c in enumerate(wanted_values):
+            if text(label) == text(c) or _same(label, c):
+                return j
+        return None
 
-    groups: list[tuple[str, Any, pd.DataFrame]] = []
+    groups: list[tuple[str, Any, pd.DataFrame, int]] = []
     if len(frame):
         for (kind, label), part in frame.groupby(["curve", "label"], sort=False):
-            if keep(kind, label):
-                groups.append((kind, label, part))
-    # Classes first in table order, then micro, then macro.
-    groups.sort(key=lambda g: _KINDS.index(g[0]) if g[0] in _KINDS else len(_KINDS))
+            at = position(kind, label)
+            if at is not None:
+                groups.append((kind, label, part, at))
+    # Classes first (as asked, else in table order), then micro, then macro.
+    groups.sort(key=lambda g: (_KINDS.index(g[0]) if g[0] in _KINDS else len(_KINDS), g[3]))
     class_names: list[str] = []
-    for kind, label, _ in groups:
+    for kind, label, _, _ in groups:
         if kind == "class":
             class_names.append(unique_name(text(label), class_names))
     names = iter(class_names)
+    n_averages = sum(kind != "class" for kind, _, _, _ in groups)
+    n_classes = len(groups) - n_averages
     rows: list[dict[str, Any]] = []
-    for rank, (kind, _label, part) in enumerate(groups):
+    for at, (kind, _label, part, _) in enumerate(groups):
+        # The legend lists the averages first: they are what a reader compares classes to.
+        rank = at + n_averages if at < n_classes else at - n_classes
         series = next(names) if kind == "class" else unique_name(AVERAGE_NAMES[kind], class_names)
         values = {c: part[c].to_numpy() for c in columns}
         for i, at in enumerate(thin_indices(len(part), max_points)):
@@ -180,7 +213,7 @@ def roc_chart(
     Returns
     -------
     altair.LayerChart
-        Named data ``roc``; legend click hides a line.
+        Named data ``roc``; hover or a legend click highlights a line.
     """
     rows = curve_rows(roc, "fpr", "tpr", ["threshold"], classes=classes, averages=averages)
     return _curve_chart(
@@ -188,7 +221,7 @@ def roc_chart(
         "roc",
         ("fpr", "False positive rate"),
         ("tpr", "True positive rate"),
-        [("threshold", "threshold")],
+        [("threshold", "threshold", ",.4~g")],
         title=title,
         width=width,
         height=height,
@@ -222,7 +255,7 @@ def pr_chart(
     Returns
     -------
     altair.LayerChart
-        Named data ``pr``; legend click hides a line.
+        Named data ``pr``; hover or a legend click highlights a line.
     """
     rows = curve_rows(pr, "recall", "precision", ["threshold"], classes=classes, averages=averages)
     return _curve_chart(
@@ -230,7 +263,7 @@ def pr_chart(
         "pr",
         ("recall", "Recall"),
         ("precision", "Precision"),
-        [("threshold", "threshold")],
+        [("threshold", "threshold", ",.4~g")],
         title=title,
         width=width,
         height=height,
@@ -263,7 +296,8 @@ def lift_chart(
     Returns
     -------
     altair.LayerChart
-        Named data ``lift``; a rule marks lift 1 (random); legend click hides a line.
+        Named data ``lift``; a rule marks lift 1 (random); hover or a legend
+        click highlights a line.
     """
     rows = curve_rows(lift, "fraction", "lift", classes=classes, averages=averages)
 
@@ -314,7 +348,8 @@ def gains_chart(
     Returns
     -------
     altair.LayerChart
-        Named data ``gains``; the diagonal is a random model; legend click hides a line.
+        Named data ``gains``; the diagonal is a random model; hover or a
+        legend click highlights a line.
     """
     rows = curve_rows(gains, "fraction", "gain", classes=classes, averages=averages)
     return _curve_chart(
@@ -339,7 +374,7 @@ def calibration_chart(
     width: int = WIDTH,
     height: int = HEIGHT,
 ) -> alt.LayerChart:
-    """Calibration (reliability) curves, each bin's point sized by its share of samples.
+    """Calibration (reliability) curves: a line per class and average, a marker per bin.
 
     Parameters
     ----------
@@ -359,9 +394,11 @@ def calibration_chart(
     altair.LayerChart
         Named data ``calibration``: the mean predicted probability of each
         bin against the fraction of positives in it, the diagonal being
-        perfect calibration. Points are sized by ``share``, the bin's part of
-        its line's samples (a count-sized micro line would dwarf the rest);
-        hover shows the bin and its count.
+        perfect calibration. Markers are all one size, as scikit-learn's
+        ``CalibrationDisplay`` draws them (sized by count, a dozen lines
+        read as a cloud and need a legend of their own); hovering one shows
+        its bin, its count and ``share``, the bin's part of its line's
+        samples.
     """
     rows = curve_rows(
         calibration,
@@ -371,8 +408,7 @@ def calibration_chart(
         classes=classes,
         averages=averages,
     )
-    # Point size: the bin's share of its line's samples (the averages pool every
-    # class's column, so raw counts would dwarf the class lines' points).
+    # The averages pool every class's column: a share reads alike on every line.
     totals: dict[str, float] = {}
     for r in rows:
         totals[r["series"]] = totals.get(r["series"], 0.0) + (r["count"] or 0)
@@ -384,12 +420,16 @@ def calibration_chart(
         "calibration",
         ("mean_predicted", "Mean predicted probability"),
         ("fraction_positive", "Fraction of positives"),
-        [("bin", "bin centre"), ("count", "samples in bin")],
+        [
+            ("bin", "bin centre", ".3f"),
+            ("count", "samples in bin", ",.4~g"),
+            ("share", "share of the line's samples", ".1%"),
+        ],
         title=title,
         width=width,
         height=height,
         reference=lambda: _diagonal("Mean predicted probability", "Fraction of positives"),
-        sized_by="share",
+        markers=True,
     )
 
 
@@ -412,81 +452,90 @@ def _curve_chart(
     name: str,
     x: tuple[str, str],
     y: tuple[str, str],
-    extra: list[tuple[str, str]],
+    extra: list[tuple[str, str, str]],
     *,
     title: str,
     width: int,
     height: int,
     reference: Callable[[], alt.Chart] | None = None,
     y_domain: tuple[float, float] | None = (0.0, 1.0),
-    sized_by: str | None = None,
+    markers: bool = False,
 ) -> Any:
     series = list(dict.fromkeys(r["series"] for r in rows))
+    n_averages = len({r["series"] for r in rows if r["kind"] != "class"})
 
     def build() -> alt.LayerChart:
-        n_series = len(series)
-        # The selection holds the lines shown; it starts with every line, so a legend
-        # click (toggle) takes a line out: the line disappears and its legend entry
-        # fades, as Vega-Lite fades entries outside a legend-bound selection. A double
-        # click clears it: an empty selection shows every line.
-        shown = alt.selection_point(
-            name=f"{name}_shown",
-            fields=["series"],
-            bind="legend",
-            toggle="true",
-            value=[{"series": s} for s in series] if series else alt.Undefined,
+        # Vega-Lite's interactive legend: a click picks one line, a shift-click adds or
+        # removes one, a click on an empty spot picks none.
+        shown = alt.selection_point(name=f"{name}_shown", fields=["series"], bind="legend")
+        # Only marks of a line: hovering the reference rule must not fade every line.
+        hover = alt.selection_point(
+            name=f"{name}_hover", fields=["series"], on=_OVER_A_LINE, clear="pointerout"
         )
-        visible_if_shown = (
-            alt.when(shown).then(alt.value(1.0)).otherwise(alt.value(_HIDDEN_OPACITY))
-        )
+        # A line is lit when hovered; with none hovered, when picked in the legend, or
+        # with none picked either, every line is. Lit lines are opaque, the rest faint;
+        # hovered or picked lines are thicker too.
+        h, p = f"data('{hover.name}_store')", f"data('{shown.name}_store')"
+        hovered = f"vlSelectionTest('{hover.name}_store', datum)"
+        picked = f"vlSelectionTest('{shown.name}_store', datum)"
+        lit = f"length({h}) ? {hovered} : !length({p}) || {picked}"
+        thick = f"length({h}) ? {hovered} : length({p}) && {picked}"
+        opacity = {"condition": {"test": lit, "value": 1.0}, "value": FAINT}
         x_enc = alt.X(f"{x[0]}:Q", title=x[1], scale=alt.Scale(domain=[0, 1], nice=False))
         y_scale = alt.Scale(domain=list(y_domain)) if y_domain is not None else alt.Scale(zero=True)
         y_enc = alt.Y(f"{y[0]}:Q", title=y[1], scale=y_scale)
+        # The colour domain is sorted by rank, averages first: they take the first colours.
+        n_classes = len(series) - n_averages
+        palette = [*AVERAGE_COLOURS[:n_averages], *CLASS_COLOURS[: max(n_classes, 1)]]
         color = alt.Color(
             "series:N",
             title=None,
             sort=alt.EncodingSortField(field="rank", op="min"),
-            scale=alt.Scale(scheme="tableau10" if n_series <= 10 else "category20"),
-            legend=alt.Legend(labelLimit=180, symbolType="stroke"),
+            scale=alt.Scale(range=palette),
+            legend=alt.Legend(labelLimit=180, symbolType="stroke", symbolStrokeWidth=2.5),
         )
         dash = alt.StrokeDash("kind:N", scale=alt.Scale(domain=_KINDS, range=_DASHES), legend=None)
+        width_enc = {
+            "condition": {"test": thick, "value": _HIGHLIGHT_WIDTH},
+            "field": "kind",
+            "type": "ordinal",
+            # "ordinal": a "point" scale (Vega-Lite's default here) would spread the widths.
+            "scale": {"type": "ordinal", "domain": _KINDS, "range": _WIDTHS},
+            "legend": None,
+        }
         tooltip = [
             alt.Tooltip("series:N", title="line"),
             alt.Tooltip(f"{x[0]}:Q", title=x[1], format=".3f"),
             alt.Tooltip(f"{y[0]}:Q", title=y[1], format=".3f"),
-            *(alt.Tooltip(f"{field}:Q", title=label, format=",.4~g") for field, label in extra),
+            *(alt.Tooltip(f"{field}:Q", title=label, format=fmt) for field, label, fmt in extra),
         ]
         lines = (
             alt.Chart(name=f"{name}_lines")
-            .mark_line(strokeWidth=2, interpolate="linear")
+            .mark_line(interpolate="linear")
             .encode(
                 x=x_enc,
                 y=y_enc,
                 color=color,
                 strokeDash=dash,
+                strokeWidth=width_enc,
                 order=alt.Order("i:Q"),
-                opacity=visible_if_shown,
+                opacity=opacity,
             )
-            .add_params(shown)
+            .add_params(shown, hover)
         )
-        # Hover targets: the points of visible lines carry the tooltips.
-        points = alt.Chart().transform_filter(shown)
-        if sized_by is None:
-            points = points.mark_circle(size=60, opacity=0.0).encode(
-                x=x_enc, y=y_enc, color=color, tooltip=tooltip
+        # The points carry the tooltips and are the hover targets (a line is too thin to
+        # aim at); invisible, except the calibration chart's bin markers.
+        if markers:
+            points = (
+                alt.Chart()
+                .mark_circle(size=30)
+                .encode(x=x_enc, y=y_enc, color=color, opacity=opacity, tooltip=tooltip)
             )
-        else:
-            points = points.mark_circle(opacity=0.9).encode(
-                x=x_enc,
-                y=y_enc,
-                color=color,
-                size=alt.Size(
-                    f"{sized_by}:Q",
-                    title="share of the line's samples",
-                    scale=alt.Scale(domain=[0, 1], range=[10, 300]),
-                    legend=alt.Legend(format=".0%"),
-                ),
-                tooltip=tooltip,
+        else:  # invisible: no colour (its scale would travel twice)
+            points = (
+                alt.Chart()
+                .mark_circle(size=60, opacity=0.0)
+                .encode(x=x_enc, y=y_enc, tooltip=tooltip)
             )
         layers = ([reference()] if reference is not None else []) + [lines, points]
         subtitle = [] if rows else ["no scores yet"]
@@ -497,5 +546,5 @@ def _curve_chart(
         )
 
     # Everything the chart depends on but its rows (the lines' names included).
-    shape = ("curve", name, x, y, tuple(extra), title, width, height, y_domain, sized_by)
+    shape = ("curve", name, x, y, tuple(extra), title, width, height, y_domain, markers)
     return templated(shape + (tuple(series),), rows, build)

@@ -7,6 +7,12 @@ Input: ``Iteration.losses()``, a DataFrame with ``split``, ``step``,
 the history, and the front end appends new points with a vega changeset
 (``view.change("loss", vega.changeset().insert(rows))``) whose rows have
 the same shape, built by the same :func:`loss_rows`.
+
+Each split is drawn twice: its raw values and, behind a ``smoothing``
+parameter (0 to 0.99), their exponential moving average as TensorBoard
+computes it (:func:`smoothed`, debiased). With smoothing the raw line is
+faint behind the smoothed one; at 0 only the raw line shows. The front end
+smooths appended points itself (js/smoothing.ts) and sets the parameter.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import pandas as pd
 
 from ._data import HEIGHT, WIDTH, clean, named_data, text, thin_indices
 
-__all__ = ["LOSS_DATA", "SPLITS", "loss_chart", "loss_rows"]
+__all__ = ["LOSS_DATA", "SPLITS", "loss_chart", "loss_rows", "smoothed"]
 
 #: The name of the chart's data set, for vega changesets.
 LOSS_DATA = "loss"
@@ -30,6 +36,56 @@ LOSS_DATA = "loss"
 #: Split order and colours (fixed, so an appended split never recolours the others).
 SPLITS = ("train", "validation", "test")
 _COLOURS = ("#4c78a8", "#f58518", "#54a24b")
+#: Most smoothing offered (a weight of 1 would never move).
+MAX_SMOOTHING = 0.99
+#: Opacity of the raw line behind a smoothed one.
+_RAW_BEHIND = 0.25
+
+
+def smoothed(values: Iterable[float | None], weight: float) -> list[float | None]:
+    r"""TensorBoard's smoothing: a debiased exponential moving average.
+
+    .. math:: s_t = \frac{m_t}{1 - w^{n_t}}, \quad m_t = w\, m_{t-1} + (1 - w)\, x_t, \quad m_0 = 0
+
+    where :math:`n_t` counts the finite values up to :math:`x_t`; so the
+    first smoothed value is the first value, and a constant stays constant.
+    A value that is None or not finite is passed through and skipped.
+
+    Parameters
+    ----------
+    values : iterable of float or None
+        One series, in step order.
+    weight : float
+        In [0, 0.99]; 0 gives the values back.
+
+    Returns
+    -------
+    list of float or None
+
+    Examples
+    --------
+    >>> smoothed([1.0, 0.0, None], 0.5)
+    [1.0, 0.3333333333333333, None]
+    """
+    w = _smoothing(weight)
+    out: list[float | None] = []
+    last, n = 0.0, 0
+    for v in values:
+        if v is None or not math.isfinite(v):
+            out.append(v)
+            continue
+        last = last * w + (1 - w) * v
+        n += 1
+        out.append(last / (1 - w**n))
+    return out
+
+
+def _smoothing(weight: Any) -> float:
+    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)):
+        raise TypeError(f"smoothing must be a number in [0, {MAX_SMOOTHING}]; got {weight!r}.")
+    if not 0 <= weight <= MAX_SMOOTHING:
+        raise ValueError(f"smoothing must be in [0, {MAX_SMOOTHING}]; got {weight!r}.")
+    return float(weight)
 
 
 def loss_rows(losses: Any, max_points: int | None = None) -> list[dict[str, Any]]:
@@ -76,6 +132,16 @@ def loss_rows(losses: Any, max_points: int | None = None) -> list[dict[str, Any]
     return out
 
 
+def _add_smoothed(rows: list[dict[str, Any]], weight: float) -> None:
+    by_split: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_split.setdefault(r["split"], []).append(r)
+    for split_rows in by_split.values():
+        ordered = sorted(split_rows, key=lambda r: (r["step"] is None, r["step"] or 0))
+        for r, s in zip(ordered, smoothed([r["value"] for r in ordered], weight)):
+            r["smoothed"] = s
+
+
 def _records(losses: Any) -> list[Mapping[str, Any]]:
     if isinstance(losses, pd.DataFrame):
         return losses.to_dict("records")
@@ -108,6 +174,7 @@ def loss_chart(
     *,
     title: str = "Loss",
     log_scale: bool = False,
+    smoothing: float = 0.0,
     max_points: int | None = 2000,
     tooltips: bool = True,
     width: int = WIDTH,
@@ -122,7 +189,12 @@ def loss_chart(
         gives a chart waiting for points.
     title : str, default "Loss"
     log_scale : bool, default False
-        A logarithmic loss axis.
+        A logarithmic loss axis (values at or below 0 left out).
+    smoothing : float, default 0.0
+        TensorBoard's smoothing weight, in [0, 0.99] (:func:`smoothed`): the
+        smoothed line drawn over a faint raw one. It is the chart's
+        ``smoothing`` parameter, so a page can change it without a new spec
+        (the rows' ``smoothed`` values must follow).
     max_points : int, optional, default 2000
         Most points per split in the initial data (points appended later by
         the front end are not thinned).
@@ -136,34 +208,54 @@ def loss_chart(
     Returns
     -------
     altair.LayerChart
-        Over the named data set ``loss`` (:data:`LOSS_DATA`).
+        Over the named data set ``loss`` (:data:`LOSS_DATA`), whose rows
+        also carry ``smoothed``, each split's values smoothed in step order.
     """
+    weight = _smoothing(smoothing)
     rows = loss_rows(losses, max_points=max_points)
+    _add_smoothed(rows, weight)
+    scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     x = alt.X("step:Q", title="Step")
-    y = alt.Y(
-        "value:Q",
-        title="Loss",
-        scale=alt.Scale(type="log") if log_scale else alt.Scale(zero=False),
-    )
+    y = alt.Y("value:Q", title="Loss", scale=scale)
+    y_smooth = alt.Y("smoothed:Q", title="Loss", scale=scale)
     color = alt.Color(
         "split:N",
         title="split",
         scale=alt.Scale(domain=list(SPLITS), range=list(_COLOURS)),
+        # Opaque strokes: the symbols would otherwise take the faint raw line's opacity.
+        legend=alt.Legend(symbolType="stroke", symbolOpacity=1, symbolStrokeWidth=2),
     )
     tooltip = [
         alt.Tooltip("split:N", title="split"),
         alt.Tooltip("step:Q", title="step"),
         alt.Tooltip("value:Q", title="loss", format=".4~g"),
+        alt.Tooltip("smoothed:Q", title="smoothed", format=".4~g"),
     ]
-    lines = alt.Chart().mark_line().encode(x=x, y=y, color=color, order=alt.Order("step:Q"))
+    param = alt.param(name="smoothing", value=weight)
+    # Opacities follow the parameter, so the page changes the weight without a new spec.
+    lines = (
+        alt.Chart()
+        .mark_line(opacity=alt.ExprRef(f"smoothing > 0 ? {_RAW_BEHIND} : 1"))
+        .encode(x=x, y=y, color=color, order=alt.Order("step:Q"))
+        .add_params(param)
+    )
+    smooth = (
+        alt.Chart()
+        .mark_line(opacity=alt.ExprRef("smoothing > 0 ? 1 : 0"))
+        .encode(x=x, y=y_smooth, color=color, order=alt.Order("step:Q"))
+    )
     # Hover targets: invisible points carry the tooltips. Kept plain (no nearest
     # selection, no hover rule): every appended point would otherwise redo a
     # Voronoi diagram and more marks, on a chart meant to take many points a second.
     points = (
         alt.Chart().mark_circle(size=60, opacity=0).encode(x=x, y=y, color=color, tooltip=tooltip)
     )
+    if log_scale:  # a log axis has no place for 0 or below
+        lines = lines.transform_filter("datum.value > 0")
+        smooth = smooth.transform_filter("datum.smoothed > 0")
+        points = points.transform_filter("datum.value > 0")
     subtitle = [] if rows else ["no losses yet"]
-    layers = [lines, points] if tooltips else [lines]
+    layers = [lines, smooth, points] if tooltips else [lines, smooth]
     return alt.layer(*layers, data=named_data(LOSS_DATA, rows)).properties(
         title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
         width=width,

@@ -189,7 +189,7 @@ def per_class_rows(per_class: pd.DataFrame) -> list[dict[str, Any]]:
 def weakest_classes(
     per_class: pd.DataFrame, top: int, measures: tuple[str, ...] = ("precision", "recall")
 ) -> list[Any]:
-    """The ``top`` classes with the lowest F1, in the table's order: where a model fails most.
+    """The ``top`` classes with the lowest F1, worst first: where a model fails most.
 
     Parameters
     ----------
@@ -203,21 +203,21 @@ def weakest_classes(
     Returns
     -------
     list
-        Labels of ``per_class``'s index. A class with no F1 (no samples)
-        comes after every other; ties go to the earlier class.
+        Labels of ``per_class``'s index, lowest F1 first. A class with no
+        F1 (no samples) comes after every other; ties go to the earlier class.
 
     Examples
     --------
     >>> t = pd.DataFrame({"precision": [0.9, 0.2, 0.5], "recall": [0.9, 0.4, 0.5],
     ...                   "f1": [0.9, 0.27, 0.5]}, index=["cat", "dog", "owl"])
-    >>> weakest_classes(t, 2)
-    ['dog', 'owl']
+    >>> weakest_classes(t, 3)
+    ['dog', 'owl', 'cat']
     """
     return [per_class.index[i] for i in _weakest(per_class_rows(per_class), top, measures)]
 
 
 def weakest_note(top: int, total: int, kind: str = "F1") -> str:
-    """The subtitle of a chart that draws only :func:`weakest_classes`.
+    """The subtitle of a chart that draws only :func:`weakest_classes`, worst first.
 
     Parameters
     ----------
@@ -233,19 +233,25 @@ def weakest_note(top: int, total: int, kind: str = "F1") -> str:
     Examples
     --------
     >>> weakest_note(20, 100)
-    'the 20 of 100 classes with the lowest F1'
+    'the 20 of 100 classes with the lowest F1, worst first'
     """
-    return f"the {top} of {total} classes with the lowest {kind}"
+    return f"the {top} of {total} classes with the lowest {kind}, worst first"
 
 
-def _weakest(table: list[dict[str, Any]], top: int, measures: tuple[str, ...]) -> list[int]:
+def _worst_first(table: list[dict[str, Any]], measures: tuple[str, ...]) -> list[int]:
+    """Row indices by F1 (else the mean of ``measures``), lowest first; none last; ties in order."""
+
     def badness(r: dict[str, Any]) -> float:
         if "f1" in r:
             return math.inf if r["f1"] is None else r["f1"]
         values = [r[m] for m in measures if r[m] is not None]
         return sum(values) / len(values) if values else math.inf
 
-    return sorted(sorted(range(len(table)), key=lambda i: (badness(table[i]), i))[:top])
+    return sorted(range(len(table)), key=lambda i: (badness(table[i]), i))
+
+
+def _weakest(table: list[dict[str, Any]], top: int, measures: tuple[str, ...]) -> list[int]:
+    return _worst_first(table, measures)[:top]
 
 
 def per_class_chart(
@@ -273,38 +279,47 @@ def per_class_chart(
     top : int, optional
         With more classes than this, draw only the ``top`` classes with the
         lowest F1 (where the model fails most; without an ``f1`` column, the
-        lowest mean of ``measures``), kept in the table's order, and say so
-        in the subtitle. A class with no F1 (no samples) is not among them.
+        lowest mean of ``measures``). A class with no F1 (no samples) is not
+        among them.
 
     Returns
     -------
     altair.Chart
-        Over the named data ``per_class``: rows ``label``, ``label_index``,
-        ``measure``, ``value``, ``support``.
+        Over the named data ``per_class``: rows ``label``, ``rank``,
+        ``measure``, ``value``, ``support`` (and ``f1`` when known). Classes
+        go top to bottom by ``rank``: lowest F1 first (no F1 last, ties in
+        the table's order), as the subtitle says.
     """
     missing = [m for m in measures if m not in per_class.columns]
     if missing:
         raise ValueError(f"per_class has no column {missing[0]!r}.")
     table = per_class_rows(per_class)
-    subtitle = [] if table else ["no samples yet"]
-    if top is not None and len(table) > top:
-        kind = "F1" if "f1" in per_class.columns else "scores"
+    kind = "F1" if "f1" in per_class.columns else f"mean {' and '.join(measures)}"
+    order = _worst_first(table, measures)
+    if not table:
+        subtitle = ["no samples yet"]
+    elif top is not None and len(table) > top:
         subtitle = [weakest_note(top, len(table), kind)]
-        table = [table[i] for i in _weakest(table, top, measures)]
+        order = order[:top]
+    else:
+        subtitle = [f"by {kind}, worst first"]
     rows = [
         {
-            "label": r["label"],
-            "label_index": i,
+            "label": table[i]["label"],
+            "rank": rank,
             "measure": m,
-            "value": r[m],
-            "support": r.get("support"),
+            "value": table[i][m],
+            "support": table[i].get("support"),
+            **({"f1": table[i]["f1"]} if kind == "F1" else {}),
         }
-        for i, r in enumerate(table)
+        for rank, i in enumerate(order)
         for m in measures
     ]
-    shape = ("per_class", tuple(measures), title, tuple(subtitle), width, bar_height)
+    shape = ("per_class", tuple(measures), title, tuple(subtitle), width, bar_height, kind)
     return templated(
-        shape, rows, lambda: _per_class_bars(rows, measures, title, subtitle, width, bar_height)
+        shape,
+        rows,
+        lambda: _per_class_bars(rows, measures, title, subtitle, width, bar_height, kind == "F1"),
     )
 
 
@@ -315,7 +330,9 @@ def _per_class_bars(
     subtitle: list[str],
     width: int,
     bar_height: int,
+    with_f1: bool,
 ) -> alt.Chart:
+    f1_tip = [alt.Tooltip("f1:Q", title="F1", format=".3f")] if with_f1 else []
     return (
         alt.Chart(named_data("per_class", rows))
         .mark_bar()
@@ -323,7 +340,8 @@ def _per_class_bars(
             y=alt.Y(
                 "label:N",
                 title=None,
-                sort=alt.EncodingSortField(field="label_index", op="min"),
+                # Explicit: Vega-Lite would otherwise sort the classes by name.
+                sort=alt.EncodingSortField(field="rank", op="min", order="ascending"),
                 axis=alt.Axis(labelLimit=160),
             ),
             yOffset=alt.YOffset("measure:N", sort=list(measures)),
@@ -334,6 +352,7 @@ def _per_class_bars(
                 alt.Tooltip("measure:N", title="measure"),
                 alt.Tooltip("value:Q", title="value", format=".3f"),
                 alt.Tooltip("support:Q", title="support", format=",.4~g"),
+                *f1_tip,
             ],
         )
         .properties(

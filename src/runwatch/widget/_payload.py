@@ -402,6 +402,10 @@ def loss_points(points: Iterable[Any]) -> dict[str, list[LossPoint]]:
     return out
 
 
+#: The loss chart's smoothing weight in a new view: TensorBoard's default.
+LOSS_SMOOTHING = 0.6
+
+
 @functools.cache
 def loss_chart_spec() -> dict[str, Any] | None:
     """The loss chart of :mod:`runwatch.views`, empty, on its named data set ``loss``.
@@ -409,14 +413,18 @@ def loss_chart_spec() -> dict[str, Any] | None:
     Built once per process (the same for every run) and shared: never modify it.
 
     The page fills it with a Vega changeset (rows ``split``, ``step``,
-    ``value``) and appends to it as points arrive, so an appended point never
-    resends the history. None when the views layer is missing.
+    ``value`` and ``smoothed``, which it computes) and appends to it as points
+    arrive, so an appended point never resends the history. Smoothing starts
+    at TensorBoard's default, :data:`LOSS_SMOOTHING`; the page's controls
+    change it and the log axis. None when the views layer is missing.
     """
     try:
         from runwatch.views.losses import loss_chart
     except ImportError:
         return None
-    spec = loss_chart([], width=CHART_WIDTH, height=CHART_HEIGHT).to_dict(validate=False)
+    spec = loss_chart([], smoothing=LOSS_SMOOTHING, width=CHART_WIDTH, height=CHART_HEIGHT).to_dict(
+        validate=False
+    )
     title = spec.get("title")
     if isinstance(title, dict):
         title.pop("subtitle", None)  # "no losses yet" would stay once the page adds points
