@@ -350,7 +350,10 @@ def test_run_details_in_jupyterlab(lab, browser):
             third.locator(f".rw-chart-{name} svg").first.wait_for(timeout=30_000)
         assert third.locator(".rw-matrix").count() == 0
         assert not third.locator(".rw-loss").is_visible()  # no losses logged: no empty frame
-        assert third.locator(".rw-chart-importance g.mark-rect path").count() == 3
+        # vega may put the svg in before its marks: wait for the bars, then count them.
+        bars = third.locator(".rw-chart-importance g.mark-rect path")
+        bars.nth(2).wait_for(timeout=10_000)
+        assert bars.count() == 3
         assert third.locator(".rw-metrics tbody tr").nth(1).get_attribute("data-metric") == (
             "r2_score"
         )
