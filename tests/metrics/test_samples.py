@@ -164,3 +164,11 @@ def test_merging_integer_and_string_ids_is_refused():
     b.update([0, 1], y_pred=[0, 1], sample_ids=["u", "v"])
     with pytest.raises(ValueError, match=r"^other's sample_ids are strings"):
         a.merge(b)
+
+
+def test_an_id_hashes_the_same_whatever_the_width_of_its_batch():
+    # numpy pads a batch's strings to its longest: the padding must not change the hash
+    short = np.array(["a7", "b"])
+    wide = np.array(["a7", "a-much-longer-id"])
+    assert id_hash(short)[0] == id_hash(wide)[0]
+    assert id_hash(np.array(["a7"], dtype=">U2"))[0] == id_hash(short)[0]  # byte order too

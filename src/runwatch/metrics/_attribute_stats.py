@@ -118,9 +118,13 @@ def correlation_ratio(n: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> f
 
 def midranks(values: np.ndarray) -> np.ndarray:
     """Average ranks (1-based; ties share their mean rank), as ``scipy.stats.rankdata``."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse.reshape(-1)]
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    group = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    counts = np.bincount(group)
+    ranks = np.empty(values.size)
+    ranks[order] = (np.cumsum(counts) - (counts - 1) / 2.0)[group]
+    return ranks
 
 
 def pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:

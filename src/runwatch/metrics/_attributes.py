@@ -44,12 +44,17 @@ def _coarsen(keys: np.ndarray, old: int, new: int) -> np.ndarray:
 
 def _sum_rows(keys: np.ndarray, classes: np.ndarray, totals: np.ndarray) -> tuple:
     """Distinct sorted keys, their rows of ``classes`` and ``totals`` summed."""
-    unique, inverse = np.unique(keys, return_inverse=True)
-    out_classes = np.zeros((unique.size, *classes.shape[1:]))
-    out_totals = np.zeros((unique.size, totals.shape[1]))
-    np.add.at(out_classes, inverse.reshape(-1), classes)
-    np.add.at(out_totals, inverse.reshape(-1), totals)
-    return unique, out_classes, out_totals
+    if keys.size == 0:
+        return keys, classes, totals
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    # reduceat over sorted runs: np.add.at is an order of magnitude slower here
+    return (
+        keys[starts],
+        np.add.reduceat(classes[order], starts, axis=0),
+        np.add.reduceat(totals[order], starts, axis=0),
+    )
 
 
 @dataclass(frozen=True)

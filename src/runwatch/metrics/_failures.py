@@ -75,7 +75,7 @@ class Failures:
             p_true = batch.proba[np.arange(n), batch.true].astype(np.float64)
             loss = -np.log(np.clip(p_true, batch.eps, 1 - batch.eps))
         rows = sm.Kept(pending.ids, sm.id_hash(pending.ids), batch.true, batch.pred, loss)
-        self.samples = sm.keep_per_cell(self.samples.plus(rows))
+        self.samples = sm.keep_per_cell(self.samples.plus(sm.admit(self.samples, rows)))
         if batch.proba is not None:
             self.top = sm.keep_top(self.top.plus(rows))
         if not pending.attributes:
@@ -165,7 +165,7 @@ class Failures:
     def from_state(cls, state: dict[str, np.ndarray], exact: bool, k: int) -> Failures:
         """The state back from ``state`` (entries checked, ``ValueError`` naming the entry)."""
         out = cls(exact, k)
-        out.samples = sm.Kept.from_state(state, "samples", k)
+        out.samples = sm.keep_per_cell(sm.Kept.from_state(state, "samples", k))  # sorted
         out.top = sm.Kept.from_state(state, "top", k)
         if (
             out.samples.ids.size

@@ -9,7 +9,7 @@ predicted class indices) and both merge exactly, whatever the order:
   and the k smallest of a union are the k smallest of the parts' k
   smallest: a merged state holds exactly the sample one pass would have.
   The hash is seeded (``SEED``), computed in numpy (splitmix64 over the
-  integer, FNV-1a over the UTF-8 bytes of a string), so the sample is the
+  integer, FNV-1a over the code points of a string), so the sample is the
   same in every process and Python's randomised ``hash`` plays no part;
 - **top losses**: the ``TOP_LOSSES`` samples of highest per-sample log loss,
   ties broken by the hash then the id, so any merge order keeps the same rows.
@@ -51,12 +51,15 @@ def id_hash(ids: np.ndarray, seed: int = SEED) -> np.ndarray:
     if ids.dtype.kind in "iu":
         x = ids.astype(np.int64).view(np.uint64)
     else:
-        raw = np.char.encode(ids, "utf-8") if ids.size else np.zeros(0, "S1")
-        width = max(raw.dtype.itemsize, 1)
-        octets = np.ascontiguousarray(raw).view(np.uint8).reshape(ids.size, width)
+        # FNV-1a over the code points (numpy's UCS-4, read in native byte order), stopping
+        # at the padding: a batch pads its strings to its longest, which must not count.
+        width = max(ids.dtype.itemsize // 4, 1)
+        points = np.ascontiguousarray(ids.astype(f"=U{width}")).view(np.uint32)
+        points = points.reshape(ids.size, width)
         x = np.full(ids.size, _FNV_OFFSET, np.uint64)
-        for column in octets.T:  # one pass per byte position, vectorised over the ids
-            x = (x ^ column.astype(np.uint64)) * _FNV_PRIME
+        for column in points.T:  # one pass per character position, vectorised over the ids
+            c = column.astype(np.uint64)
+            x = np.where(column != 0, (x ^ c) * _FNV_PRIME, x)
     key = _splitmix(np.array([seed], np.int64).view(np.uint64))
     return _splitmix(x ^ key)
 
@@ -198,11 +201,34 @@ class Kept:
         return cls(ids, arrays["hash"], arrays["true"], arrays["pred"], loss)
 
 
+def admit(kept: Kept, rows: Kept, cap: int = RESERVOIR) -> Kept:
+    """The ``rows`` that may enter ``kept`` (the output of :func:`keep_per_cell`).
+
+    A row whose hash is above the largest of its cell, where the cell is
+    full, can never be kept: dropping it first keeps the sort small.
+    """
+    if kept.ids.size == 0 or rows.ids.size == 0:
+        return rows
+    k = int(max(kept.true.max(), kept.pred.max(), rows.true.max(), rows.pred.max())) + 1
+    cell = kept.true * k + kept.pred
+    last = np.r_[cell[1:] != cell[:-1], True]  # kept is sorted by cell, then hash
+    limit = np.full(k * k, np.iinfo(np.uint64).max, dtype=np.uint64)
+    full = np.bincount(cell, minlength=k * k) >= cap
+    largest = np.zeros(k * k, np.uint64)
+    largest[cell[last]] = kept.hashes[last]
+    limit[full] = largest[full]
+    return rows.take(np.flatnonzero(rows.hashes <= limit[rows.true * k + rows.pred]))
+
+
 def keep_per_cell(rows: Kept, cap: int = RESERVOIR) -> Kept:
-    """Per (true, predicted) cell, the ``cap`` rows of smallest hash, in hash order."""
+    """Per (true, predicted) cell, the ``cap`` rows of smallest hash, in hash order.
+
+    Equal hashes are equal ids (a 64-bit collision of two ids aside), so
+    their order does not matter and the ids need not be sorted on.
+    """
     if rows.ids.size == 0:
         return rows
-    order = np.lexsort((rows.ids, rows.hashes, rows.pred, rows.true))
+    order = np.lexsort((rows.hashes, rows.pred, rows.true))
     rows = rows.take(order)
     new_cell = np.r_[True, (np.diff(rows.true) != 0) | (np.diff(rows.pred) != 0)]
     starts = np.flatnonzero(new_cell)
@@ -214,6 +240,9 @@ def keep_top(rows: Kept, cap: int = TOP_LOSSES) -> Kept:
     """The ``cap`` rows of highest loss (ties: smaller hash, then smaller id), highest first."""
     if rows.ids.size == 0:
         return rows
+    if rows.loss.size > cap:  # only rows at or above the cap-th largest loss can be kept
+        cut = np.partition(rows.loss, rows.loss.size - cap)[rows.loss.size - cap]
+        rows = rows.take(np.flatnonzero(rows.loss >= cut))
     order = np.lexsort((rows.ids, rows.hashes, -rows.loss))
     return rows.take(order[:cap])
 
