@@ -307,3 +307,13 @@ def test_batches_without_attributes_are_left_out_of_the_tables():
     m.update([0, 0], y_pred=[1, 1])
     assert m.by_attribute("size", bins=1)["count"].tolist() == [3]
     assert m.n_samples == 5
+
+
+@pytest.mark.parametrize("curve_bins", [None, 16])
+def test_an_attribute_of_missing_values_only_is_one_missing_bucket(curve_bins):
+    m = ClassificationMetrics(labels=[0, 1], curve_bins=curve_bins)
+    m.update([0, 1, 1], y_pred=[0, 1, 0], attributes={"size": [np.nan] * 3, "kind": ["a"] * 3})
+    m.update([], y_pred=[], attributes={"size": [], "kind": []})  # an empty batch: a no-op
+    table = m.by_attribute("size")
+    assert table["bucket"].tolist() == ["(missing)"] and table["count"].tolist() == [3]
+    assert np.isnan(m.attribute_importance().set_index("attribute").loc["size", "with_error"])

@@ -44,7 +44,7 @@ def check_attributes(
         if name in out:
             raise ValueError(f"attributes has the name {name!r} twice.")
         out[name] = _column(name, values, n)
-    if not out:
+    if not out or n == 0:  # an empty batch is a no-op: its empty columns have no kind
         return {}
     if known and set(out) != set(known):
         raise ValueError(

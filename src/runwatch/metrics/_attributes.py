@@ -247,10 +247,14 @@ def numeric_buckets(
         values = col.values
         finite = ~np.isnan(values)
         edges = _edges(values[finite], bins)
-        b = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, edges.size - 2)
-        inside = finite & (values >= edges[0]) & (values <= edges[-1])
+        b = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, max(edges.size - 2, 0))
+        inside = (
+            finite
+            & (values >= edges[:1].min(initial=np.inf))
+            & (values <= edges[-1:].max(initial=-np.inf))
+        )  # no edges (every value missing): no bucket but "(missing)"
         part = (a[inside] if a is not None else None for a in (true, pred, weight, loss))
-        classes, totals = st.bucket_stats(b[inside], edges.size - 1, k, *part)
+        classes, totals = st.bucket_stats(b[inside], max(edges.size - 1, 0), k, *part)
         missing = None
         if not finite.all():
             rest = (a[~finite] if a is not None else None for a in (true, pred, weight, loss))
