@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 from sklearn import metrics as skm
 
-from runwatch.metrics import ClassificationMetrics
+from runwatch.metrics import ClassificationMetrics, _loss_grid
 
 from .conftest import classification_problem, random_batches, stream_and_merge, through_npy
 
@@ -191,7 +191,18 @@ def test_binned_importance_is_spearman_on_the_grid_bins(rng):
     )
     exact = stats.spearmanr(values[ok], error).statistic
     assert abs(table.loc["brightness", "with_error"] - exact) < 0.02
-    assert np.isnan(table.loc["brightness", "with_loss"])
+    # with the loss: Spearman on the cells of the joint (value, loss) grid, within its bound
+    eps = np.finfo(p.proba.dtype).eps
+    loss = -np.log(np.clip(p.proba[np.arange(p.y.size), truth], eps, 1 - eps))[ok]
+    x_exp, y_exp = state[f"attr.{index}.loss.exponents"]
+    x_bin = np.floor(np.ldexp(np.arcsinh(values[ok]), -int(x_exp)))
+    y_bin = np.floor(np.ldexp(np.arcsinh(loss), -int(y_exp)))
+    got = table.loc["brightness", "with_loss"]
+    assert got == pytest.approx(stats.spearmanr(x_bin, y_bin).statistic, abs=1e-12)
+    grid = m._failures.columns["brightness"].loss_grid
+    exact_loss = stats.spearmanr(values[ok], loss).statistic
+    assert abs(got - exact_loss) <= _loss_grid.spearman(grid)[1]
+    assert abs(got - exact_loss) < 0.02
 
 
 @pytest.mark.parametrize("curve_bins", [None, 64])

@@ -12,6 +12,7 @@
   holds the values with ``asinh(v)`` in ``((g - 1)·2^e, g·2^e]``. Buckets
   are unions of whole bins: the reported edges are exact for the rows they
   count, and a quantile edge is off by at most one bin's samples;
+  ``with_loss`` comes from the joint grid of ``_loss_grid``;
 - **categorical**, either mode: the bucket statistics per category
   (categories kept sorted, so any merge order gives the same arrays).
 
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from . import _attribute_stats as st
+from . import _loss_grid
 from ._attribute_input import CATEGORICAL, NUMERIC
 from ._sketch import grid_exponent
 
@@ -93,6 +95,7 @@ class Column:
     exponent: int = 0  # binned numeric: the grid's
     extremes: np.ndarray | None = None  # binned numeric: smallest and largest value seen
     missing: Table | None = None  # binned numeric: the NaN values' statistics, one row
+    loss_grid: dict[str, np.ndarray] | None = None  # binned numeric: (value, loss) pairs
 
 
 def new_column(kind: str, exact: bool, k: int) -> Column:
@@ -104,6 +107,7 @@ def new_column(kind: str, exact: bool, k: int) -> Column:
     return Column(
         kind, table=Table.empty(k, np.zeros(0, np.int64)), exponent=-52,
         extremes=np.array([np.inf, -np.inf]), missing=Table.empty(k, np.zeros(0, np.int64)),
+        loss_grid=_loss_grid.empty(),
     )  # fmt: skip
 
 
@@ -134,8 +138,13 @@ def add_values(col: Column, values: np.ndarray, k: int, outcome: tuple) -> Colum
         rest = (a[gone] if a is not None else None for a in (true, pred, weight, loss))
         stats = st.bucket_stats(np.zeros(int(gone.sum()), np.int64), 1, k, *rest)
         missing = missing.plus(np.zeros(1, np.int64), *stats)
+    assert col.loss_grid is not None
+    loss_grid = col.loss_grid
+    if loss is not None:
+        pairs = finite & ~np.isnan(loss)
+        loss_grid = _loss_grid.add(loss_grid, values[pairs], loss[pairs])
     return Column(col.kind, table=table, exponent=exponent, extremes=np.array([lo, hi]),
-                  missing=missing)  # fmt: skip
+                  missing=missing, loss_grid=loss_grid)  # fmt: skip
 
 
 def merge_columns(a: Column, b: Column) -> Column:
@@ -155,8 +164,10 @@ def merge_columns(a: Column, b: Column) -> Column:
         _coarsen(b.table.keys, b.exponent, exponent), b.table.classes, b.table.totals
     )
     missing = a.missing.plus(b.missing.keys, b.missing.classes, b.missing.totals)
+    assert a.loss_grid is not None and b.loss_grid is not None
+    loss_grid = _loss_grid.merge(a.loss_grid, b.loss_grid)
     return Column(a.kind, table=table, exponent=exponent, extremes=np.array([lo, hi]),
-                  missing=missing)  # fmt: skip
+                  missing=missing, loss_grid=loss_grid)  # fmt: skip
 
 
 def grow_column(col: Column, where: np.ndarray, k: int) -> Column:
@@ -182,6 +193,8 @@ def column_state(col: Column, prefix: str) -> dict[str, np.ndarray]:
         out[f"{prefix}.extremes"] = col.extremes
         out[f"{prefix}.missing_classes"] = col.missing.classes
         out[f"{prefix}.missing_totals"] = col.missing.totals
+        assert col.loss_grid is not None
+        out.update(_loss_grid.state(col.loss_grid, f"{prefix}.loss"))
     return out
 
 
@@ -229,6 +242,7 @@ def column_from_state(
         kind, table=Table(keys.astype(np.int64), classes, totals),
         exponent=int(get("exponent", "iu", 0)), extremes=extremes,
         missing=Table(np.zeros(m, np.int64), missing_classes, missing_totals),
+        loss_grid=_loss_grid.from_state(state, f"{prefix}.loss"),
     )  # fmt: skip
 
 
@@ -353,7 +367,7 @@ def importance(col: Column, outcome: tuple | None) -> tuple[str, float, float]:
         scored = finite & ~np.isnan(loss)
         with_loss = st.spearman(col.values[scored], loss[scored])
         return "spearman", with_error, with_loss
-    assert col.table is not None
+    assert col.table is not None and col.loss_grid is not None
     n = col.table.classes[:, st.TRUE_N].sum(axis=1)
     wrong = n - col.table.totals[:, st.CORRECT]
-    return "spearman", st.binned_spearman_error(n, wrong), float("nan")
+    return "spearman", st.binned_spearman_error(n, wrong), _loss_grid.spearman(col.loss_grid)[0]

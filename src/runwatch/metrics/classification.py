@@ -462,7 +462,7 @@ class ClassificationMetrics(Metric):
         mode (``curve_bins``) the buckets are unions of the bins of a grid
         on ``asinh(value)`` (at most 1,024): the edges reported are exact for
         the rows counted, a quantile edge or a given edge moves to the
-        nearest bin boundary. Categorical values are their own buckets,
+        bin boundary at or above it. Categorical values are their own buckets,
         largest first; past ``max_categories`` the smallest fold into
         ``(other)``.
         """
@@ -476,8 +476,8 @@ class ClassificationMetrics(Metric):
         per-sample log loss; NaN without scores). Numeric attributes:
         Spearman's rho (ties by midranks, as ``scipy.stats.spearmanr``; the
         sign says whether larger values go with more errors), missing values
-        left out; in binned mode the values of a grid bin tie and
-        ``with_loss`` is NaN (no per-sample losses are kept). Categorical
+        left out; in binned mode the values of a grid bin tie (and, for
+        ``with_loss``, the losses of a bin of a joint grid). Categorical
         attributes: the correlation ratio η in [0, 1] (unsigned: categories
         have no order). Sorted by ``|with_error|``, then ``|with_loss|``;
         samples count unweighted.
