@@ -118,7 +118,10 @@ def correlation_ratio(n: np.ndarray, sums: np.ndarray, squares: np.ndarray) -> f
 
 def midranks(values: np.ndarray) -> np.ndarray:
     """Average ranks (1-based; ties share their mean rank), as ``scipy.stats.rankdata``."""
-    order = np.argsort(values, kind="stable")
+    if values.dtype == bool:  # two groups: their midranks in closed form, no sort
+        n_false = values.size - int(values.sum())
+        return np.where(values, n_false + (values.size - n_false + 1) / 2.0, (n_false + 1) / 2.0)
+    order = np.argsort(values)  # ties get their mean rank below, so stability does not matter
     ordered = values[order]
     group = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
     counts = np.bincount(group)
@@ -141,11 +144,14 @@ def pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray | None = None) -> float:
     return float(np.clip((w @ (dx * dy)) / np.sqrt(sxx * syy), -1.0, 1.0))
 
 
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman's rho of two samples (ties by midranks), as ``scipy.stats.spearmanr``."""
+def spearman(x: np.ndarray, y: np.ndarray, x_ranks: np.ndarray | None = None) -> float:
+    """Spearman's rho of two samples (ties by midranks), as ``scipy.stats.spearmanr``.
+
+    ``x_ranks``: ``midranks(x)`` where the caller has them already.
+    """
     if x.size < 2:
         return float("nan")
-    return pearson(midranks(x), midranks(y))
+    return pearson(midranks(x) if x_ranks is None else x_ranks, midranks(y))
 
 
 def binned_spearman_error(n: np.ndarray, wrong: np.ndarray) -> float:

@@ -362,10 +362,12 @@ def importance(col: Column, outcome: tuple | None) -> tuple[str, float, float]:
         assert outcome is not None
         true, pred, _, loss, _ = outcome
         finite = ~np.isnan(col.values)
-        error = (true != pred).astype(np.float64)
-        with_error = st.spearman(col.values[finite], error[finite])
-        scored = finite & ~np.isnan(loss)
-        with_loss = st.spearman(col.values[scored], loss[scored])
+        values = col.values[finite]
+        ranks = st.midranks(values)
+        with_error = st.spearman(values, (true != pred)[finite], ranks)
+        scored = ~np.isnan(loss[finite])
+        with_loss = st.spearman(values[scored], loss[finite][scored],
+                                ranks if scored.all() else None)  # fmt: skip
         return "spearman", with_error, with_loss
     assert col.table is not None and col.loss_grid is not None
     n = col.table.classes[:, st.TRUE_N].sum(axis=1)
