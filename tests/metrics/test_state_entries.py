@@ -26,6 +26,8 @@ from .conftest import assert_same_state, through_npy
 
 #: Entries that hold class labels, which may be numbers or strings.
 LABEL_KEYS = {"labels", "config.labels", "config.positive_label"}
+#: Entries that hold sample ids, which may be integers or strings.
+ID_KEYS = {"samples.ids", "top.ids"}
 
 
 def _classification(rng: np.random.Generator, **kwargs) -> ClassificationMetrics:
@@ -40,6 +42,16 @@ def _feed_classification(m: ClassificationMetrics, rng: np.random.Generator):
     proba = rng.dirichlet(np.ones(4), 60)
     proba[:5] = [0.1, 0.1, 0.1, 0.7]
     m.update(y, y_proba=proba, sample_weight=rng.uniform(0.5, 2.0, 60))
+    return m
+
+
+def _feed_attributes(m: ClassificationMetrics, rng: np.random.Generator):
+    y = rng.choice(["cat", "dog", "eel"], 60)
+    size = rng.normal(size=60)
+    size[:3] = np.nan  # a missing bucket
+    ids = [f"s{i}" for i in rng.integers(0, 10**6, 60)]
+    attributes = {"size": size, "source": rng.choice(["web", "scan"], 60)}
+    m.update(y, y_proba=rng.dirichlet(np.ones(4), 60), sample_ids=ids, attributes=attributes)
     return m
 
 
@@ -81,6 +93,18 @@ CASES = {
     "classification binned": (
         lambda rng: _classification(rng, curve_bins=16),
         _feed_classification,
+    ),
+    "classification attributes": (
+        lambda rng: _feed_attributes(
+            ClassificationMetrics(labels=["cat", "dog", "eel", "fox"]), rng
+        ),
+        _feed_attributes,
+    ),
+    "classification attributes binned": (
+        lambda rng: _feed_attributes(
+            ClassificationMetrics(labels=["cat", "dog", "eel", "fox"], curve_bins=16), rng
+        ),
+        _feed_attributes,
     ),
     "classification learned labels": (
         lambda rng: _feed_learned(ClassificationMetrics(), rng),
@@ -147,7 +171,9 @@ def test_every_entry_is_needed_and_a_missing_one_is_named(made):
 
 def test_numbers_given_as_strings_are_refused_by_name(made):
     cls, state, _ = made
-    numeric = [k for k, v in state.items() if v.dtype.kind in "biuf" and k not in LABEL_KEYS]
+    numeric = [
+        k for k, v in state.items() if v.dtype.kind in "biuf" and k not in LABEL_KEYS | ID_KEYS
+    ]
     assert numeric
     for key in numeric:
         value = state[key]

@@ -22,8 +22,9 @@ import numpy as np
 #: ``flag``: a 0-d bool; ``int``: a 0-d integer; ``number``: a 0-d real (NaN allowed:
 #: some configs store None as NaN); ``text``: a 0-d string; ``labels``: a 1-D array of
 #: distinct labels (numbers or strings); ``numbers``: a 1-D real array; ``array``: a real
-#: array of any shape (its owner checks the shape).
-EntryKind = Literal["flag", "int", "number", "text", "labels", "numbers", "array"]
+#: array of any shape (its owner checks the shape); ``ids``: a 1-D array of integers or
+#: strings, repeats allowed (sample ids, attribute names).
+EntryKind = Literal["flag", "int", "number", "text", "labels", "numbers", "array", "ids"]
 
 _WANT = {
     "flag": "a boolean",
@@ -33,6 +34,7 @@ _WANT = {
     "labels": "a 1-D array of labels",
     "numbers": "a 1-D array of numbers",
     "array": "an array of numbers",
+    "ids": "a 1-D array of integers or strings",
 }
 _DTYPE_WORDS = {"b": "booleans", "i": "integers", "u": "integers", "f": "numbers"}
 
@@ -81,6 +83,8 @@ def entry(entries: dict[str, np.ndarray], key: str, kind: EntryKind) -> np.ndarr
             raise ValueError(f"state[{key!r}] holds the same label twice.")
     elif kind == "numbers":
         ok = value.ndim == 1 and dtype in "iuf"
+    elif kind == "ids":
+        ok = value.ndim == 1 and dtype in "iuU"
     else:
         ok = dtype in "iuf"
     if not ok:

@@ -26,6 +26,7 @@ from . import _confusion, _confusion_tables, _curves
 from ._areas import area_metrics
 from ._base import Metric
 from ._classification_batch import Batch, positive_index, prepare_batch
+from ._failures import Failures
 from ._labels import as_label_list, labels_to_array, merged_labels
 from ._scores import DEFAULT_CURVE_BINS, BinnedScores, Curve, ExactScores
 
@@ -92,7 +93,14 @@ class ClassificationMetrics(Metric):
     _config_entries = {
         "labels": "labels", "labels_given": "flag", "positive_label": "labels", "curve_bins": "int"
     }  # fmt: skip
-    _state_entries = {"labels": "labels", "columns_known": "flag"}
+    _state_entries = {
+        "labels": "labels", "columns_known": "flag",
+        "samples.ids": "ids", "samples.hash": "numbers", "samples.true": "numbers",
+        "samples.pred": "numbers", "top.ids": "ids", "top.hash": "numbers",
+        "top.true": "numbers", "top.pred": "numbers", "top.loss": "numbers",
+        "attr.names": "ids", "attr.kinds": "ids", "attr.true": "numbers",
+        "attr.pred": "numbers", "attr.weight": "numbers", "attr.loss": "numbers",
+    }  # fmt: skip
 
     def __init__(
         self,
@@ -124,6 +132,7 @@ class ClassificationMetrics(Metric):
         """Forget every batch (learned labels too)."""
         self._set_labels([] if self._given is None else list(self._given), self._given is not None)
         self._declare_states(len(self._labels))
+        self._failures = Failures(self._bins is None, len(self._labels))
         self._cache = None
 
     def _declare_states(self, k: int) -> None:
@@ -160,6 +169,8 @@ class ClassificationMetrics(Metric):
         y_proba: Any = None,
         y_pred: Any = None,
         sample_weight: Any = None,
+        sample_ids: Any = None,
+        attributes: Any = None,
     ) -> None:
         """Add a batch of true labels with predicted probabilities and/or labels.
 
@@ -176,6 +187,14 @@ class ClassificationMetrics(Metric):
             first column). One of ``y_proba``, ``y_pred`` is required.
         sample_weight : array-like of shape (n,), optional
             Non-negative weights (``weighted_accuracy`` ignores them, as Azure).
+        sample_ids : array-like of shape (n,), optional
+            Integer or string ids (one kind per stream), for ``samples`` and
+            ``top_losses``; default the running index of the sample in the
+            stream (give ids where states of several workers are merged).
+        attributes : dict or DataFrame, optional
+            Name -> per-sample values (numbers, NaN for missing; or strings),
+            positional; the same names in every batch that gives them. Read
+            by ``by_attribute`` and ``attribute_importance``.
 
         Raises
         ------
@@ -188,8 +207,11 @@ class ClassificationMetrics(Metric):
             labels=self._labels, index=self._index, columns_known=self._columns_known,
             labels_given=self._given is not None, positive_label=self._positive_label,
         )  # fmt: skip
+        n = 0 if batch is None else batch.true.size
+        pending = self._failures.prepare(sample_ids, attributes, n, int(self.n_samples))
         if batch is not None:
             self._commit(batch)
+            self._failures.commit(pending, batch)
 
     def _commit(self, b: Batch) -> None:
         """Fold a prepared batch in; nothing here can fail on user input."""
@@ -283,6 +305,7 @@ class ClassificationMetrics(Metric):
         self.calibration = calibration
         if self._scores is not None and where.tolist() != list(range(k)):
             raise AssertionError("scores exist only once the columns are fixed")
+        self._failures = self._failures.relabeled(where, k)
         had_columns = self._columns_known
         self._set_labels(labels, columns_known)
         if columns_known and not had_columns:
@@ -420,6 +443,78 @@ class ClassificationMetrics(Metric):
         matrix = _confusion_tables.shown(self.confmat, self.counts)
         return _confusion_tables.most_common(matrix, self._labels, k)
 
+    # ------------------------------------------------- where the model fails
+    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
+        """Performance per bucket of the attribute ``name`` given to ``update``.
+
+        One row per bucket: ``bucket``, its edges ``lo``/``hi`` (numeric; a
+        bucket holds ``lo < value <= hi``, the first one ``lo`` too, as
+        ``pandas.qcut``), ``count``, ``weight``, ``accuracy``,
+        ``precision_macro``, ``recall_macro``, ``f1_macro`` (averaged over
+        the labels seen in the bucket's ``y_true`` or predicted,
+        ``zero_division=0``: scikit-learn's defaults on the bucket's rows),
+        ``log_loss`` (with scores) and ``recall[<label>]`` per class (NaN
+        where the class is absent from the bucket's ``y_true``).
+
+        ``bins``: the number of quantile buckets over the values seen
+        (equal quantiles merge), or increasing edges (values outside them
+        are left out). NaN values make a last ``(missing)`` row. In binned
+        mode (``curve_bins``) the buckets are unions of the bins of a grid
+        on ``asinh(value)`` (at most 1,024): the edges reported are exact for
+        the rows counted, a quantile edge or a given edge moves to the
+        bin boundary at or above it. Categorical values are their own buckets,
+        largest first; past ``max_categories`` the smallest fold into
+        ``(other)``.
+        """
+        return self._failures.by_attribute(name, bins, max_categories, self._labels)
+
+    def attribute_importance(self) -> pd.DataFrame:
+        """How strongly each attribute relates to being wrong, strongest first.
+
+        Columns ``attribute``, ``kind``, ``measure``, ``with_error`` (against
+        the per-sample error, 1 wrong, 0 right) and ``with_loss`` (against the
+        per-sample log loss; NaN without scores). Numeric attributes:
+        Spearman's rho (ties by midranks, as ``scipy.stats.spearmanr``; the
+        sign says whether larger values go with more errors), missing values
+        left out; in binned mode the values of a grid bin tie (and, for
+        ``with_loss``, the losses of a bin of a joint grid). Categorical
+        attributes: the correlation ratio η in [0, 1] (unsigned: categories
+        have no order). Sorted by ``|with_error|``, then ``|with_loss|``;
+        samples count unweighted.
+        """
+        return self._failures.importance()
+
+    def samples(self, true: Any, pred: Any, k: int = 50) -> list[Any]:
+        """Ids of the samples of the confusion-matrix cell (``true``, ``pred``), sorted.
+
+        All of them when the cell holds at most ``k``; otherwise a uniform
+        sample of exactly ``k`` without replacement: the ``k`` ids of
+        smallest seeded hash (bottom-k sampling), deterministic and the same
+        after any merge as in one pass. ``k`` is at most 100.
+        """
+        from ._samples import RESERVOIR
+
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= RESERVOIR:
+            raise ValueError(f"k must be an int from 1 to {RESERVOIR}; got {k!r}.")
+        cell = []
+        for arg, label in (("true", true), ("pred", pred)):
+            if label not in self._index:
+                raise ValueError(f"{arg} {label!r} is not one of the labels {self._labels}.")
+            cell.append(self._index[label])
+        return self._failures.cell_samples(cell[0], cell[1], int(k))
+
+    def top_losses(self, k: int = 20) -> pd.DataFrame:
+        """The ``k`` samples of highest log loss: ``id``, ``true``, ``predicted``, ``loss``.
+
+        Exact (ties: a seeded hash of the id decides), merged exactly; only
+        batches given ``y_proba`` have a loss. ``k`` is at most 100.
+        """
+        from ._samples import TOP_LOSSES
+
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= TOP_LOSSES:
+            raise ValueError(f"k must be an int from 1 to {TOP_LOSSES}; got {k!r}.")
+        return self._failures.top_losses(int(k), self._labels)
+
     def per_class(self) -> pd.DataFrame:
         """Precision, recall, F1, support (weighted) and, with scores, AUC and AP per class."""
         import pandas as pd
@@ -494,6 +589,7 @@ class ClassificationMetrics(Metric):
         out["columns_known"] = np.array(self._columns_known)
         if self._scores is not None:
             out.update({f"scores.{k}": v for k, v in self._scores.state().items()})
+        out.update(self._failures.state())
         return out
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
@@ -519,6 +615,14 @@ class ClassificationMetrics(Metric):
                 if self._bins is None
                 else BinnedScores.from_state(k, self._bins, state)
             )
+        self._failures = Failures.from_state(state, self._bins is None, k)
+
+    def merge(self, *others: ClassificationMetrics) -> ClassificationMetrics:  # noqa: D102
+        like = [o._failures for o in others if isinstance(o, ClassificationMetrics)]
+        Failures.check_merge([self._failures, *like])  # before anything is merged
+        return super().merge(*others)
+
+    merge.__doc__ = Metric.merge.__doc__
 
     def _merge_one(self, other: ClassificationMetrics) -> None:  # type: ignore[override]
         labels, columns_known = merged_labels(
@@ -533,4 +637,5 @@ class ClassificationMetrics(Metric):
         if other._scores is not None:
             assert self._scores is not None
             self._scores.merge(other._scores)  # type: ignore[arg-type]
+        self._failures.merge(other._failures)
         self._flush_nmr()

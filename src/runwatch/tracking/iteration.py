@@ -266,9 +266,11 @@ class Iteration:
         O(batch) on the calling thread; the engine's state reaches the store
         with the next commit. What follows ``split`` is the task's:
 
-        - classification: ``(y_true, y_proba=None, y_pred=None, sample_weight=None)``
-          (``ClassificationMetrics.update``); regression: ``(y_true, y_pred,
-          sample_weight=None)``;
+        - classification: ``(y_true, y_proba=None, y_pred=None, sample_weight=None,
+          sample_ids=None, attributes=None)`` (``ClassificationMetrics.update``;
+          the ids and per-sample attributes are kept in the engine's state, for
+          ``engine(split).by_attribute``, ``samples``, ``top_losses``);
+          regression: ``(y_true, y_pred, sample_weight=None)``;
         - detection: ``(preds, targets)``, lists of per-image dicts in
           torchmetrics' ``MeanAveragePrecision`` format (boxes xyxy, scores,
           labels; targets boxes, labels, optional iscrowd, area, image_id),
