@@ -5,7 +5,7 @@ thread-safe tracking layer with an embedded store (:mod:`runwatch.tracking`)
 and an anywidget front end (:class:`RunDetails`).
 
 Importing :mod:`runwatch` loads none of them: ``Run``, ``RunDetails``, the
-integrations (``sweep``, framework-free until called) and the other names
+integrations (``sweep``, ``import_mlflow``, framework-free until called) and the other names
 below are imported on first access, so ``import runwatch.metrics`` runs in a
 plain script, a Dask worker or a training job without the widget
 stack (anywidget, ipywidgets, traitlets, altair) or its bundle.
@@ -37,6 +37,7 @@ _LAZY: dict[str, str] = {
     "import_json": "runwatch.tracking",
     "RunDetails": "runwatch.widget",
     "sweep": "runwatch.integrations.sklearn",
+    "import_mlflow": "runwatch.integrations.mlflow",
 }
 
 __all__ = ["__version__", *_LAZY]
