@@ -40,6 +40,9 @@ class FitLogger:
         ``{eval set name: split}``. Default: a name containing "train" is the
         train split, one containing "test" the test split, any other the
         validation split.
+    output : {"proba", "logits"}, default "proba"
+        What a classifier's predictions are: probabilities, or logits turned
+        into probabilities by a softmax (a sigmoid for one column).
     """
 
     def __init__(
@@ -50,8 +53,12 @@ class FitLogger:
         X_valid: Any = None,
         y_valid: Any = None,
         splits: Mapping[str, str] | None = None,
+        output: str = "proba",
     ) -> None:
         check_run(run)
+        if output not in ("proba", "logits"):
+            raise ValueError(f"output must be 'proba' or 'logits', got {output!r}")
+        self.output = output
         check_name(name, "name")
         self.params = check_mapping(params, "params")
         check_pair(X_valid, y_valid, "X_valid", "y_valid", required=False)
@@ -91,19 +98,46 @@ class FitLogger:
 
     def log_round(self, step: int, results: list[tuple[str, str, float]]) -> None:
         """Log one round's ``(eval set, metric, value)`` results."""
+        metrics: dict[str, float] = {}
+        losses: dict[str, float] = {}
+        for eval_name, metric, value in results:
+            first = not any(key.startswith(f"{eval_name}-") for key in metrics)
+            metrics[f"{eval_name}-{metric}"] = float(value)
+            split = self.split_of(eval_name)
+            # Two eval sets of one split: the first one's first metric is its loss.
+            if first and self._loss_source.setdefault(split, eval_name) == eval_name:
+                losses[split] = float(value)
+        self.log_values(step, losses, metrics)
+
+    def log_named(self, step: Any, values: dict[str, Any]) -> None:
+        """Log ``{name: value}`` as named by Keras, Lightning or Hugging Face.
+
+        Every value is a logged metric; a name holding "loss" is also the loss
+        of its split (a ``val``/``eval`` prefix or infix: validation, ``test``:
+        test, else train).
+        """
+        metrics = {}
+        losses = {}
+        for key, value in values.items():
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                continue
+            metrics[key] = number
+            if "loss" in key.lower():
+                losses.setdefault(self.split_of(_split_hint(key)), number)
+        self.log_values(step, losses, metrics)
+
+    def log_values(self, step: Any, losses: dict[str, float], metrics: dict[str, float]) -> None:
+        """Log one step's losses (by split) and metrics (by name); non-finite ones are left out."""
         it = self.iteration
         if it is None or it.status != "running":
             return
-        seen: set[str] = set()
-        for eval_name, metric, value in results:
-            value = float(value)
-            it.log_metric(f"{eval_name}-{metric}", value, step=step)
-            if eval_name in seen:
-                continue
-            seen.add(eval_name)
-            split = self.split_of(eval_name)
-            # Two eval sets of one split: the first one's first metric is its loss.
-            if self._loss_source.setdefault(split, eval_name) == eval_name and np.isfinite(value):
+        for name, value in metrics.items():
+            if np.isfinite(value):
+                it.log_metric(name, value, step=step)
+        for split, value in losses.items():
+            if np.isfinite(value):
                 it.log_loss(value, split=split, step=step)
 
     def end(self, predict: Any) -> None:
@@ -124,11 +158,15 @@ class FitLogger:
         assert it is not None
         out = np.asarray(output, dtype=np.float64)
         if self.run.task != "classification":
-            it.update("validation", self.y_valid, y_pred=out.ravel())
+            it.update("validation", np.asarray(self.y_valid).ravel(), y_pred=out.ravel())
             return
+        if out.ndim == 2 and out.shape[1] == 1:
+            out = out[:, 0]
+        if self.output == "logits":
+            out = _probabilities(out)
         if out.ndim == 1:
             out = np.column_stack([1.0 - out, out])
-        y = np.asarray(self.y_valid)
+        y = np.asarray(self.y_valid).ravel()
         labels = self.run.labels
         if labels is not None:
             if len(labels) != out.shape[1]:
@@ -156,3 +194,21 @@ class FitLogger:
             else:
                 it.fail(f"{exc_type.__name__}: {exc}")
         return False
+
+
+def _split_hint(key: str) -> str:
+    """An eval-set-like name for a Keras / Lightning / HF metric name (val_loss: valid)."""
+    lowered = key.lower()
+    if lowered.startswith(("val", "eval")) or "_val" in lowered or "/val" in lowered:
+        return "validation"
+    if "test" in lowered:
+        return "test"
+    return "train"
+
+
+def _probabilities(logits: np.ndarray) -> np.ndarray:
+    if logits.ndim == 1:
+        return 1.0 / (1.0 + np.exp(-logits))
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
