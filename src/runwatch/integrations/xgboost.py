@@ -6,12 +6,12 @@ results become logged metrics (``"validation_0-logloss"``) and each eval set's
 first metric the loss of its split; after the last round the booster's
 predictions on ``X_valid`` are scored as the validation split.
 
-Examples
---------
->>> cb = XGBoostCallback(run, "xgb", X_valid=X_va, y_valid=y_va)   # doctest: +SKIP
->>> with cb:                                 # fails / cancels the iteration if fit raises
-...     XGBClassifier(n_estimators=3, callbacks=[cb]).fit(
-...         X_tr, y_tr, eval_set=[(X_tr, y_tr), (X_va, y_va)])
+For example::
+
+    cb = XGBoostCallback(run, "xgb", X_valid=X_va, y_valid=y_va)
+    with cb:  # fails / cancels the iteration if the fit raises
+        XGBClassifier(n_estimators=3, callbacks=[cb]).fit(
+            X_tr, y_tr, eval_set=[(X_tr, y_tr), (X_va, y_va)])
 """
 
 from __future__ import annotations
