@@ -4,9 +4,10 @@ runwatch has an incremental metrics engine (:mod:`runwatch.metrics`), a
 thread-safe tracking layer with an embedded store (:mod:`runwatch.tracking`)
 and an anywidget front end (:class:`RunDetails`).
 
-Importing :mod:`runwatch` loads none of them: ``Run``, ``RunDetails`` and the
-other names below are imported on first access, so ``import runwatch.metrics``
-runs in a plain script, a Dask worker or a training job without the widget
+Importing :mod:`runwatch` loads none of them: ``Run``, ``RunDetails``, the
+integrations (``sweep``, ``import_mlflow``, framework-free until called) and the other names
+below are imported on first access, so ``import runwatch.metrics`` runs in a
+plain script, a Dask worker or a training job without the widget
 stack (anywidget, ipywidgets, traitlets, altair) or its bundle.
 
 Examples
@@ -35,6 +36,8 @@ _LAZY: dict[str, str] = {
     "open_run": "runwatch.tracking",
     "import_json": "runwatch.tracking",
     "RunDetails": "runwatch.widget",
+    "sweep": "runwatch.integrations.sklearn",
+    "import_mlflow": "runwatch.integrations.mlflow",
 }
 
 __all__ = ["__version__", *_LAZY]

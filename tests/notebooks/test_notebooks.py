@@ -13,12 +13,11 @@ import shutil
 import time
 from pathlib import Path
 
+import nbclient  # the test extra installs both: a missing one fails, never skips
+import nbformat
 import pytest
 
 from runwatch.tracking import open_run, runs
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 NAMES = [
@@ -27,6 +26,11 @@ NAMES = [
     "regression.ipynb",
     "detection.ipynb",
     "segmentation.ipynb",
+]
+# One per integration (runwatch/integrations/): the frameworks come with the test extra.
+NAMES += [
+    f"integrations/{n}.ipynb"
+    for n in ("sweep", "xgboost", "lightgbm", "keras", "lightning", "transformers", "mlflow")
 ]
 TIMEOUT = 60  # seconds per cell
 
@@ -64,7 +68,8 @@ def errors(nb) -> list[str]:
 
 
 def test_notebooks_are_committed_valid_and_without_outputs():
-    assert sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")) == sorted(NAMES)
+    found = [p.relative_to(NOTEBOOKS).as_posix() for p in NOTEBOOKS.rglob("*.ipynb")]
+    assert sorted(n for n in found if ".ipynb_checkpoints" not in n) == sorted(NAMES)
     for name in NAMES:
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         nbformat.validate(nb)
