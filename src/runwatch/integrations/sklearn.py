@@ -224,7 +224,7 @@ def fit_one(run: Run, task: Task, data: dict[str, Any], labels: Any, cv: Any) ->
                 if data[split] is not None:
                     feed(it, split, model, *data[split], labels)
             _log_importance(it, model, X, labels)
-    except Exception:  # noqa: BLE001: the iteration records it as failed; the sweep goes on
+    except Exception:  # the iteration records it as failed; the sweep goes on
         return
 
 
@@ -249,7 +249,7 @@ def _log_importance(it: Any, model: Any, X: Any, labels: Any) -> None:
         final = model.steps[-1][1]
         try:
             names = [str(n) for n in model[:-1].get_feature_names_out()]
-        except Exception:  # noqa: BLE001: a transformer without feature names: x0, x1, ...
+        except Exception:  # a transformer without feature names: x0, x1, ...
             names = None
     if not _has_importance(final):
         return
