@@ -215,7 +215,8 @@ class Pusher:
         # detail lane.
         self._changed = False
         self._rows_changed = True
-        self._dirty: set[int] = set()
+        self._pending: set[int] = set()  # details due after the next rows' batch
+        self._dirty: set[int] = set()  # details due
         self._points: list[Any] = []
         self._preferred: list[str] = []  # details to build first (the page's selection)
         # What the views have.
@@ -243,15 +244,14 @@ class Pusher:
             self._changed = True
             if change.iteration_rows or change.splits:
                 self._rows_changed = True
-            self._dirty.update(row["id"] for row in change.iteration_rows)
-            self._dirty.update(iteration_id for iteration_id, _ in change.splits)
+            # Due for the detail lane once the rows' batch of this change is out.
+            self._pending.update(row["id"] for row in change.iteration_rows)
+            self._pending.update(iteration_id for iteration_id, _ in change.splits)
             for point in change.points:
                 if point.kind != "loss":  # a logged metric may be the primary one
                     self._rows_changed = True
                     break
             self._points.extend(change.points)
-            if self._dirty:
-                self._details_due.set()
 
     def prefer(self, iteration_id: str | None) -> None:
         """Build this iteration's details before the others still waiting."""
@@ -314,7 +314,8 @@ class Pusher:
         """The rows lane: the header, changed rows and new loss points as one batch.
 
         Builds no detail: the iterations whose details are due stay due for
-        :meth:`flush_details`. Returns the batch, or None when nothing changed.
+        :meth:`flush_details`, which they reach only after this batch is out.
+        Returns the batch, or None when nothing changed.
         """
         with self._flush_lock:
             with self._lock:
@@ -322,6 +323,7 @@ class Pusher:
                     return None
                 points, self._points = self._points, []
                 rows_changed, self._rows_changed = self._rows_changed, False
+                pending, self._pending = self._pending, set()
                 self._changed = False
             deltas: list[Delta] = []
             if rows_changed:
@@ -338,7 +340,14 @@ class Pusher:
                         deltas.append({"kind": "iteration", "row": row})
             for iteration, new in loss_points(points).items():
                 deltas.append({"kind": "loss", "iteration": iteration, "points": new})
-            return self._emit(deltas, send)
+            batch = self._emit(deltas, send)
+        if pending:
+            # Only now: an iteration's details never reach the page before the
+            # row change that made them due.
+            with self._lock:
+                self._dirty.update(pending)
+            self._details_due.set()
+        return batch
 
     def flush_details(self, budget: float | None = None, send: bool = True) -> list[Batch]:
         """The detail lane: build the due details and send them, the preferred ones first.
@@ -545,7 +554,7 @@ class Pusher:
                 self.beat(follow, details=not follow)
             except Exception:
                 logger.exception("runwatch: pushing a widget update failed")
-            if not follow and not self._changed and not self._dirty:
+            if not follow and not self._changed and not self._dirty and not self._pending:
                 self.publish_snapshot(force=True)
                 break
             # A fixed beat, not a fixed pause: the work of a beat does not
