@@ -5,6 +5,7 @@ from runwatch.tracking import Run
 from runwatch.tracking.watch import Watcher
 from runwatch.widget import RunDetails
 from runwatch.widget._push import (
+    LIVE_DETAIL_INTERVAL,
     LOSS_POINTS_KEPT,
     MIN_INTERVAL,
     SNAPSHOT_BYTES_PER_SECOND,
@@ -199,8 +200,13 @@ def test_many_log_calls_make_few_messages_and_every_point_arrives_once(db):
     ]
     assert steps == [float(i) for i in range(n)]
     assert [b["seq"] for b in rec.batches] == list(range(1, len(rec.batches) + 1))
-    # At most one a beat (plus the first one and the one after the loop).
-    assert len(rec.batches) <= total_time / MIN_INTERVAL + 2, (len(rec.batches), total_time)
+    # Rows and points: at most one batch a beat (plus the first one, the one after
+    # the loop, and the beats the iteration's start and end woke early); details:
+    # a running iteration's at most once a second, and the final one.
+    rows = [b for b in rec.batches if not any(d["kind"] == "detail" for d in b["deltas"])]
+    details = [b for b in rec.batches if b not in rows]
+    assert len(rows) <= total_time / MIN_INTERVAL + 4, (len(rows), total_time)
+    assert len(details) <= total_time / LIVE_DETAIL_INTERVAL + 2, (len(details), total_time)
     assert len(rec.batches) < n / 50
     # Finished: the final details are in the state the snapshot is copied from.
     assert pusher.state["details"][str(it.id)]["final"]
@@ -542,3 +548,28 @@ def test_a_view_that_saw_a_gap_gets_a_snapshot_when_it_asks(db):
         w._handle_custom_msg({"kind": "other"}, [])  # anything else is ignored
     finally:
         w.close()
+
+
+def test_an_iteration_started_in_this_process_wakes_the_beat(db):
+    # Its row goes out at once, not at the next beat (a long one here).
+    run = Run("wake", store=db)
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+    try:
+        it = run.iteration("now")
+        it.start()
+        seen = False
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            seen = any(
+                d["kind"] == "iteration" and d["row"]["status"] == "running"
+                for b in list(rec.batches)
+                for d in b["deltas"]
+            )
+            time.sleep(0.02)
+        assert seen, "the row waited for the next beat"
+    finally:
+        pusher.stop()
+    it.complete()

@@ -67,6 +67,10 @@ SNAPSHOT_BYTES_PER_SECOND = 25_000
 #: that runs a loop cannot answer its request for a snapshot. Later, views
 #: follow the batches and a snapshot is published only on demand.
 SNAPSHOT_STARTUP = 10.0
+#: Seconds between a beat and one woken early by an iteration created, started or
+#: ended in this process at the least (a sweep of tiny iterations stays a few
+#: batches a second).
+WAKE_GAP = 0.05
 #: Seconds between two detail deltas of one running iteration at the most.
 LIVE_DETAIL_INTERVAL = 1.0
 #: Seconds of detail building per detail batch: the page gets the details a
@@ -233,6 +237,7 @@ class Pusher:
         self.sent = 0  # batches sent
         self._stop = threading.Event()
         self._details_due = threading.Event()
+        self._wake = threading.Event()  # an iteration changed in this process: beat now
         self._thread: threading.Thread | None = None
         self._detail_thread: threading.Thread | None = None
 
@@ -528,6 +533,7 @@ class Pusher:
             return
         self._following = follow
         if follow:
+            self.run._store.iteration_events.add(self._wake)
             self._detail_thread = threading.Thread(
                 target=self._detail_loop, name="runwatch-widget-details", daemon=True
             )
@@ -546,8 +552,10 @@ class Pusher:
         # The first beat waits one interval: priming just read everything, and
         # the widget's display (in the kernel, then in the page) goes first.
         due = time.monotonic() + self.min_interval
-        self._stop.wait(self.min_interval)
+        self._wake.wait(self.min_interval)
+        woke = False
         while not self._stop.is_set():
+            self._wake.clear()  # what happens from here on is read by this beat or the next
             try:
                 # Following, the detail lane builds the details; otherwise this
                 # thread does, after the rows.
@@ -559,11 +567,16 @@ class Pusher:
                 break
             # A fixed beat, not a fixed pause: the work of a beat does not
             # stretch the time a logged point waits for the next one.
-            due += self.min_interval
-            now = time.monotonic()
-            if due < now:
-                due = now
-            self._stop.wait(due - now)
+            last = time.monotonic()
+            if not woke:  # a beat woken early leaves the next one where it was
+                due += self.min_interval
+            if due < last:
+                due = last
+            # An iteration created, started or ended here wakes it early (its
+            # row then reaches the page in milliseconds, not up to a beat later).
+            woke = self._wake.wait(due - time.monotonic()) and not self._stop.is_set()
+            if woke:
+                self._stop.wait(max(0.0, last + WAKE_GAP - time.monotonic()))
         self._watcher.close()
 
     def _detail_loop(self) -> None:
@@ -583,6 +596,8 @@ class Pusher:
         """Stop the threads."""
         self._stop.set()
         self._details_due.set()
+        self._wake.set()
+        self.run._store.iteration_events.discard(self._wake)
         for thread in (self._thread, self._detail_thread):
             if thread is not None and threading.current_thread() is not thread:
                 thread.join(5.0)
