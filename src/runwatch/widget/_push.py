@@ -68,8 +68,8 @@ SNAPSHOT_BYTES_PER_SECOND = 25_000
 #: follow the batches and a snapshot is published only on demand.
 SNAPSHOT_STARTUP = 10.0
 #: Seconds between a beat and one woken early by an iteration created, started or
-#: ended in this process at the least (a sweep of tiny iterations stays a few
-#: batches a second).
+#: ended in this process at the least: a sweep of tiny iterations makes at most
+#: 20 rows' batches a second.
 WAKE_GAP = 0.05
 #: Seconds between two detail deltas of one running iteration at the most.
 LIVE_DETAIL_INTERVAL = 1.0
