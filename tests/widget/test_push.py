@@ -573,3 +573,22 @@ def test_an_iteration_started_in_this_process_wakes_the_beat(db):
     finally:
         pusher.stop()
     it.complete()
+
+
+def test_the_detail_lane_waits_for_the_first_beat(sweep):
+    # Priming leaves every detail due; building them while the widget is being
+    # constructed and displayed would slow its first render.
+    rec = Recorder()
+    pusher = Pusher(sweep.run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+    try:
+        time.sleep(1.0)
+        assert detail_ids(rec.batches) == []
+        pusher._wake.set()  # the first beat (an iteration change would do this)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(detail_ids(rec.batches)) < 3:
+            time.sleep(0.05)
+        assert len(detail_ids(rec.batches)) == 3
+    finally:
+        pusher.stop()

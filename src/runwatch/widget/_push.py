@@ -238,6 +238,7 @@ class Pusher:
         self._stop = threading.Event()
         self._details_due = threading.Event()
         self._wake = threading.Event()  # an iteration changed in this process: beat now
+        self._beaten = threading.Event()  # the first beat is done: the detail lane may start
         self._thread: threading.Thread | None = None
         self._detail_thread: threading.Thread | None = None
 
@@ -512,6 +513,7 @@ class Pusher:
             self.publish_snapshot(force=True)
         elif now - self._started < SNAPSHOT_STARTUP:
             self.publish_snapshot()
+        self._beaten.set()
 
     def catch_up(self) -> None:
         """A beat now, on the caller's thread, then the snapshot refreshed if stale.
@@ -581,6 +583,10 @@ class Pusher:
 
     def _detail_loop(self) -> None:
         warm_up()
+        # Not before the first beat: the details left after priming would take
+        # the GIL from the widget's construction and display (the first render).
+        while not self._beaten.wait(self.min_interval) and not self._stop.is_set():
+            pass
         while not self._stop.is_set():
             # Woken by record(); the timeout retries what was held (throttled
             # running iterations, the rest of a budget).
