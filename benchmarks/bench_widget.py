@@ -101,6 +101,7 @@ INIT_SCRIPT = r"""
       if (f.kind === "stream") f.text = String(c.text || "").slice(0, 200);
       if (f.kind === "comm_msg" && c.data) {
         f.method = c.data.method;
+        f.comm = c.comm_id;
         if (c.data.method === "custom" && c.data.content) {
           f.seq = c.data.content.seq;
           f.points = 0;
@@ -183,6 +184,28 @@ OBSERVE_BIG = r"""
     }
   });
   obs.observe(nb, { childList: true, subtree: true });
+}
+"""
+
+# Rows of the widget `index`: when each iteration's row first showed, and when it
+# read "completed" (Date.now(), in the MutationObserver's callback).
+OBSERVE_ROWS = r"""
+(index) => {
+  const log = window.__rwbench;
+  log.rows = {};
+  const root = document.querySelectorAll(".rw-root")[index];
+  const wrap = root.querySelector(".rw-table-wrap");
+  const scan = () => {
+    const t = Date.now();
+    for (const tr of wrap.querySelectorAll("tr.rw-row")) {
+      const e = (log.rows[tr.dataset.id] ??= {});
+      if (e.seen === undefined) e.seen = t;
+      const status = tr.cells[2] ? tr.cells[2].textContent : "";
+      if (e.done === undefined && status === "completed") e.done = t;
+    }
+  };
+  log.rowsObserver = new MutationObserver(scan);
+  log.rowsObserver.observe(wrap, { childList: true, subtree: true, characterData: true });
 }
 """
 
@@ -271,17 +294,61 @@ print("HISTORY-DONE", flush=True)
 
 BYTES = """\
 LOG2 = []
-print("BYTES-START", flush=True)
+print("{marker}-START", flush=True)
 t_next = time.time()
-for k in range({history}, {history} + {n}):
-    t_next += 0.05
+for k in range({first}, {first} + {n}):
+    t_next += {period}
     LOG2.append(time.time())
     it2.log_loss(1.0 / (k + 1), step=k)
     time.sleep(max(0.0, t_next - time.time()))
 time.sleep(1.5)
-print("BYTES-END", flush=True)
-it2.complete()
-dump("bytes.json", log=LOG2)
+print("{marker}-END", flush=True)
+dump("{marker}.json", log=LOG2)
+"""
+
+# Per-iteration latency: a sweep of classifiers whose details are costly (classes
+# with probabilities, two splits), each lasting about a second, one after another as
+# a loop runs them. The kernel's time.time() before run.iteration() and before its end.
+ITER_SETUP = """\
+import numpy as np
+rng = np.random.default_rng(1)
+CLASSES = [f"class {{i:02d}}" for i in range({classes})]
+def fake_model(n, skill):
+    y = rng.integers(0, len(CLASSES), n)
+    logits = rng.normal(0.0, 1.0, (n, len(CLASSES)))
+    logits[np.arange(n), y] += skill
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return np.array(CLASSES, dtype=object)[y], p / p.sum(axis=1, keepdims=True)
+runi = rw.Run("iterations", primary_metric="AUC_weighted", labels=CLASSES, store="iters.db")
+wi = rw.RunDetails(runi)
+SENT_I = []
+_send_i = wi._pusher._send
+def _spy_send_i(batch):  # when each batch left: its rows and details
+    t = time.time()
+    _send_i(batch)
+    rows = [d["row"]["id"] for d in batch["deltas"] if d["kind"] == "iteration"]
+    details = [d["detail"]["iteration"] for d in batch["deltas"] if d["kind"] == "detail"]
+    SENT_I.append((batch["seq"], t, rows, details))
+wi._pusher._send = _spy_send_i
+wi
+"""
+
+ITER_LOOP = """\
+MARKS = []
+for i in range({iterations}):
+    t0 = time.time()
+    with runi.iteration(f"model-{{i:02d}}", params={{"skill": 1.0 + 0.1 * i}}) as it:
+        for split in ("train", "validation"):
+            y, p = fake_model({rows}, 1.0 + 0.1 * i)
+            it.update(split, y, y_proba=p)
+        for step in range(10):
+            it.log_loss(1.0 / (step + 1), step=step)
+            time.sleep({length} / 10)
+        t1 = time.time()
+    MARKS.append({{"id": str(it.id), "start": t0, "end": t1}})
+time.sleep(3.0)
+with open("iters.json", "w") as f:
+    json.dump({{"marks": MARKS, "sent": SENT_I, "comm": wi.model_id}}, f)
 """
 
 OPEN_BIG = 'big = rw.Run("big", store="big.db")\nlen(big.iteration_list())'
@@ -407,6 +474,50 @@ def latency(log: list[float], loss: list[dict], warmup: int) -> list[float]:
     return out
 
 
+def per_iteration(
+    marks: list[dict], rows: dict, long: list[float], sent: list, arrived: dict
+) -> dict:
+    """Start -> row in the DOM and end -> "completed" in the DOM, per iteration (ms).
+
+    Also the stages of the row's way: start -> the kernel sent the first batch
+    with it, that batch -> its websocket frame in the page, the frame -> the DOM.
+    """
+    got = [(m, rows.get(m["id"], {})) for m in marks]
+    start = [r["seen"] - m["start"] * 1000 for m, r in got if "seen" in r]
+    end = [r["done"] - m["end"] * 1000 for m, r in got if "done" in r]
+    stages: dict[str, list[float]] = {"start_to_sent": [], "sent_to_frame": [], "frame_to_dom": []}
+    for m, r in got:
+        first = next(((seq, t) for seq, t, ids, _ in sent if m["id"] in ids), None)
+        if first is None or first[0] not in arrived or "seen" not in r:
+            continue
+        seq, t_sent = first
+        stages["start_to_sent"].append((t_sent - m["start"]) * 1000)
+        stages["sent_to_frame"].append(arrived[seq] - t_sent * 1000)
+        stages["frame_to_dom"].append(r["seen"] - arrived[seq])
+
+    def stats(values: list[float]) -> dict:
+        return {
+            "p50_ms": pct(values, 50),
+            "p95_ms": pct(values, 95),
+            "max_ms": max(values, default=float("nan")),
+            "n": len(values),
+            "each_ms": [round(v) for v in values],
+        }
+
+    return {
+        "iterations": len(marks),
+        "start_to_row": stats(start),
+        "end_to_status": stats(end),
+        "page_long_tasks": {"count": len(long), "max_ms": max(long, default=0.0)},
+        "stages": {k: stats(v) for k, v in stages.items()},
+        "batches": {
+            "rows": sum(1 for _, _, ids, det in sent if ids and not det),
+            "details": sum(1 for _, _, ids, det in sent if det and not ids),
+            "both": sum(1 for _, _, ids, det in sent if ids and det),
+        },
+    }
+
+
 def breakdown(
     log: list[float], seen: list, sent: list, frames: list[dict], loss: list[dict], warmup: int
 ) -> dict:
@@ -457,6 +568,14 @@ def main() -> int:
     parser.add_argument("--history", type=int, default=10_000)
     parser.add_argument("--iterations", type=int, help="big run iterations (1000; quick 200)")
     parser.add_argument("--classes", type=int, default=100)
+    parser.add_argument(
+        "--slow-seconds", type=int, help="window at 1 point/s after the history (60; quick 20)"
+    )
+    parser.add_argument("--fast-seconds", type=int, default=10, help="window at 50 points/s")
+    parser.add_argument(
+        "--sweep", type=int, help="iterations of the per-iteration latency loop (20; quick 8)"
+    )
+    parser.add_argument("--sweep-classes", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the lab folder (printed)")
     parser.add_argument(
         "--profile", action="store_true", help="print where a RunDetails constructor goes"
@@ -466,6 +585,9 @@ def main() -> int:
     n_iter = args.iterations or (200 if args.quick else 1000)
     history = args.history
     warmup = 20  # the first second: the chart is created
+    slow_n = args.slow_seconds or (20 if args.quick else 60)
+    fast_n = 50 * args.fast_seconds
+    sweep = args.sweep or (8 if args.quick else 20)
 
     if not os.path.exists(CHROMIUM):
         print(f"{CHROMIUM} missing: apt-get install -y chromium", file=sys.stderr)
@@ -479,11 +601,16 @@ def main() -> int:
             SETUP,
             LATENCY.format(n=n_points),
             HISTORY.format(history=history),
-            BYTES.format(history=history, n=n_points),
+            BYTES.format(marker="B20", first=history, n=n_points, period=0.05),
+            BYTES.format(marker="B1", first=history + n_points, n=slow_n, period=1.0),
+            BYTES.format(marker="B50", first=history + n_points + slow_n, n=fast_n, period=0.02),
+            "it2.complete()",
             OPEN_BIG,
             SHOW_BIG,
             PROFILE_BIG,
             "w3._pusher.stop()",
+            ITER_SETUP.format(classes=args.sweep_classes),
+            ITER_LOOP.format(iterations=sweep, rows=2000, length=1.0),
         ],
     )
 
@@ -497,7 +624,12 @@ def main() -> int:
             "classes": args.classes,
             "rate_per_s": 20,
             "warmup_points": warmup,
-        }
+            "slow_points": slow_n,
+            "fast_points": fast_n,
+            "sweep_iterations": sweep,
+            "sweep_classes": args.sweep_classes,
+        },
+        "load_before": os.getloadavg(),
     }
     try:
         with start_jupyter("lab", root) as server, sync_playwright() as p:
@@ -550,34 +682,37 @@ def main() -> int:
             }
             results["bytes_empty_history"] = bytes_summary(lat_frames, n_points)
 
-            # 2, 3: `history` points, then 20 a second again.
+            # 2-6: `history` points, then 20, 1 and 50 a second again.
             run_cell(page, 2)
             wait_cell(page, 2, 180)
-            run_cell(page, 3)
-            wait_cell(page, 3, n_points / 20 + 60)
-            frames = page.evaluate("() => window.__rwbench.frames")
-            results["bytes_after_history"] = bytes_summary(
-                window(frames, "BYTES-START", "BYTES-END"), n_points
-            )
-            kernel_sent = json.loads((root / "bytes.json").read_text())["sent"]
-            seqs = {
-                f["seq"]
-                for f in window(frames, "BYTES-START", "BYTES-END")
-                if f.get("method") == "custom"
-            }
-            results["bytes_after_history"]["kernel_batch_json_bytes_per_point"] = (
-                sum(s[3] for s in kernel_sent if s[0] in seqs) / n_points
-            )
+            for cell, marker, n in ((3, "B20", n_points), (4, "B1", slow_n), (5, "B50", fast_n)):
+                run_cell(page, cell)
+                wait_cell(page, cell, n / 20 + slow_n + 60)
+                frames = window(
+                    page.evaluate("() => window.__rwbench.frames"),
+                    f"{marker}-START",
+                    f"{marker}-END",
+                )
+                b = bytes_summary(frames, n)
+                kernel_sent = json.loads((root / f"{marker}.json").read_text())["sent"]
+                seqs = {f["seq"] for f in frames if f.get("method") == "custom"}
+                b["kernel_batch_json_bytes_per_point"] = (
+                    sum(x[3] for x in kernel_sent if x[0] in seqs) / n
+                )
+                results[f"bytes_after_history_{marker[1:]}_per_s"] = b
+            results["bytes_after_history"] = results["bytes_after_history_20_per_s"]
+            run_cell(page, 6)
+            wait_cell(page, 6, 60)
 
             # 4, 5: first render of the big run.
-            run_cell(page, 4)
-            wait_cell(page, 4, 120)
+            run_cell(page, 7)
+            wait_cell(page, 7, 120)
             page.evaluate(OBSERVE_BIG, min(n_iter, page_rows()))
-            run_cell(page, 5)
+            run_cell(page, 8)
             page.wait_for_function(
                 "() => window.__rwbench.big.frame !== undefined", timeout=180_000
             )
-            wait_cell(page, 5, 120)
+            wait_cell(page, 8, 120)
             big = page.evaluate("() => window.__rwbench.big")
             marks = json.loads((root / "big.json").read_text())
             before = marks["before"] * 1000
@@ -630,10 +765,10 @@ def main() -> int:
                 raise
             repeats = 5 if args.quick else 15
             busy = page.evaluate(MODE_SWITCH, repeats)  # details still streaming in
-            run_cell(page, 6)
-            wait_cell(page, 6, 120)
-            run_cell(page, 7)  # stop the pusher: the page alone
-            wait_cell(page, 7, 60)
+            run_cell(page, 9)
+            wait_cell(page, 9, 120)
+            run_cell(page, 10)  # stop the pusher: the page alone
+            wait_cell(page, 10, 60)
             page.wait_for_timeout(1000)
             switches = page.evaluate(MODE_SWITCH, repeats)
             details = page.evaluate(
@@ -676,6 +811,33 @@ def main() -> int:
                 "switches": switches,
                 "busy_switches": busy,
             }
+
+            # 11, 12: per-iteration latency on a sweep with costly details.
+            run_cell(page, 11)
+            wait_cell(page, 11, 60)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.rw-root').length >= 3", timeout=60_000
+            )
+            page.locator(".rw-root").nth(2).scroll_into_view_if_needed()
+            page.evaluate(OBSERVE_ROWS, 2)
+            t_sweep = time.time() * 1000
+            run_cell(page, 12)
+            wait_cell(page, 12, sweep * 10 + 60)
+            sweep_log = json.loads((root / "iters.json").read_text())
+            rows_seen = page.evaluate("() => window.__rwbench.rows")
+            long = page.evaluate(
+                "(t) => window.__rwbench.longtasks.filter((x) => x.t >= t).map((x) => x.d)",
+                t_sweep,
+            )
+            arrived = {
+                f["seq"]: f["t"]
+                for f in page.evaluate("() => window.__rwbench.frames")
+                if f.get("comm") == sweep_log["comm"] and f.get("method") == "custom"
+            }
+            results["iterations"] = per_iteration(
+                sweep_log["marks"], rows_seen, long, sweep_log["sent"], arrived
+            )
+            page.locator(".rw-root").nth(2).screenshot(path=str(root / "sweep.png"))
             page.screenshot(path=str(root / "bench.png"), full_page=True)
             browser.close()
     finally:
@@ -684,6 +846,7 @@ def main() -> int:
         else:
             print(f"lab folder kept: {root}")
 
+    results["load_after"] = os.getloadavg()
     report(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
@@ -709,10 +872,40 @@ def report(r: dict) -> None:
         ),
         ("bytes / point, empty history", f"{b0['bytes_per_point']:.0f}", "", ""),
         (
-            f"bytes / point after {c['history']:,} points",
+            f"bytes / point after {c['history']:,} points, 20 points/s",
             f"{b1['bytes_per_point']:.0f}",
             "<= 2048",
             verdict(b1["bytes_per_point"], TARGETS["bytes_per_point_after_history"]),
+        ),
+        (
+            f"bytes / point after {c['history']:,} points, 1 point/s",
+            f"{r['bytes_after_history_1_per_s']['bytes_per_point']:.0f}",
+            "<= 2048",
+            verdict(
+                r["bytes_after_history_1_per_s"]["bytes_per_point"],
+                TARGETS["bytes_per_point_after_history"],
+            ),
+        ),
+        (
+            f"bytes / point after {c['history']:,} points, 50 points/s",
+            f"{r['bytes_after_history_50_per_s']['bytes_per_point']:.0f}",
+            "<= 2048",
+            verdict(
+                r["bytes_after_history_50_per_s"]["bytes_per_point"],
+                TARGETS["bytes_per_point_after_history"],
+            ),
+        ),
+        (
+            "iteration start -> row in DOM p50 / p95 / max (ms)",
+            "{p50_ms:.0f} / {p95_ms:.0f} / {max_ms:.0f}".format(**r["iterations"]["start_to_row"]),
+            "p95 <= 250",
+            verdict(r["iterations"]["start_to_row"]["p95_ms"], TARGETS["latency_p95_ms"]),
+        ),
+        (
+            "iteration end -> status in DOM p50 / p95 / max (ms)",
+            "{p50_ms:.0f} / {p95_ms:.0f} / {max_ms:.0f}".format(**r["iterations"]["end_to_status"]),
+            "p95 <= 250",
+            verdict(r["iterations"]["end_to_status"]["p95_ms"], TARGETS["latency_p95_ms"]),
         ),
         (
             f"first render, {c['iterations']} it x {c['classes']} cl (ms)",
@@ -745,9 +938,30 @@ def report(r: dict) -> None:
         f"first {c['warmup_points']} not timed"
     )
     w = max(len(x[0]) for x in rows)
-    print(f"{'figure'.ljust(w)}  {'value':>8}  {'target':>8}  verdict")
+    print(f"{'figure'.ljust(w)}  {'value':>15}  {'target':>10}  verdict")
     for name, value, target, v in rows:
-        print(f"{name.ljust(w)}  {value:>8}  {target:>8}  {v}")
+        print(f"{name.ljust(w)}  {value:>15}  {target:>10}  {v}")
+    lb, la = r["load_before"], r["load_after"]
+    print(
+        f"load average (1, 5, 15 min): before {lb[0]:.2f} {lb[1]:.2f} {lb[2]:.2f}, "
+        f"after {la[0]:.2f} {la[1]:.2f} {la[2]:.2f}"
+    )
+    it = r["iterations"]
+    print(
+        f"per iteration ({it['iterations']} iterations, {c['sweep_classes']} classes with "
+        f"probabilities, train + validation): start -> row {it['start_to_row']['each_ms']} ms; "
+        f"end -> completed {it['end_to_status']['each_ms']} ms; page long tasks "
+        f"{it['page_long_tasks']['count']} (longest {it['page_long_tasks']['max_ms']:.0f} ms)"
+    )
+    st = it["stages"]
+    print(
+        "  row's way, median / max: "
+        + ", ".join(
+            f"{k.replace('_', ' ')} {v['p50_ms']:.0f} / {v['max_ms']:.0f} ms" for k, v in st.items()
+        )
+        + f"; batches with rows {it['batches']['rows']}, with details {it['batches']['details']},"
+        f" with both {it['batches']['both']}"
+    )
     bd = lat["breakdown"]
     print()
     print(
@@ -760,7 +974,11 @@ def report(r: dict) -> None:
         f"sent -> page frame {bd['sent_to_page_frame_ms']:.0f} ms, "
         f"frame -> DOM {bd['frame_to_dom_ms']:.0f} ms"
     )
-    for name, b in (("empty history", b0), (f"after {c['history']:,}", b1)):
+    named = [("empty history, 20/s", b0)] + [
+        (f"after {c['history']:,}, {rate}/s", r[f"bytes_after_history_{rate}_per_s"])
+        for rate in (1, 20, 50)
+    ]
+    for name, b in named:
         print(
             f"bytes, {name}: {b['frames']} frames, {b['bytes_total']:,} B for {b['points']} "
             f"points; batches {b['custom_messages']} ({b['custom_bytes_per_point']:.0f} B/pt), "

@@ -5,7 +5,7 @@ import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
-import { Live, type Update } from "./live";
+import { acquireLive, type Live, type Update } from "./live";
 import { viewMemory } from "./memory";
 import type { Batch, WidgetModel } from "./model";
 import { CSS } from "./style";
@@ -14,18 +14,35 @@ import { ModelWriter } from "./writer";
 
 /**
  * A view's live state, fed by the model's snapshot trait and custom messages.
- * Each view keeps its own: anywidget may hand `initialize` and `render`
- * different model wrappers, so state keyed by the model object is not shared
- * reliably. A message sent before the view existed is lost; the gap logic
- * (live.ts) then waits for the next snapshot.
+ * The views of one widget in this page share it (live.ts, keyed by `_uid`):
+ * anywidget may hand `initialize` and `render` different model wrappers, so
+ * state keyed by the model object is not shared reliably. Each view listens
+ * on its own wrapper; a batch that another view already applied is stale.
+ * A message sent before any view existed is lost; after such a gap the view
+ * takes the trait when it is newer, else asks the kernel for a snapshot (it
+ * answers once no cell runs) and waits for it.
  */
 function follow(model: WidgetModel): { live: Live; stop: () => void } {
-  const live = new Live(model.get("_snapshot"));
+  const { live, release } = acquireLive(model.get("_uid"), model.get("_snapshot"));
+  let asked = false;
+  const catchUp = (): void => {
+    if (!live.waiting) {
+      asked = false;
+      return;
+    }
+    live.offer(model.get("_snapshot"));
+    if (live.waiting && !asked) {
+      asked = true;
+      model.send({ kind: "snapshot" });
+    }
+  };
   const onMsg = (msg: unknown): void => {
     live.receive(msg as Batch);
+    catchUp();
   };
   const onSnapshot = (): void => {
-    live.reset(model.get("_snapshot"));
+    live.offer(model.get("_snapshot"));
+    catchUp();
   };
   model.on("msg:custom", onMsg);
   model.on("change:_snapshot", onSnapshot);
@@ -34,6 +51,7 @@ function follow(model: WidgetModel): { live: Live; stop: () => void } {
     stop: () => {
       model.off("msg:custom", onMsg);
       model.off("change:_snapshot", onSnapshot);
+      release();
     },
   };
 }
@@ -194,23 +212,56 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     }
   };
 
+  // Chart work (the iterations chart; the detail panel, whose specs vega compiles:
+  // 100-300 ms on a big run or a new iteration's details) runs after the next paint,
+  // coalesced: a row, a status or a loss point is on screen first, whatever the
+  // charts cost. A task queued from the frame's callback runs after that frame; a
+  // hidden page runs no frames, so a timer draws them anyway.
+  let chartsDue = false;
+  let iterDue = false;
+  let detailDue = false;
+  let frame = 0;
+  let fallback: ReturnType<typeof setTimeout> | undefined;
+  const drawCharts = (): void => {
+    if (!chartsDue) return;
+    chartsDue = false;
+    cancelAnimationFrame(frame);
+    clearTimeout(fallback);
+    if (iterDue) iterChart.update(live.state, selectedId());
+    if (detailDue) drawDetail();
+    iterDue = detailDue = false;
+  };
+  const drawChartsLater = (iter: boolean, det: boolean): void => {
+    iterDue ||= iter;
+    detailDue ||= det;
+    if (chartsDue) return;
+    chartsDue = true;
+    frame = requestAnimationFrame(() => setTimeout(drawCharts, 0));
+    fallback = setTimeout(drawCharts, 250);
+  };
+  const drawTable = (): void => {
+    table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
+  };
+
   const drawAll = (): void => {
     drawHeader();
     iterChart.update(live.state, selectedId());
-    table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
+    drawTable();
     drawDetail();
+    iterDue = detailDue = false;
   };
 
   const onUpdate = (u: Update): void => {
     if (u.kind === "reset") {
       shownLoss = null;
-      drawAll();
+      drawHeader();
+      drawTable();
+      drawChartsLater(true, true);
       return;
     }
     const id = selectedId();
     drawHeader();
-    if (u.deltas.some((d) => d.kind !== "loss")) iterChart.update(live.state, id);
-    table.update(live.state.iterations, id, live.state.run.primary_metric);
+    if (u.deltas.some((d) => d.kind === "iteration" || d.kind === "run")) drawTable();
     let detailChanged = false;
     for (const d of u.deltas) {
       if (d.kind === "detail" && d.detail.iteration === id) detailChanged = true;
@@ -218,8 +269,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       if (d.kind === "run" && picked === null && model.get("selected") === null) detailChanged = true;
       if (d.kind === "loss" && d.iteration === id && shownLoss === id) loss.append(d.points);
     }
-    if (selectedId() !== id) iterChart.update(live.state, selectedId());
-    if (detailChanged || selectedId() !== id) drawDetail();
+    const moved = selectedId() !== id;
+    drawChartsLater(moved || u.deltas.some((d) => d.kind !== "loss"), detailChanged || moved);
   };
 
   // marimo applies a kernel update one key at a time, in the message's order:
@@ -240,7 +291,10 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       } else if (!model.get("_auto_selected")) {
         picked = model.get("selected");
       }
-      drawAll();
+      // It comes with the batch that moved the best: the table first, as for a batch.
+      drawHeader();
+      drawTable();
+      drawChartsLater(true, true);
     });
   };
   const onOther = (): void => {
@@ -254,29 +308,32 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   model.on("change:selected_cell", onOther);
   const ticker = setInterval(() => {
     const status = live.state.run.status;
-    if (status === "running" || status === "queued") drawHeader();
+    if (status !== "running" && status !== "queued") return;
+    drawHeader();
+    // A running iteration's duration counts here, from its start: the kernel
+    // sends its row again only when something else about it changes.
+    const now = Date.now() / 1000;
+    let ticked = false;
+    for (const r of live.state.iterations) {
+      if (r.status === "running" && r.started !== null && r.started !== undefined) {
+        r.duration = Math.max(r.duration ?? 0, now - r.started);
+        ticked = true;
+      }
+    }
+    if (ticked) drawTable();
   }, 1000);
-  // First the header and the table, painted at once; the charts and the detail
-  // (vega compiles each spec: ~100 ms on a big run) after that paint: a task
-  // queued from the frame's callback runs after it. A hidden page runs no
-  // frames: the fallback timer draws them anyway.
+  // First the header and the table, painted at once; the charts and the detail after
+  // that paint.
   drawHeader();
-  table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
-  let restDrawn = false;
-  const drawRest = (): void => {
-    if (restDrawn) return;
-    restDrawn = true;
-    drawAll();
-  };
-  const frame = requestAnimationFrame(() => setTimeout(drawRest, 0));
-  const fallback = setTimeout(drawRest, 250);
+  drawTable();
+  drawChartsLater(true, true);
 
   return () => {
     stopListening();
     stopFollowing();
     closed = true;
     clearInterval(ticker);
-    restDrawn = true;
+    chartsDue = false;
     cancelAnimationFrame(frame);
     clearTimeout(fallback);
     model.off("change:selected", onSelected);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { Live, applyBatch, type Update } from "./live";
+import { Live, acquireLive, applyBatch, type Update } from "./live";
 import { makeRow, makeRun } from "./fixtures";
 import type { Batch, IterationRow, Snapshot } from "./model";
 
@@ -91,3 +91,53 @@ describe("Live", () => {
   });
 });
 
+
+describe("offer", () => {
+  test("takes a newer snapshot only: the same seq is no news and draws nothing", () => {
+    const live = new Live(snapshot(2));
+    const seen: Update["kind"][] = [];
+    live.listen((u) => seen.push(u.kind));
+    expect(live.offer(JSON.stringify(snapshot(2)))).toBe(false);
+    expect(live.offer(snapshot(1))).toBe(false);
+    expect(seen).toEqual([]);
+    expect(live.offer(JSON.stringify(snapshot(3)))).toBe(true);
+    expect(live.state.seq).toBe(3);
+    expect(seen).toEqual(["reset"]);
+  });
+});
+
+describe("acquireLive", () => {
+  const b = (seq: number, v: number): Batch => ({ seq, deltas: [loss("1", v)] });
+
+  test("a second view of a widget starts from what the open view followed, not the older trait", () => {
+    const trait = JSON.stringify(snapshot(0)); // the kernel no longer refreshes it mid-loop
+    const first = acquireLive("uid-a", trait);
+    for (let seq = 1; seq <= 5; seq++) first.live.receive(b(seq, seq));
+    const second = acquireLive("uid-a", trait);
+    expect(second.live.state.seq).toBe(5);
+    expect(second.live.state.losses["1"]).toHaveLength(5);
+    // Both views get batch 6 (each view listens on its model): applied once.
+    expect(second.live.receive(b(6, 6))).toBe("applied");
+    expect(first.live.receive(b(6, 6))).toBe("stale");
+    expect(first.live.state.losses["1"]).toHaveLength(6);
+    first.release();
+    second.release();
+    second.release(); // twice: no effect
+    // Once every view is gone, a new one starts from the trait it is given.
+    const third = acquireLive("uid-a", JSON.stringify(snapshot(2)));
+    expect(third.live.state.seq).toBe(2);
+    third.release();
+  });
+
+  test("a newer trait value brings the shared state up, and other widgets are apart", () => {
+    const a = acquireLive("uid-b", snapshot(1));
+    const other = acquireLive("uid-c", snapshot(0));
+    const again = acquireLive("uid-b", snapshot(4));
+    expect(a.live.state.seq).toBe(4);
+    expect(other.live.state.seq).toBe(0);
+    expect(acquireLive("", snapshot(0)).live).not.toBe(acquireLive("", snapshot(0)).live);
+    a.release();
+    again.release();
+    other.release();
+  });
+});

@@ -93,6 +93,16 @@ export class Live {
     return outcome;
   }
 
+  /**
+   * A snapshot that may be no news (a view's trait value, another view's
+   * copy): taken only when newer than this state. True when taken.
+   */
+  offer(value: Snapshot | string, now: number = Date.now()): boolean {
+    const snapshot = cloneSnapshot(value);
+    if (snapshot.seq <= this.state.seq) return false;
+    return this.reset(snapshot, now);
+  }
+
   /** A new `_snapshot` trait value; ignored when this state is already newer. */
   reset(value: Snapshot | string, now: number = Date.now()): boolean {
     const snapshot = cloneSnapshot(value);
@@ -118,4 +128,47 @@ export class Live {
   private emit(u: Update): void {
     for (const fn of this.listeners) fn(u);
   }
+}
+
+// One Live per widget (its `_uid`) in this page, shared by its views: a view
+// opened while a cell runs a loop starts from what the views already open
+// followed, not from the `_snapshot` trait, which the kernel no longer
+// refreshes while views follow the batches (and cannot refresh on request
+// while the cell runs). On globalThis, like memory.ts: a rebuilt bundle finds it.
+const SHARED = "__runwatch_live";
+
+interface Shared {
+  live: Live;
+  views: number;
+}
+
+/**
+ * The live state of the widget `uid` for one more view: the one its open
+ * views share (brought up to `snapshot` if that is newer), else a new one
+ * from `snapshot`. `release` when the view goes; the last one drops it.
+ * An empty `uid` (a page without one) shares nothing.
+ */
+export function acquireLive(uid: string, snapshot: Snapshot | string): { live: Live; release: () => void } {
+  if (!uid) return { live: new Live(snapshot), release: () => undefined };
+  const g = globalThis as unknown as Record<string, Map<string, Shared> | undefined>;
+  const all = (g[SHARED] ??= new Map<string, Shared>());
+  let entry = all.get(uid);
+  if (entry === undefined) {
+    entry = { live: new Live(snapshot), views: 0 };
+    all.set(uid, entry);
+  } else {
+    entry.live.offer(snapshot);
+  }
+  entry.views += 1;
+  const held = entry;
+  let released = false;
+  return {
+    live: held.live,
+    release: () => {
+      if (released) return;
+      released = true;
+      held.views -= 1;
+      if (held.views === 0 && all.get(uid) === held) all.delete(uid);
+    },
+  };
 }

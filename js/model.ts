@@ -121,6 +121,11 @@ export interface Batch {
   deltas: Delta[];
 }
 
+/** The one message a view sends the kernel: it saw a gap and needs a `_snapshot`. */
+export interface SnapshotRequest {
+  kind: "snapshot";
+}
+
 /** The result sets, in the order the split selector shows them. */
 export const SPLITS = ["train", "validation", "test"] as const;
 
@@ -131,6 +136,7 @@ export interface WidgetModel {
   get<K extends keyof Model>(name: K): Model[K];
   set<K extends keyof Model>(name: K, value: Model[K]): void;
   save_changes(): void;
+  send(content: SnapshotRequest): void;
   on(event: `change:${keyof Model}` | "msg:custom", callback: Callback): void;
   off(event: `change:${keyof Model}` | "msg:custom", callback: Callback): void;
 }

@@ -18,6 +18,7 @@ from concurrent.futures import TimeoutError as FuturesTimeout
 
 import pytest
 
+from . import _iterations
 from ._cells import IMPORTS, MODELS
 from ._page import (
     PageLog,
@@ -816,3 +817,18 @@ def test_curve_highlights_bars_order_and_loss_controls(lab, browser):
         second.locator(".rw-loss").screenshot(path=str(ARTIFACTS / "charts-loss-again.png"))
         assert not [c for c in log.console if "pageerror" in c]
         log.assert_offline()
+
+
+def test_new_rows_never_wait_for_details_in_jupyterlab(lab, browser):
+    # Twelve classes with probabilities: each finished iteration's details take a few
+    # hundred ms to build and to draw. The next iteration's row must not wait for them.
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(lab.root / "costly.ipynb", [_iterations.SETUP, _iterations.LOOP])
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    page.add_init_script(_iterations.SPY)
+    log = PageLog(page)
+    with kept_on_failure(page, log, ARTIFACTS / "failure-jupyterlab-costly"):
+        open_notebook(page, lab.notebook_url("costly.ipynb"))
+        marks, seen = _iterations.run_sweep(page)
+        print(_iterations.check_rows_never_wait_for_details(marks, seen))
+        page.locator(".rw-root").first.screenshot(path=str(ARTIFACTS / "jupyterlab-costly.png"))

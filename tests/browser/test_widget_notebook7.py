@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from . import _iterations
 from ._cells import IMPORTS, MODELS
 from ._page import (
     PageLog,
@@ -150,3 +151,18 @@ def test_run_details_in_notebook7(notebook7, browser):
 
         assert log.dialogs == []
         log.assert_offline()
+
+
+def test_new_rows_never_wait_for_details_in_notebook7(notebook7, browser):
+    # Twelve classes with probabilities: each finished iteration's details take a few
+    # hundred ms to build and to draw. The next iteration's row must not wait for them.
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(notebook7.root / "costly.ipynb", [_iterations.SETUP, _iterations.LOOP])
+    page = browser.new_page(viewport={"width": 1400, "height": 3400})
+    page.add_init_script(_iterations.SPY)
+    log = PageLog(page)
+    with kept_on_failure(page, log, ARTIFACTS / "failure-notebook7-costly"):
+        open_notebook(page, notebook7.notebook_url("costly.ipynb"))
+        marks, seen = _iterations.run_sweep(page)
+        print(_iterations.check_rows_never_wait_for_details(marks, seen))
+        page.locator(".rw-root").first.screenshot(path=str(ARTIFACTS / "notebook7-costly.png"))

@@ -175,3 +175,22 @@ def test_run_child_helper_sanity(db):
     # The subprocess helpers see this checkout's package, not an installed one.
     out = run_child("import runwatch.tracking, sys; print(runwatch.tracking.__file__)").stdout
     assert out.strip().endswith(os.path.join("runwatch", "tracking", "__init__.py"))
+
+
+def test_an_iteration_created_started_or_ended_sets_the_stores_events(db):
+    run = Run("events", store=db)
+    heard = threading.Event()
+    run._store.iteration_events.add(heard)
+    try:
+        it = run.iteration("m")
+        assert heard.is_set()
+        heard.clear()
+        it.log_loss(0.5, split="train")  # the first log starts it
+        assert heard.is_set()
+        heard.clear()
+        it.log_loss(0.4, split="train")  # points are not iteration changes
+        assert not heard.is_set()
+        it.complete()
+        assert heard.is_set()
+    finally:
+        run._store.iteration_events.discard(heard)

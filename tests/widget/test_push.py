@@ -5,6 +5,7 @@ from runwatch.tracking import Run
 from runwatch.tracking.watch import Watcher
 from runwatch.widget import RunDetails
 from runwatch.widget._push import (
+    LIVE_DETAIL_INTERVAL,
     LOSS_POINTS_KEPT,
     MIN_INTERVAL,
     SNAPSHOT_BYTES_PER_SECOND,
@@ -82,6 +83,10 @@ def test_apply_batch_refuses_a_gap_and_moves_the_best_flag():
     assert [r["is_best"] for r in state["iterations"]] == [False, True]
 
 
+def detail_ids(batches):
+    return [d["detail"]["iteration"] for b in batches for d in b["deltas"] if d["kind"] == "detail"]
+
+
 def loss_deltas(rec):
     return [d for b in rec.batches for d in b["deltas"] if d["kind"] == "loss"]
 
@@ -109,7 +114,7 @@ def test_bytes_per_appended_loss_point_do_not_grow_with_history(db):
         it.log_loss(0.5, split="train")
         run.flush()
         pusher.record(watcher.poll())
-        return len(json.dumps(pusher.flush()))
+        return len(json.dumps(pusher.flush_rows()))
 
     sizes = {}
     for history in (100, 10_000):
@@ -195,8 +200,13 @@ def test_many_log_calls_make_few_messages_and_every_point_arrives_once(db):
     ]
     assert steps == [float(i) for i in range(n)]
     assert [b["seq"] for b in rec.batches] == list(range(1, len(rec.batches) + 1))
-    # At most one a beat (plus the first one and the one after the loop).
-    assert len(rec.batches) <= total_time / MIN_INTERVAL + 2, (len(rec.batches), total_time)
+    # Rows and points: at most one batch a beat (plus the first one, the one after
+    # the loop, and the beats the iteration's start and end woke early); details:
+    # a running iteration's at most once a second, and the final one.
+    rows = [b for b in rec.batches if not any(d["kind"] == "detail" for d in b["deltas"])]
+    details = [b for b in rec.batches if b not in rows]
+    assert len(rows) <= total_time / MIN_INTERVAL + 4, (len(rows), total_time)
+    assert len(details) <= total_time / LIVE_DETAIL_INTERVAL + 2, (len(details), total_time)
     assert len(rec.batches) < n / 50
     # Finished: the final details are in the state the snapshot is copied from.
     assert pusher.state["details"][str(it.id)]["final"]
@@ -299,12 +309,9 @@ def test_prime_fills_rows_and_header_and_the_shown_details_go_first(sweep):
     auto = pusher.state["run"]["auto"]
     assert auto == next(r["id"] for r in rows if r["is_best"])
     assert pusher.state["details"] == {}  # the table first; details in the beats
-    batch = pusher.flush(budget=0.0)  # room for the shown iteration only
-    assert [d["detail"]["iteration"] for d in batch["deltas"] if d["kind"] == "detail"] == [auto]
-    batch = pusher.flush()
-    assert {d["detail"]["iteration"] for d in batch["deltas"] if d["kind"] == "detail"} == {
-        r["id"] for r in rows
-    } - {auto}
+    batches = pusher.flush(budget=0.0)  # room for the shown iteration only
+    assert detail_ids(batches) == [auto]
+    assert set(detail_ids(pusher.flush())) == {r["id"] for r in rows} - {auto}
 
 
 def test_one_beat_takes_a_point_logged_in_this_process_to_a_batch(db):
@@ -329,9 +336,8 @@ def test_the_page_choice_gets_its_details_first(sweep):
     auto = pusher.state["run"]["auto"]
     oldest = min((r["id"] for r in rows if r["id"] != auto), key=int)  # else the newest go first
     pusher.prefer(oldest)  # a click in the page
-    batch = pusher.flush(budget=0.0)  # room for the preferred ones only
-    sent = [d["detail"]["iteration"] for d in batch["deltas"] if d["kind"] == "detail"]
-    assert sent == [oldest, auto]  # the click, then the automatic pick
+    batches = pusher.flush(budget=0.0)  # room for the preferred ones only
+    assert detail_ids(batches) == [oldest, auto]  # the click, then the automatic pick
 
 
 def test_loss_points_alone_do_not_reread_the_rows(db, monkeypatch):
@@ -349,7 +355,6 @@ def test_loss_points_alone_do_not_reread_the_rows(db, monkeypatch):
     pusher.beat()  # a new iteration: rows are read
     assert len(reads) == 1
     it2.log_loss(0.5, split="train")
-    pusher._rows_read = pusher._clock()  # the running duration is not due yet
     pusher.beat()
     assert len(reads) == 1
     assert loss_deltas(rec)[-1]["points"][0]["value"] == 0.5
@@ -384,3 +389,206 @@ def test_the_summary_is_refreshed_after_cells_not_after_page_messages(sweep, mon
     finally:
         w.close()
         InteractiveShell.clear_instance()
+
+
+def test_a_new_rows_batch_goes_out_before_any_detail_is_built(sweep, monkeypatch):
+    # Iteration 1 ends and 2 starts in one beat: 2's row must not wait for 1's details.
+    import runwatch.widget._push as push
+
+    events = []
+    real = push.iteration_detail
+
+    def slow_detail(iteration):
+        events.append(("build", str(iteration.id)))
+        return real(iteration)
+
+    monkeypatch.setattr(push, "iteration_detail", slow_detail)
+    run = sweep.run
+    rec = Recorder()
+    pusher = Pusher(run, lambda b: (events.append(("send", b)), rec.send(b)), rec.publish)
+    pusher.prime()
+    pusher.flush()  # the sweep's details: what the page has before the loop goes on
+    events.clear()
+    done = run.iteration("ends")
+    done.start()
+    done.update("validation", sweep.y_true[:50], y_proba=sweep.proba["GaussianNB"][:50])
+    pusher.beat()
+    done.complete()
+    nxt = run.iteration("starts")
+    nxt.start()
+    events.clear()
+    pusher.beat()  # one beat sees both: the row of "starts" and the details of "ends"
+    kinds = [e[0] for e in events]
+    assert "build" in kinds, events
+    first_build = kinds.index("build")
+    rows_sent = [
+        i
+        for i, (kind, b) in enumerate(events)
+        if kind == "send"
+        and any(d["kind"] == "iteration" and d["row"]["id"] == str(nxt.id) for d in b["deltas"])
+    ]
+    assert rows_sent and rows_sent[0] < first_build, kinds
+    # And no batch carries rows and details together.
+    for kind, b in events:
+        if kind == "send":
+            in_batch = {d["kind"] for d in b["deltas"]}
+            assert not (in_batch & {"iteration", "run"} and "detail" in in_batch), in_batch
+    nxt.complete()
+
+
+def test_the_detail_lane_never_holds_up_a_row(sweep, monkeypatch):
+    # The threads: while a detail is being built (held here until the row is seen),
+    # the beat still sends the row of an iteration that just started.
+    import threading
+
+    import runwatch.widget._push as push
+
+    building, release = threading.Event(), threading.Event()
+    real = push.iteration_detail
+
+    def blocked_detail(iteration):
+        building.set()
+        release.wait(20)
+        return real(iteration)
+
+    run = sweep.run
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish)
+    pusher.prime()
+    pusher.flush()
+    monkeypatch.setattr(push, "iteration_detail", blocked_detail)
+    pusher.start()
+    try:
+        with run.iteration("ends") as done:
+            done.update("validation", sweep.y_true[:50], y_proba=sweep.proba["GaussianNB"][:50])
+        assert building.wait(20), "no detail was built for the finished iteration"
+        nxt = run.iteration("starts")
+        nxt.start()
+        seen = False
+        deadline = time.monotonic() + 20
+        while not seen and time.monotonic() < deadline:
+            seen = any(
+                d["kind"] == "iteration" and d["row"]["id"] == str(nxt.id)
+                for b in list(rec.batches)
+                for d in b["deltas"]
+            )
+            time.sleep(0.02)
+        assert seen, "the new row waited for the detail being built"
+        assert not release.is_set()
+    finally:
+        release.set()
+        pusher.stop()
+    nxt.complete()
+
+
+def test_loss_points_of_a_running_iteration_never_resend_its_row(db):
+    # Its duration moves, but the page counts it from the start time: at one point
+    # a second, a row each second would be most of the bytes.
+    run = Run("slow", store=db)
+    rec = Recorder()
+    now = [0.0]
+    pusher = Pusher(run, rec.send, rec.publish, clock=lambda: now[0])
+    pusher.prime()
+    it = run.iteration("loop")
+    it.start()
+    pusher.beat()
+    rec.batches.clear()
+    for k in range(5):
+        now[0] += 5.0
+        it.log_loss(1.0 / (k + 1), split="train", step=k)
+        pusher.beat()
+    kinds = [d["kind"] for b in rec.batches for d in b["deltas"]]
+    assert kinds == ["loss"] * 5
+    it.complete()
+    pusher.beat()
+    rows = [d["row"] for b in rec.batches for d in b["deltas"] if d["kind"] == "iteration"]
+    assert rows[-1]["status"] == "completed" and rows[-1]["duration"] is not None
+
+
+def test_the_snapshot_is_refreshed_on_its_own_only_while_the_widget_starts(db):
+    run = Run("quiet", store=db)
+    rec = Recorder()
+    now = [0.0]
+    pusher = Pusher(run, rec.send, rec.publish, clock=lambda: now[0])
+    pusher.prime()
+    it = run.iteration("loop")
+    it.start()
+
+    def point_and_beat(at):
+        now[0] = at
+        it.log_loss(0.5, split="train")
+        pusher.beat()
+
+    point_and_beat(0.0)  # the first beat publishes
+    assert len(rec.snapshots) == 1
+    point_and_beat(3.0)  # a first view may still be loading: refreshed, throttled
+    assert len(rec.snapshots) == 2
+    for t in range(1, 30):
+        point_and_beat(60.0 + 3.0 * t)  # a minute on, views follow the batches: no refresh
+    assert len(rec.snapshots) == 2
+    pusher.catch_up()  # a cell ended
+    assert len(rec.snapshots) == 3 and rec.snapshots[-1]["seq"] == pusher.state["seq"]
+    it.complete()
+
+
+def test_a_view_that_saw_a_gap_gets_a_snapshot_when_it_asks(db):
+    run = Run("ask", store=db)
+    w = RunDetails(run, live=False)
+    try:
+        w._pusher.join(30)
+        w._pusher._send = lambda batch: None  # a view that missed these batches
+        with run.iteration("m") as it:
+            it.log_loss(0.5, split="train")
+        w._pusher.poll()
+        w._pusher.flush()
+        assert json.loads(json.dumps(w._snapshot))["seq"] < w._pusher.state["seq"]
+        w._handle_custom_msg({"kind": "snapshot"}, [])  # what the page sends (js/index.ts)
+        assert w._snapshot["seq"] == w._pusher.state["seq"]
+        assert [r["name"] for r in w._snapshot["iterations"]] == ["m"]
+        w._handle_custom_msg({"kind": "other"}, [])  # anything else is ignored
+    finally:
+        w.close()
+
+
+def test_an_iteration_started_in_this_process_wakes_the_beat(db):
+    # Its row goes out at once, not at the next beat (a long one here).
+    run = Run("wake", store=db)
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+    try:
+        it = run.iteration("now")
+        it.start()
+        seen = False
+        deadline = time.monotonic() + 10
+        while not seen and time.monotonic() < deadline:
+            seen = any(
+                d["kind"] == "iteration" and d["row"]["status"] == "running"
+                for b in list(rec.batches)
+                for d in b["deltas"]
+            )
+            time.sleep(0.02)
+        assert seen, "the row waited for the next beat"
+    finally:
+        pusher.stop()
+    it.complete()
+
+
+def test_the_detail_lane_waits_for_the_first_beat(sweep):
+    # Priming leaves every detail due; building them while the widget is being
+    # constructed and displayed would slow its first render.
+    rec = Recorder()
+    pusher = Pusher(sweep.run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+    try:
+        time.sleep(1.0)
+        assert detail_ids(rec.batches) == []
+        pusher._wake.set()  # the first beat (an iteration change would do this)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(detail_ids(rec.batches)) < 3:
+            time.sleep(0.05)
+        assert len(detail_ids(rec.batches)) == 3
+    finally:
+        pusher.stop()

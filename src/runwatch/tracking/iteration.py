@@ -167,7 +167,9 @@ class Iteration:
     def _set(self, **fields: Any) -> None:
         # Through the store's writer, not self._q: tags of an iteration opened
         # for reading may change too (reading alone starts no writer).
-        self.run._store.writer.queue.append(("iteration", self.id, fields))
+        store = self.run._store
+        store.writer.queue.append(("iteration", self.id, fields))
+        store.iteration_changed()
 
     def _save_tags(self) -> None:
         self._set(tags=json.dumps(self._tags._data, sort_keys=True))

@@ -301,6 +301,7 @@ class Run:
             }
             it = Iteration(self, row, live=True)
             writer.activate(it)
+            self._store.iteration_changed()
         with self._cache_lock:
             self._cache[it.id] = it
         return it

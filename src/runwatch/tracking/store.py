@@ -276,6 +276,9 @@ class Store:
         self._local = threading.local()
         self._writer: Any = None
         self._writer_lock = threading.Lock()
+        # Followers in this process (the widget) that hear of an iteration being
+        # created, started or ended at once, rather than at their next poll.
+        self.iteration_events: set[threading.Event] = set()
         self._migrate()
 
     # ---------------------------------------------------------------- opening
@@ -423,6 +426,11 @@ class Store:
                 f"reads ({SCHEMA_VERSION}); upgrade runwatch"
             )
         return version
+
+    def iteration_changed(self) -> None:
+        """Set each event of :attr:`iteration_events` (an iteration was created, started, ended)."""
+        for event in tuple(self.iteration_events):
+            event.set()
 
     @property
     def writer(self) -> Any:

@@ -103,6 +103,7 @@ class RunDetails(anywidget.AnyWidget):
         kwargs.setdefault("_bundle", front_end())
         super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
+        self.on_msg(self._on_page_message)
         # Not following, the thread still sends the details left after priming.
         pusher.start(follow=live)
 
@@ -156,6 +157,12 @@ class RunDetails(anywidget.AnyWidget):
 
     def _publish(self, snapshot: Snapshot) -> None:
         self._snapshot = dict(snapshot)
+
+    def _on_page_message(self, _widget: Any, content: Any, _buffers: Any = None) -> None:
+        # A view saw a gap in the batches (it missed some before it listened):
+        # it needs the state as a snapshot, which is no longer refreshed on its own.
+        if isinstance(content, dict) and content.get("kind") == "snapshot":
+            self._pusher.publish_snapshot(force=True)
 
     def _follow(self, header: RunInfo) -> None:
         auto = header["auto"]

@@ -8,8 +8,9 @@ ids and labels are strings, NaN and infinities are ``None``.
 Messages: the kernel sends :class:`Batch` es (``{"seq", "deltas"}``) as
 anywidget custom messages, numbered from 1 without gaps. ``_snapshot`` holds
 the whole state as of its ``seq``: a view applies batches with
-``seq == last + 1`` and, after a gap, waits for the next snapshot. It travels
-as JSON text (:func:`snapshot_to_json`).
+``seq == last + 1`` and, after a gap, waits for the next snapshot, which it
+asks for with a :class:`SnapshotRequest`. It travels as JSON text
+(:func:`snapshot_to_json`).
 """
 
 from __future__ import annotations
@@ -169,6 +170,12 @@ class Batch(TypedDict):
 
     seq: int
     deltas: list[Delta]
+
+
+class SnapshotRequest(TypedDict):
+    """The one message a view sends: it saw a gap and needs ``_snapshot`` brought up to date."""
+
+    kind: Literal["snapshot"]
 
 
 def empty_snapshot(run: RunInfo) -> Snapshot:

@@ -38,6 +38,8 @@ class MarimoLikeModel implements WidgetModel {
     this.saves += 1;
   }
 
+  send(): void {}
+
   on(event: string, fn: Callback): void {
     let set = this.listeners.get(event);
     if (set === undefined) this.listeners.set(event, (set = new Set()));
@@ -159,12 +161,11 @@ describe("the widget under a model that fires change on every set (marimo)", () 
 
   test("the kernel's automatic moves and a pick made in Python are followed, nothing set back", async () => {
     const { model, title } = await setup();
+    // The detail follows after the next paint (the table first).
     model.kernel({ selected: "2", _auto_selected: true });
-    await Promise.resolve();
-    expect(title()).toBe("Iteration #2: m2");
+    await vi.waitFor(() => expect(title()).toBe("Iteration #2: m2"));
     model.kernel({ selected: "1", _auto_selected: false });
-    await Promise.resolve();
-    expect(title()).toBe("Iteration #1: m1");
+    await vi.waitFor(() => expect(title()).toBe("Iteration #1: m1"));
     expect(model.sets).toEqual([]);
     expect(model.saves).toBe(0);
   });
