@@ -167,16 +167,16 @@ def test_per_class_chart_spec_is_what_altair_gives_from_its_template_too(multicl
 # ------------------------------------------------------------------ vision
 
 
-def test_detection_metrics_fall_in_the_map_mar_and_matching_groups():
+def test_detection_metrics_fall_in_the_average_precision_recall_and_matching_groups():
     from runwatch.metrics.detection import DETECTION_METRICS
 
     rows = metrics_table_rows(dict.fromkeys(DETECTION_METRICS, 0.5))
     groups = {r["metric"]: r["group"] for r in rows}
     assert "other" not in groups.values()
-    assert [r["metric"] for r in rows if r["group"] == "mAP"] == [
+    assert [r["metric"] for r in rows if r["group"] == "average precision"] == [
         "mAP", "mAP_50", "mAP_75", "mAP_small", "mAP_medium", "mAP_large"
     ]  # fmt: skip
-    assert [r["metric"] for r in rows if r["group"] == "mAR"] == [
+    assert [r["metric"] for r in rows if r["group"] == "average recall"] == [
         "mAR_1", "mAR_10", "mAR_100", "mAR_small", "mAR_medium", "mAR_large"
     ]  # fmt: skip
     assert groups["mean_matched_iou"] == "matching"

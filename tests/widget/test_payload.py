@@ -375,9 +375,10 @@ def test_a_vision_iteration_groups_its_metrics_and_lists_its_per_class_columns(t
         columns = [["iou", "IoU"], ["precision", "Precision"], ["recall", "Recall"],
                    ["support", "Support (pixels)"]]  # fmt: skip
     else:
-        assert split["groups"][0]["group"] == "mAP"
         assert split["groups"][0]["metrics"][0] == "mAP"
-        assert [g["group"] for g in split["groups"]] == ["mAP", "mAR", "matching"]
+        assert [g["group"] for g in split["groups"]] == [
+            "average precision", "average recall", "matching"
+        ]  # fmt: skip
         assert groups["matching"] == ["mean_matched_iou"]
         columns = [["ap", "AP"], ["ap_50", "AP50"], ["precision", "Precision"],
                    ["recall", "Recall"], ["f1", "F1"], ["mean_iou", "Matched IoU"],
@@ -415,6 +416,7 @@ def test_segmentation_bars_are_iou_per_class_weakest_first_as_scikit_learn_compu
     assert [r["label"] for r in rows] == [SEG_LABELS[i] for i in order]
     assert {r["measure"] for r in rows} == {"iou"}
     assert spec["title"]["text"] == "IoU per class"
+    assert spec["height"] == {"step": 12}  # a class as tall as classification's bar pair
     assert spec["title"]["subtitle"] == ["by IoU, worst first"]
     for r in rows:
         i = SEG_LABELS.index(r["label"])

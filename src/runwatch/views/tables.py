@@ -79,8 +79,10 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
         "normalized_root_mean_squared_error",
         "normalized_root_mean_squared_log_error",
     ),
-    "mAP": ("mAP", "mAP_50", "mAP_75", "mAP_small", "mAP_medium", "mAP_large"),
-    "mAR": ("mAR_1", "mAR_10", "mAR_100", "mAR_small", "mAR_medium", "mAR_large"),
+    # Detection and instance segmentation (COCO's stats). Not "mAP"/"mAR": the page
+    # capitalises group names, which would read "MAP".
+    "average precision": ("mAP", "mAP_50", "mAP_75", "mAP_small", "mAP_medium", "mAP_large"),
+    "average recall": ("mAR_1", "mAR_10", "mAR_100", "mAR_small", "mAR_medium", "mAR_large"),
     "matching": ("mean_matched_iou",),
     "segmentation": (
         "mean_iou",

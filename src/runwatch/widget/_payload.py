@@ -273,13 +273,15 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         # Curve charts and these bars come from a template of their shape after the
         # first (views._specs): Altair took 20-60 ms a chart, a dozen per iteration.
         # Semantic segmentation is judged per class by IoU (its table has no F1).
+        # One bar per class, as tall as the pair of precision and recall bars, so the
+        # class names do not overlap.
         bars = (
-            {"measures": ("iou",), "rank_by": "iou", "title": "IoU per class"}
+            {"measures": ("iou",), "rank_by": "iou", "title": "IoU per class", "bar_height": 12}
             if "iou" in per_class
-            else {}
+            else {"bar_height": 6}
         )
         spec = chart_spec(
-            per_class_chart, per_class, width=CHART_WIDTH, bar_height=6, top=SHOWN_CLASSES, **bars
+            per_class_chart, per_class, width=CHART_WIDTH, top=SHOWN_CLASSES, **bars
         )
         specs["per_class"] = csv_data(round_data(spec))
     # A hundred lines in one chart read as none (and weigh ~40 KB a chart): with
