@@ -52,6 +52,42 @@ describe("perClassTable", () => {
     expect(column(weighted, 4)).toEqual(["12.500", "3.250"]);
   });
 
+  test("the columns the payload lists, with their headings: detection's AP and segmentation's IoU", () => {
+    const t = perClassTable(
+      split({
+        per_class: [
+          { label: "car", ap: 0.5, ap_50: 0.75, f1: 0.8, mean_iou: null, support: 12 },
+          { label: "bus", ap: null, ap_50: 0.125, f1: 0, mean_iou: 0.62, support: 0 },
+        ],
+        per_class_columns: [
+          ["ap", "AP"],
+          ["ap_50", "AP50"],
+          ["f1", "F1"],
+          ["mean_iou", "Matched IoU"],
+          ["support", "Support"],
+        ],
+      }),
+    );
+    expect([...t.querySelectorAll("thead th")].map((th) => th.textContent)).toEqual(["Class", "AP", "AP50", "F1", "Matched IoU", "Support"]);
+    expect(column(t, 0)).toEqual(["car", "bus"]);
+    expect(column(t, 1)).toEqual(["0.5000", "—"]);
+    expect(column(t, 2)).toEqual(["0.7500", "0.1250"]);
+    expect(column(t, 4)).toEqual(["—", "0.6200"]);
+    expect(column(t, 5)).toEqual(["12", "0"]);
+    const seg = perClassTable(
+      split({
+        per_class: [{ label: "road", iou: 0.25, support: 4096 }],
+        per_class_columns: [
+          ["iou", "IoU"],
+          ["support", "Support (pixels)"],
+        ],
+      }),
+    );
+    expect([...seg.querySelectorAll("thead th")].map((th) => th.textContent)).toEqual(["Class", "IoU", "Support (pixels)"]);
+    expect(column(seg, 1)).toEqual(["0.2500"]);
+    expect(column(seg, 2)).toEqual(["4096"]);
+  });
+
   test("number cells are right-aligned", () => {
     const t = perClassTable(split({ per_class: [{ label: "a", precision: 1, recall: 1, f1: 1, support: 1 }] }));
     const cells = [...t.querySelectorAll("tbody td")];

@@ -124,19 +124,38 @@ export function metricsTable(split: SplitDetail, primary: string): HTMLTableElem
   return t;
 }
 
-/** Precision, recall, F1 and support per class; each column prints with one number of decimals. */
+/** The per-class columns of classification, for a payload that does not list its own. */
+const CLASSIFICATION_COLUMNS: [string, string][] = [
+  ["precision", "Precision"],
+  ["recall", "Recall"],
+  ["f1", "F1"],
+  ["support", "Support"],
+];
+
+/** Columns that count (samples, boxes, pixels): whole numbers print as integers. */
+const COUNT_COLUMNS = new Set(["support", "predicted", "tp", "fp", "fn"]);
+
+/**
+ * The per-class table: a row per class, a column per `per_class_columns` entry
+ * (classification: precision, recall, F1, support; detection: AP, AP50, ...;
+ * segmentation: IoU, ...), each column printing with one number of decimals.
+ */
 export function perClassTable(split: SplitDetail): HTMLTableElement {
   const rows = split.per_class;
-  const columns = [
-    formatColumn(rows.map((r) => r.precision)),
-    formatColumn(rows.map((r) => r.recall)),
-    formatColumn(rows.map((r) => r.f1)),
-    formatColumn(rows.map((r) => r.support), true),
-  ];
+  const shown = split.per_class_columns ?? CLASSIFICATION_COLUMNS;
+  const columns = shown.map(([name]) =>
+    formatColumn(
+      rows.map((r) => {
+        const v = r[name];
+        return typeof v === "number" ? v : null;
+      }),
+      COUNT_COLUMNS.has(name),
+    ),
+  );
   return table(
     "rw-per-class",
-    ["Class", "Precision", "Recall", "F1", "Support"],
+    ["Class", ...shown.map(([, heading]) => heading)],
     rows.map((r, i) => [r.label, ...columns.map((c) => c[i] ?? "")]),
-    [false, true, true, true, true],
+    [false, ...shown.map(() => true)],
   );
 }

@@ -31,12 +31,10 @@ export interface IterationRow {
   is_best: boolean;
 }
 
+/** One class of the per-class table: its label, and a number per column of `per_class_columns`. */
 export interface PerClassRow {
   label: string;
-  precision: number | null;
-  recall: number | null;
-  f1: number | null;
-  support: number | null;
+  [column: string]: string | number | null;
 }
 
 /** counts[i][j]: samples of class labels[i] predicted labels[j]. */
@@ -64,6 +62,8 @@ export interface SplitDetail {
   groups: MetricGroup[];
   reasons: Record<string, string>;
   per_class: PerClassRow[];
+  /** [column, heading] of the per-class table, in display order; absent in payloads saved before it. */
+  per_class_columns?: [string, string][];
   confusion: Confusion | null;
   charts: Record<string, Spec>;
 }

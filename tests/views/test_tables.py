@@ -162,3 +162,97 @@ def test_per_class_chart_spec_is_what_altair_gives_from_its_template_too(multicl
         got = chart_spec(per_class_chart, table, **kwargs)
         want = per_class_chart(table, **kwargs).to_dict(validate=False)
         assert json.loads(json.dumps(got)) == json.loads(json.dumps(want))
+
+
+# ------------------------------------------------------------------ vision
+
+
+def test_detection_metrics_fall_in_the_average_precision_recall_and_matching_groups():
+    from runwatch.metrics.detection import DETECTION_METRICS
+
+    rows = metrics_table_rows(dict.fromkeys(DETECTION_METRICS, 0.5))
+    groups = {r["metric"]: r["group"] for r in rows}
+    assert "other" not in groups.values()
+    assert [r["metric"] for r in rows if r["group"] == "average precision"] == [
+        "mAP", "mAP_50", "mAP_75", "mAP_small", "mAP_medium", "mAP_large"
+    ]  # fmt: skip
+    assert [r["metric"] for r in rows if r["group"] == "average recall"] == [
+        "mAR_1", "mAR_10", "mAR_100", "mAR_small", "mAR_medium", "mAR_large"
+    ]  # fmt: skip
+    assert groups["mean_matched_iou"] == "matching"
+
+
+def _segmentation_table(rng, k=6, n=4000):
+    from runwatch.metrics import SegmentationMetrics
+
+    labels = [f"class {i}" for i in range(k)]
+    truth = rng.choice(k - 1, size=(n // 40, 40), p=rng.dirichlet(np.ones(k - 1)))  # last absent
+    pred = np.where(rng.random(truth.shape) < 0.4, rng.integers(0, k, truth.shape), truth)
+    m = SegmentationMetrics(k, labels=labels)
+    m.update(truth, pred)
+    table = m.per_class()
+    return table, truth.ravel(), pred.ravel(), labels
+
+
+def test_per_class_columns_follow_each_engines_table():
+    from runwatch.metrics import ClassificationMetrics, DetectionMetrics
+    from runwatch.views import per_class_columns
+
+    rng = np.random.default_rng(3)
+    seg, *_ = _segmentation_table(rng)
+    assert per_class_columns(seg) == [
+        ("iou", "IoU"), ("precision", "Precision"), ("recall", "Recall"),
+        ("support", "Support (pixels)"),
+    ]  # fmt: skip
+    det = DetectionMetrics()
+    det.update(
+        pred_boxes=np.array([[0, 0, 10, 10.0]]), pred_scores=np.array([0.9]),
+        pred_labels=np.array([1]), true_boxes=np.array([[0, 0, 10, 9.0]]),
+        true_labels=np.array([1]),
+    )  # fmt: skip
+    assert per_class_columns(det.per_class()) == [
+        ("ap", "AP"), ("ap_50", "AP50"), ("precision", "Precision"), ("recall", "Recall"),
+        ("f1", "F1"), ("mean_iou", "Matched IoU"), ("support", "Support"),
+    ]  # fmt: skip
+    clf = ClassificationMetrics(labels=["a", "b"])
+    clf.update(["a", "b"], y_pred=["a", "a"])
+    assert per_class_columns(clf.per_class()) == [
+        ("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("support", "Support"),
+    ]  # fmt: skip
+    with pytest.raises(TypeError, match="per_class must be a pandas DataFrame"):
+        per_class_columns({"iou": [1.0]})
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_iou_bars_go_weakest_first_by_scikit_learns_iou(seed):
+    from sklearn.metrics import jaccard_score
+
+    from runwatch.views import weakest_classes
+
+    rng = np.random.default_rng(seed)
+    table, truth, pred, labels = _segmentation_table(rng)
+    iou = jaccard_score(truth, pred, labels=range(len(labels)), average=None, zero_division=0)
+    seen = [np.any((truth == i) | (pred == i)) for i in range(len(labels))]
+    iou = np.where(seen, iou, np.nan)  # IoU of a class neither true nor predicted: undefined
+    # scikit-learn's IoU per class, lowest first; a class never true nor predicted, last.
+    want = [labels[i] for i in sorted(range(len(labels)), key=lambda i: (
+        math.inf if np.isnan(iou[i]) else iou[i], i))]  # fmt: skip
+    spec = to_spec(per_class_chart(table, measures=("iou",), rank_by="iou", title="IoU per class"))
+    rows = named_values(spec, "per_class")
+    assert [r["label"] for r in sorted(rows, key=lambda r: r["rank"])] == want
+    for r in rows:
+        i = labels.index(r["label"])
+        assert r["measure"] == "iou"
+        assert (r["value"] is None) == bool(np.isnan(iou[i]))
+        if r["value"] is not None:
+            assert r["value"] == pytest.approx(iou[i], abs=1e-12)
+    assert spec["title"]["subtitle"] == ["by IoU, worst first"]
+    short = to_spec(per_class_chart(table, measures=("iou",), rank_by="iou", top=3))
+    assert short["title"]["subtitle"] == ["the 3 of 6 classes with the lowest IoU, worst first"]
+    assert weakest_classes(table, 3, rank_by="iou") == want[:3]
+
+
+def test_rank_by_must_be_a_column():
+    table = pd.DataFrame({"precision": [0.5], "recall": [0.5]}, index=["a"])
+    with pytest.raises(ValueError, match="rank_by must be a column of per_class; it has no 'iou'"):
+        per_class_chart(table, rank_by="iou")

@@ -319,8 +319,7 @@ def test_with_many_classes_every_chart_draws_the_same_weakest_ones(db):
 
 @pytest.mark.parametrize("task", ["detection", "instance_segmentation", "segmentation"])
 def test_a_vision_iteration_shows_its_metrics_table_and_matrix(task, db, tmp_path):
-    # The views have no vision charts yet: the detail degrades to the metrics,
-    # the per-class table and the matrix; RunDetails and save_html work.
+    # The metrics, the per-class table and the matrix; RunDetails and save_html work.
     from runwatch.widget import RunDetails
 
     from ..tracking.test_vision import feed, make_batches, new_run
@@ -354,3 +353,73 @@ def test_the_loss_chart_starts_smoothed_as_tensorboard_does():
     assert "subtitle" not in spec["title"]  # the page adds the points
     layers = spec["layer"]
     assert [layer["encoding"]["y"]["field"] for layer in layers] == ["value", "smoothed", "value"]
+
+
+@pytest.mark.parametrize("task", ["detection", "instance_segmentation", "segmentation"])
+def test_a_vision_iteration_groups_its_metrics_and_lists_its_per_class_columns(task, db):
+    from ..tracking.test_vision import feed, make_batches, new_run
+
+    run = new_run(task, "vision", db)
+    with run.iteration("model") as it:
+        feed(it, task, make_batches(task, 8))
+    split = json.loads(json.dumps(iteration_detail(it)))["splits"]["validation"]
+    groups = {g["group"]: g["metrics"] for g in split["groups"]}
+    assert "other" not in groups
+    table = it.engine("validation").per_class()
+    if task == "segmentation":
+        assert split["groups"][0] == {
+            "group": "segmentation",
+            "metrics": ["mean_iou", "frequency_weighted_iou", "pixel_accuracy",
+                        "mean_pixel_accuracy"],
+        }  # fmt: skip
+        columns = [["iou", "IoU"], ["precision", "Precision"], ["recall", "Recall"],
+                   ["support", "Support (pixels)"]]  # fmt: skip
+    else:
+        assert split["groups"][0]["metrics"][0] == "mAP"
+        assert [g["group"] for g in split["groups"]] == [
+            "average precision", "average recall", "matching"
+        ]  # fmt: skip
+        assert groups["matching"] == ["mean_matched_iou"]
+        columns = [["ap", "AP"], ["ap_50", "AP50"], ["precision", "Precision"],
+                   ["recall", "Recall"], ["f1", "F1"], ["mean_iou", "Matched IoU"],
+                   ["support", "Support"]]  # fmt: skip
+    assert split["per_class_columns"] == columns
+    for row, (_, want) in zip(split["per_class"], table.iterrows()):
+        assert set(row) == {"label"} | {c for c, _ in columns}
+        for c, _ in columns:
+            assert row[c] == (None if np.isnan(want[c]) else pytest.approx(want[c], abs=1e-12))
+
+
+def test_segmentation_bars_are_iou_per_class_weakest_first_as_scikit_learn_computes_it(db):
+    from sklearn.metrics import jaccard_score
+
+    from ..tracking.test_vision import SEG_LABELS, feed, make_batches, new_run
+
+    run = new_run("segmentation", "vision", db)
+    batches = make_batches("segmentation", 4)
+    with run.iteration("model") as it:
+        feed(it, "segmentation", batches)
+    truth = np.concatenate([t.ravel() for t, _ in batches])
+    pred = np.concatenate([
+        (kw["mask_pred"] if "mask_pred" in kw
+         else np.argmax(kw["y_proba"], axis=0 if t.ndim == 2 else 1)).ravel()
+        for t, kw in batches
+    ])  # fmt: skip
+    valid = truth != 255
+    truth, pred = truth[valid], pred[valid]
+    iou = jaccard_score(truth, pred, labels=range(4), average=None, zero_division=0)
+    seen = [np.any((truth == i) | (pred == i)) for i in range(4)]
+    iou = np.where(seen, iou, np.nan)  # IoU of a class neither true nor predicted: undefined
+    order = sorted(range(4), key=lambda i: (np.inf if np.isnan(iou[i]) else iou[i], i))
+    spec = iteration_detail(it)["splits"]["validation"]["charts"]["per_class"]
+    rows = sorted(chart_rows(spec), key=lambda r: r["rank"])
+    assert [r["label"] for r in rows] == [SEG_LABELS[i] for i in order]
+    assert {r["measure"] for r in rows} == {"iou"}
+    assert spec["title"]["text"] == "IoU per class"
+    assert spec["height"] == {"step": 12}  # a class as tall as classification's bar pair
+    assert spec["title"]["subtitle"] == ["by IoU, worst first"]
+    for r in rows:
+        i = SEG_LABELS.index(r["label"])
+        assert (r["value"] is None) == bool(np.isnan(iou[i]))
+        if r["value"] is not None:
+            assert float(r["value"]) == pytest.approx(iou[i], abs=1e-3)  # specs round to 4

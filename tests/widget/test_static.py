@@ -275,3 +275,23 @@ def test_a_finished_iteration_with_losses_only_says_no_predictions_were_logged(d
         assert "per iteration" not in html  # no empty metric chart
     html = summary_html(build_snapshot(run), selected="2")
     assert "No predictions were logged for this iteration.</p>" in html
+
+
+@pytest.mark.parametrize("task", ["detection", "segmentation"])
+def test_the_summary_of_a_vision_run_has_its_per_class_table(task, db):
+    from ..tracking.test_vision import feed, make_batches, new_run
+
+    run = new_run(task, "vision", db)
+    with run.iteration("model") as it:
+        feed(it, task, make_batches(task, 8))
+    html = summary_html(summary_snapshot(run), selected=str(it.id))
+    table = html.split('class="rw-static-per-class"')[1].split("</table>")[0]
+    heads = re.findall(r"<th [^>]*>([^<]*)</th>", table)
+    if task == "segmentation":
+        assert heads == ["Class", "IoU", "Precision", "Recall", "Support (pixels)"]
+    else:
+        assert heads == [
+            "Class", "AP", "AP50", "Precision", "Recall", "F1", "Matched IoU", "Support"
+        ]  # fmt: skip
+    labels = [str(v) for v in it.engine("validation").per_class().index]
+    assert re.findall(r'<tr><td style="[^"]*">([^<]*)</td>', table) == labels

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import re
 
-from runwatch.widget._static_tables import OTHER_FILL, iterations_table, matrix_table, metrics_table
+from runwatch.widget._static_tables import (
+    OTHER_FILL,
+    STATIC_ROWS,
+    iterations_table,
+    matrix_table,
+    metrics_table,
+    per_class_table,
+)
 
 
 def _cells(html: str) -> list[list[tuple[str, str]]]:
@@ -98,3 +105,39 @@ def test_the_iterations_metric_columns_have_one_number_of_decimals():
     # The best row's name is bold, its numbers are not: bold figures are wider.
     assert '<tr class="rw-static-row" style="background:#eef6ee">' in html
     assert "<b>m1 \u2605</b>" in html and "font-weight" not in html
+
+
+def _headings(html: str) -> list[str]:
+    return re.findall(r"<th [^>]*>([^<]*)</th>", html.split("<tbody>")[0])
+
+
+def test_the_per_class_table_shows_the_columns_the_payload_lists():
+    detail = {
+        "per_class": [
+            {"label": "car", "ap": 0.5, "ap_50": 0.75, "f1": 0.8, "support": 12},
+            {"label": "<b>", "ap": None, "ap_50": 0.125, "f1": 0.0, "support": 0},
+        ],
+        "per_class_columns": [
+            ["ap", "AP"], ["ap_50", "AP50"], ["f1", "F1"], ["support", "Support"]
+        ],  # fmt: skip
+    }
+    html = per_class_table(detail)
+    assert _headings(html) == ["Class", "AP", "AP50", "F1", "Support"]
+    assert [[t for _, t in row] for row in _cells(html)] == [
+        ["car", "0.5000", "0.7500", "0.8000", "12"],
+        ["&lt;b&gt;", "\u2014", "0.1250", "0.0000", "0"],
+    ]
+
+
+def test_a_per_class_table_without_columns_is_classifications():
+    rows = [{"label": "cat", "precision": 1.0, "recall": 0.5, "f1": 2 / 3, "support": 2.5}]
+    html = per_class_table({"per_class": rows})
+    assert _headings(html) == ["Class", "Precision", "Recall", "F1", "Support"]
+    assert [t for _, t in _cells(html)[0]] == ["cat", "1.000", "0.5000", "0.6667", "2.500"]
+
+
+def test_a_long_per_class_table_says_how_many_classes_it_leaves_out():
+    rows = [{"label": f"c{i}", "iou": i / 100, "support": i} for i in range(STATIC_ROWS + 7)]
+    html = per_class_table({"per_class": rows, "per_class_columns": [["iou", "IoU"]]})
+    assert html.count("<tr><td style") == STATIC_ROWS
+    assert "7 more classes not listed" in html

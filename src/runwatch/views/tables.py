@@ -21,6 +21,8 @@ from ._specs import templated
 
 __all__ = [
     "METRIC_GROUPS",
+    "PER_CLASS_COLUMNS",
+    "per_class_columns",
     "metrics_table_rows",
     "per_class_chart",
     "per_class_rows",
@@ -77,12 +79,32 @@ METRIC_GROUPS: dict[str, tuple[str, ...]] = {
         "normalized_root_mean_squared_error",
         "normalized_root_mean_squared_log_error",
     ),
+    # Detection and instance segmentation (COCO's stats). Not "mAP"/"mAR": the page
+    # capitalises group names, which would read "MAP".
+    "average precision": ("mAP", "mAP_50", "mAP_75", "mAP_small", "mAP_medium", "mAP_large"),
+    "average recall": ("mAR_1", "mAR_10", "mAR_100", "mAR_small", "mAR_medium", "mAR_large"),
+    "matching": ("mean_matched_iou",),
     "segmentation": (
         "mean_iou",
         "frequency_weighted_iou",
         "pixel_accuracy",
         "mean_pixel_accuracy",
     ),
+}
+
+#: Column of a ``per_class()`` table -> its heading, in display order: what each
+#: engine scores a class by first (AP for detection, IoU for semantic
+#: segmentation), then precision, recall, F1 and the count. Other columns
+#: (``tp``, ``predicted``, ...) stay in the data but not in the table.
+PER_CLASS_COLUMNS: dict[str, str] = {
+    "ap": "AP",
+    "ap_50": "AP50",
+    "iou": "IoU",
+    "precision": "Precision",
+    "recall": "Recall",
+    "f1": "F1",
+    "mean_iou": "Matched IoU",
+    "support": "Support",
 }
 
 _POSITION = {
@@ -186,10 +208,44 @@ def per_class_rows(per_class: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
+def per_class_columns(per_class: pd.DataFrame) -> list[tuple[str, str]]:
+    """The columns a per-class table shows, as ``(column, heading)``, in display order.
+
+    Parameters
+    ----------
+    per_class : pandas.DataFrame
+        ``per_class()`` of any engine.
+
+    Returns
+    -------
+    list of tuple of str
+        The columns of :data:`PER_CLASS_COLUMNS` that ``per_class`` has.
+        Semantic segmentation's table (the one with a per-class ``iou``)
+        counts pixels: its support is headed "Support (pixels)".
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"iou": [0.5], "precision": [1.0], "support": [9], "predicted": [4]})
+    >>> per_class_columns(t)
+    [('iou', 'IoU'), ('precision', 'Precision'), ('support', 'Support (pixels)')]
+    """
+    if not isinstance(per_class, pd.DataFrame):
+        raise TypeError(f"per_class must be a pandas DataFrame; got {type(per_class).__name__}.")
+    pixels = "iou" in per_class.columns
+    return [
+        (name, "Support (pixels)" if pixels and name == "support" else title)
+        for name, title in PER_CLASS_COLUMNS.items()
+        if name in per_class.columns
+    ]
+
+
 def weakest_classes(
-    per_class: pd.DataFrame, top: int, measures: tuple[str, ...] = ("precision", "recall")
+    per_class: pd.DataFrame,
+    top: int,
+    measures: tuple[str, ...] = ("precision", "recall"),
+    rank_by: str | None = None,
 ) -> list[Any]:
-    """The ``top`` classes with the lowest F1, worst first: where a model fails most.
+    """The ``top`` classes scoring lowest (F1 by default), worst first: where a model fails most.
 
     Parameters
     ----------
@@ -198,13 +254,15 @@ def weakest_classes(
     top : int
         How many.
     measures : tuple of str, default ("precision", "recall")
-        Without an ``f1`` column, the lowest mean of these ranks instead.
+        Without ``rank_by`` and an ``f1`` column, the lowest mean of these ranks.
+    rank_by : str, optional
+        The column that ranks (e.g. ``"iou"``); default ``"f1"`` when there is one.
 
     Returns
     -------
     list
-        Labels of ``per_class``'s index, lowest F1 first. A class with no
-        F1 (no samples) comes after every other; ties go to the earlier class.
+        Labels of ``per_class``'s index, lowest first. A class without a
+        value (no samples) comes after every other; ties go to the earlier class.
 
     Examples
     --------
@@ -212,8 +270,21 @@ def weakest_classes(
     ...                   "f1": [0.9, 0.27, 0.5]}, index=["cat", "dog", "owl"])
     >>> weakest_classes(t, 3)
     ['dog', 'owl', 'cat']
+    >>> weakest_classes(t, 1, rank_by="precision")
+    ['dog']
     """
-    return [per_class.index[i] for i in _weakest(per_class_rows(per_class), top, measures)]
+    rank = _rank_column(per_class, rank_by)
+    order = _worst_first(per_class_rows(per_class), measures, rank)
+    return [per_class.index[i] for i in order[:top]]
+
+
+def _rank_column(per_class: pd.DataFrame, rank_by: str | None) -> str | None:
+    """The column that ranks the classes: ``rank_by``, else ``f1`` if present, else None."""
+    if rank_by is None:
+        return "f1" if "f1" in per_class.columns else None
+    if rank_by not in per_class.columns:
+        raise ValueError(f"rank_by must be a column of per_class; it has no {rank_by!r}.")
+    return rank_by
 
 
 def weakest_note(top: int, total: int, kind: str = "F1") -> str:
@@ -238,20 +309,18 @@ def weakest_note(top: int, total: int, kind: str = "F1") -> str:
     return f"the {top} of {total} classes with the lowest {kind}, worst first"
 
 
-def _worst_first(table: list[dict[str, Any]], measures: tuple[str, ...]) -> list[int]:
-    """Row indices by F1 (else the mean of ``measures``), lowest first; none last; ties in order."""
+def _worst_first(
+    table: list[dict[str, Any]], measures: tuple[str, ...], rank: str | None = "f1"
+) -> list[int]:
+    """Row indices by ``rank`` (else the mean of ``measures``), lowest first; none last."""
 
     def badness(r: dict[str, Any]) -> float:
-        if "f1" in r:
-            return math.inf if r["f1"] is None else r["f1"]
+        if rank is not None:
+            return math.inf if r[rank] is None else r[rank]
         values = [r[m] for m in measures if r[m] is not None]
         return sum(values) / len(values) if values else math.inf
 
     return sorted(range(len(table)), key=lambda i: (badness(table[i]), i))
-
-
-def _weakest(table: list[dict[str, Any]], top: int, measures: tuple[str, ...]) -> list[int]:
-    return _worst_first(table, measures)[:top]
 
 
 def per_class_chart(
@@ -262,6 +331,7 @@ def per_class_chart(
     width: int = WIDTH,
     bar_height: int = 8,
     top: int | None = None,
+    rank_by: str | None = None,
 ) -> alt.Chart:
     """Grouped horizontal bars of precision and recall (or other columns) per class.
 
@@ -281,21 +351,31 @@ def per_class_chart(
         lowest F1 (where the model fails most; without an ``f1`` column, the
         lowest mean of ``measures``). A class with no F1 (no samples) is not
         among them.
+    rank_by : str, optional
+        The column that ranks the classes instead of F1 (e.g. ``"iou"`` for
+        semantic segmentation's IoU bars).
 
     Returns
     -------
     altair.Chart
         Over the named data ``per_class``: rows ``label``, ``rank``,
-        ``measure``, ``value``, ``support`` (and ``f1`` when known). Classes
-        go top to bottom by ``rank``: lowest F1 first (no F1 last, ties in
-        the table's order), as the subtitle says.
+        ``measure``, ``value``, ``support`` (and the ranking column, e.g.
+        ``f1``, when it is not drawn). Classes go top to bottom by ``rank``:
+        lowest F1 (or ``rank_by``) first (none last, ties in the table's
+        order), as the subtitle says.
     """
     missing = [m for m in measures if m not in per_class.columns]
     if missing:
         raise ValueError(f"per_class has no column {missing[0]!r}.")
     table = per_class_rows(per_class)
-    kind = "F1" if "f1" in per_class.columns else f"mean {' and '.join(measures)}"
-    order = _worst_first(table, measures)
+    column = _rank_column(per_class, rank_by)
+    if column is None:
+        kind = f"mean {' and '.join(measures)}"
+    else:
+        kind = PER_CLASS_COLUMNS.get(column, column)
+    # The ranking column rides along for the tooltip unless it is drawn anyway.
+    extra = column if column is not None and column not in measures else None
+    order = _worst_first(table, measures, column)
     if not table:
         subtitle = ["no samples yet"]
     elif top is not None and len(table) > top:
@@ -310,16 +390,17 @@ def per_class_chart(
             "measure": m,
             "value": table[i][m],
             "support": table[i].get("support"),
-            **({"f1": table[i]["f1"]} if kind == "F1" else {}),
+            **({extra: table[i][extra]} if extra is not None else {}),
         }
         for rank, i in enumerate(order)
         for m in measures
     ]
-    shape = ("per_class", tuple(measures), title, tuple(subtitle), width, bar_height, kind)
+    shape = ("per_class", tuple(measures), title, tuple(subtitle), width, bar_height, extra, kind)
+    tip = None if extra is None else (extra, kind)
     return templated(
         shape,
         rows,
-        lambda: _per_class_bars(rows, measures, title, subtitle, width, bar_height, kind == "F1"),
+        lambda: _per_class_bars(rows, measures, title, subtitle, width, bar_height, tip),
     )
 
 
@@ -330,9 +411,9 @@ def _per_class_bars(
     subtitle: list[str],
     width: int,
     bar_height: int,
-    with_f1: bool,
+    tip: tuple[str, str] | None,
 ) -> alt.Chart:
-    f1_tip = [alt.Tooltip("f1:Q", title="F1", format=".3f")] if with_f1 else []
+    rank_tip = [] if tip is None else [alt.Tooltip(f"{tip[0]}:Q", title=tip[1], format=".3f")]
     return (
         alt.Chart(named_data("per_class", rows))
         .mark_bar()
@@ -352,7 +433,7 @@ def _per_class_bars(
                 alt.Tooltip("measure:N", title="measure"),
                 alt.Tooltip("value:Q", title="value", format=".3f"),
                 alt.Tooltip("support:Q", title="support", format=",.4~g"),
-                *f1_tip,
+                *rank_tip,
             ],
         )
         .properties(

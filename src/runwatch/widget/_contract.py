@@ -62,13 +62,13 @@ class IterationRow(TypedDict):
 
 
 class PerClassRow(TypedDict):
-    """Precision, recall, F1 and support of one class."""
+    """One class of the per-class table: its label, and a number per column.
+
+    Keyed by column name, a number (or None) for each column of
+    ``SplitDetail.per_class_columns``.
+    """
 
     label: str
-    precision: float | None
-    recall: float | None
-    f1: float | None
-    support: float | None
 
 
 class Confusion(TypedDict):
@@ -98,6 +98,9 @@ class SplitDetail(TypedDict):
     groups: list[MetricGroup]  # the metrics' names by kind, primary metric's group first
     reasons: dict[str, str]  # why an undefined (None) metric is undefined
     per_class: list[PerClassRow]
+    # [column, heading] of the per-class table, in display order (precision,
+    # recall, F1 and support for classification; AP, AP50, ... for detection)
+    per_class_columns: list[list[str]]
     confusion: Confusion | None
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
 

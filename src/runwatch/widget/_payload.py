@@ -13,7 +13,7 @@ import functools
 import json
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -190,19 +190,31 @@ def dense_counts(matrix: Confusion) -> list[list[float]]:
     return counts
 
 
-def per_class_rows(frame: Any) -> list[PerClassRow]:
-    """``ClassificationMetrics.per_class()`` as rows."""
+#: The per-class columns without the views layer: classification's.
+_BASIC_COLUMNS = {"precision": "Precision", "recall": "Recall", "f1": "F1", "support": "Support"}
+
+
+def per_class_columns(frame: Any) -> list[list[str]]:
+    """``[column, heading]`` of the columns the per-class table shows, in display order.
+
+    Those of :data:`runwatch.views.tables.PER_CLASS_COLUMNS` the engine's
+    ``per_class()`` has (AP, AP50 for detection; IoU for segmentation; ...).
+    """
+    try:
+        from runwatch.views.tables import per_class_columns as shown
+    except ImportError:
+        return [[c, t] for c, t in _BASIC_COLUMNS.items() if c in frame.columns]
+    return [[c, t] for c, t in shown(frame)]
+
+
+def per_class_rows(frame: Any, columns: Sequence[Sequence[str]]) -> list[PerClassRow]:
+    """Any engine's ``per_class()`` as rows: ``label`` and each of ``columns`` (names first)."""
+    names = [str(c[0]) for c in columns]
     rows: list[PerClassRow] = []
     for label, rec in zip(frame.index, frame.to_dict("records")):
-        rows.append(
-            {
-                "label": label_text(label),
-                "precision": number(rec.get("precision")),
-                "recall": number(rec.get("recall")),
-                "f1": number(rec.get("f1")),
-                "support": number(rec.get("support")),
-            }
-        )
+        row: dict[str, Any] = {"label": label_text(label)}
+        row.update((name, number(rec.get(name))) for name in names)
+        rows.append(cast(PerClassRow, row))
     return rows
 
 
@@ -234,7 +246,8 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     Classification: ROC, PR, lift, cumulative gains, calibration (curves
     thinned to :data:`CURVE_POINTS` per line) and, given ``per_class()``,
     the precision / recall bars per class, each drawing at most
-    :data:`SHOWN_CLASSES` classes (those with the lowest F1); regression:
+    :data:`SHOWN_CLASSES` classes (those with the lowest F1; semantic
+    segmentation: IoU bars, lowest IoU first); regression:
     predicted vs true and the residual histogram. Empty when the views layer is not installed or
     the split has no data.
     """
@@ -259,8 +272,16 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     if scored and len(per_class) > 0:
         # Curve charts and these bars come from a template of their shape after the
         # first (views._specs): Altair took 20-60 ms a chart, a dozen per iteration.
+        # Semantic segmentation is judged per class by IoU (its table has no F1).
+        # One bar per class, as tall as the pair of precision and recall bars, so the
+        # class names do not overlap.
+        bars = (
+            {"measures": ("iou",), "rank_by": "iou", "title": "IoU per class", "bar_height": 12}
+            if "iou" in per_class
+            else {"bar_height": 6}
+        )
         spec = chart_spec(
-            per_class_chart, per_class, width=CHART_WIDTH, bar_height=6, top=SHOWN_CLASSES
+            per_class_chart, per_class, width=CHART_WIDTH, top=SHOWN_CLASSES, **bars
         )
         specs["per_class"] = csv_data(round_data(spec))
     # A hundred lines in one chart read as none (and weigh ~40 KB a chart): with
@@ -325,14 +346,18 @@ def split_detail(
 ) -> SplitDetail:
     """The detail panels of one split: metrics by group, per-class table, matrix, charts."""
     per_class: list[PerClassRow] = []
+    columns: list[list[str]] = []
     table = None
     matrix: Confusion | None = None
     if hasattr(engine, "per_class"):
         table = engine.per_class()
-        per_class = per_class_rows(table)
+        columns = per_class_columns(table)
+        per_class = per_class_rows(table, columns)
     if hasattr(engine, "confusion_matrix"):
         matrix = confusion(engine.confusion_matrix())
-    specs = chart_specs(engine.curves(), table) if charts and hasattr(engine, "curves") else {}
+    # Vision engines have no curves() yet, but their per-class bars are charts all the same.
+    curves = engine.curves() if charts and hasattr(engine, "curves") else {}
+    specs = chart_specs(curves, table) if charts else {}
     values = {name: number(value) for name, value in metrics.items()}
     reasons: dict[str, str] = {}
     if hasattr(engine, "reasons") and any(v is None for v in values.values()):
@@ -346,6 +371,7 @@ def split_detail(
         "groups": metric_groups(values, primary),
         "reasons": reasons,
         "per_class": per_class,
+        "per_class_columns": columns,
         "confusion": matrix,
         "charts": specs,
     }

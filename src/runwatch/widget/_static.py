@@ -34,7 +34,7 @@ from ._contract import LossPoint, Snapshot
 from ._payload import ENDED, dense_counts
 from ._static_format import esc, fmt, fmt_duration
 from ._static_svg import loss_chart, metric_chart
-from ._static_tables import iterations_table, matrix_table, metrics_table
+from ._static_tables import iterations_table, matrix_table, metrics_table, per_class_table
 
 # ------------------------------------------------------------------ snapshot
 
@@ -204,6 +204,8 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
         sd = detail["splits"].get(shown_split) if detail and shown_split else None
         if sd is not None:
             parts.append(_block("Metrics", metrics_table(sd, run["primary_metric"])))
+            if sd.get("per_class"):
+                parts.append(_block("Per class", per_class_table(sd)))
             if sd.get("confusion"):
                 cm = sd["confusion"]
                 table = matrix_table(cm["labels"], dense_counts(cm))

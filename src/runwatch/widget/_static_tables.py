@@ -1,4 +1,4 @@
-"""HTML tables of the static summary: iterations, a split's metrics, the confusion matrix.
+"""HTML tables of the static summary: iterations, a split's metrics, per class, the matrix.
 
 Inline styles only (no stylesheet), every name escaped; a confusion matrix
 with many classes is folded to the most confused ones plus "(other)".
@@ -31,7 +31,25 @@ KEY_METRICS = (
     "root_mean_squared_error",
     "mean_absolute_error",
     "spearman_correlation",
+    "mAP",
+    "mAP_50",
+    "mAP_75",
+    "mAR_100",
+    "mean_iou",
+    "pixel_accuracy",
+    "frequency_weighted_iou",
 )
+
+#: The per-class columns of a payload saved before it listed them: classification's.
+CLASSIFICATION_COLUMNS = (
+    ("precision", "Precision"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+    ("support", "Support"),
+)
+
+#: Columns that count (samples, boxes, pixels): whole numbers print as integers.
+COUNT_COLUMNS = frozenset({"support", "predicted", "tp", "fp", "fn"})
 
 _CELL = 'style="padding:2px 8px;border-bottom:1px solid #ddd;text-align:{align}"'
 #: Figures of one width, so the numbers of a right-aligned column line up on the point.
@@ -125,6 +143,43 @@ def metrics_table(detail: SplitDetail, primary: str) -> str:
         f'<table class="rw-static-metrics" style="border-collapse:collapse;font-size:12px;{_NUMS}">'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
+
+
+def per_class_table(detail: SplitDetail) -> str:
+    """The per-class table: a row per class, the columns the payload lists.
+
+    As the page's (js/detail.ts ``perClassTable``): classification's precision,
+    recall, F1 and support; detection's AP, AP50, ...; segmentation's IoU, ...;
+    each column with its own decimals, counts as integers. Past
+    :data:`STATIC_ROWS` classes, the first ones and a row saying how many more.
+    """
+    every = detail["per_class"]
+    rows = every[:STATIC_ROWS]
+    columns = [tuple(c) for c in detail.get("per_class_columns") or CLASSIFICATION_COLUMNS]
+    # Decimals over every class, as the page's column, even past the rows listed.
+    texts = [
+        fmt_column([_number(r.get(name)) for r in every], counts=name in COUNT_COLUMNS)
+        for name, _ in columns
+    ]
+    head = _th("Class") + "".join(_th(esc(heading), True) for _, heading in columns)
+    body = [
+        "<tr>" + _td(esc(r["label"])) + "".join(_td(t[i], True) for t in texts) + "</tr>"
+        for i, r in enumerate(rows)
+    ]
+    if len(every) > len(rows):
+        body.append(
+            f'<tr><td colspan="{len(columns) + 1}" style="color:#888;padding:2px 8px">'
+            f"{len(every) - len(rows)} more classes not listed; run the notebook to see them "
+            "all.</td></tr>"
+        )
+    return (
+        f'<table class="rw-static-per-class" style="border-collapse:collapse;font-size:12px;'
+        f'{_NUMS}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
+
+
+def _number(value: object) -> float | None:
+    return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def fold_matrix(
