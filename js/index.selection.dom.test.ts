@@ -187,6 +187,14 @@ describe("the widget under a model that fires change on every set (marimo)", () 
   });
 });
 
+describe("the detail", () => {
+  test("a finished iteration without charts does not promise charts", async () => {
+    const { host } = await setup();
+    await vi.waitFor(() => expect(host.querySelector(".rw-matrix")).not.toBeNull());
+    expect(host.textContent).not.toContain("Charts appear");
+  });
+});
+
 describe("the header", () => {
   test("a finished run shows when it finished, not how long ago the page heard from it", async () => {
     const { header } = await setup();

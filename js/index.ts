@@ -200,7 +200,9 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
         panels.append(cm);
       }
       children.push(panels);
-      charts.show(importance === null ? detailCharts : { ...detailCharts, importance });
+      // A finished iteration without charts (labels only, a vision task) gets none later.
+      const waiting = d !== undefined && !d.final ? "Charts appear when the iteration has finished." : "";
+      charts.show(importance === null ? detailCharts : { ...detailCharts, importance }, waiting);
     }
     const chartRow = el("div", "rw-charts-row");
     chartRow.append(charts.el, loss.el);
