@@ -201,23 +201,13 @@ class Kept:
         return cls(ids, arrays["hash"], arrays["true"], arrays["pred"], loss)
 
 
-def admit(kept: Kept, rows: Kept, cap: int = RESERVOIR) -> Kept:
-    """The ``rows`` that may enter ``kept`` (the output of :func:`keep_per_cell`).
-
-    A row whose hash is above the largest of its cell, where the cell is
-    full, can never be kept: dropping it first keeps the sort small.
-    """
-    if kept.ids.size == 0 or rows.ids.size == 0:
-        return rows
-    k = int(max(kept.true.max(), kept.pred.max(), rows.true.max(), rows.pred.max())) + 1
-    cell = kept.true * k + kept.pred
-    last = np.r_[cell[1:] != cell[:-1], True]  # kept is sorted by cell, then hash
-    limit = np.full(k * k, np.iinfo(np.uint64).max, dtype=np.uint64)
-    full = np.bincount(cell, minlength=k * k) >= cap
-    largest = np.zeros(k * k, np.uint64)
-    largest[cell[last]] = kept.hashes[last]
-    limit[full] = largest[full]
-    return rows.take(np.flatnonzero(rows.hashes <= limit[rows.true * k + rows.pred]))
+def concat(parts: list[Kept]) -> Kept:
+    """The rows of all ``parts`` (ids of one kind), unordered, in one copy."""
+    parts = [p for p in parts if p.ids.size]
+    if len(parts) <= 1:
+        return parts[0] if parts else Kept.empty()
+    return Kept(*(np.concatenate([getattr(p, f) for p in parts])
+                  for f in ("ids", "hashes", "true", "pred", "loss")))  # fmt: skip
 
 
 def keep_per_cell(rows: Kept, cap: int = RESERVOIR) -> Kept:
