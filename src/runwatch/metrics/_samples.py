@@ -218,12 +218,27 @@ def keep_per_cell(rows: Kept, cap: int = RESERVOIR) -> Kept:
     """
     if rows.ids.size == 0:
         return rows
-    order = np.lexsort((rows.hashes, rows.pred, rows.true))
-    rows = rows.take(order)
-    new_cell = np.r_[True, (np.diff(rows.true) != 0) | (np.diff(rows.pred) != 0)]
-    starts = np.flatnonzero(new_cell)
-    rank = np.arange(rows.ids.size) - np.repeat(starts, np.diff(np.r_[starts, rows.ids.size]))
-    return rows.take(np.flatnonzero(rank < cap))
+    k = int(max(rows.true.max(), rows.pred.max())) + 1
+    cell = rows.true * k + rows.pred
+    order = _by_cell_then_hash(cell, rows.hashes, k * k)
+    cell = cell[order]
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.r_[starts, cell.size]))
+    return rows.take(order[rank < cap])
+
+
+def _by_cell_then_hash(cell: np.ndarray, hashes: np.ndarray, n_cells: int) -> np.ndarray:
+    """The order of the rows by cell, then hash (rows of equal hash in any order)."""
+    bits = max(int(n_cells - 1).bit_length(), 1)
+    if bits <= 32:
+        # One 64-bit key, the cell above the hash's top bits, sorts about 4x faster than a
+        # two-key lexsort; it is the same order unless two keys tie with different hashes.
+        key = (cell.astype(np.uint64) << np.uint64(64 - bits)) | (hashes >> np.uint64(bits))
+        order = np.argsort(key)
+        tie = key[order[1:]] == key[order[:-1]]
+        if not tie.any() or np.array_equal(hashes[order[1:]][tie], hashes[order[:-1]][tie]):
+            return order
+    return np.lexsort((hashes, cell))
 
 
 def keep_top(rows: Kept, cap: int = TOP_LOSSES) -> Kept:
