@@ -172,3 +172,25 @@ def test_an_id_hashes_the_same_whatever_the_width_of_its_batch():
     wide = np.array(["a7", "a-much-longer-id"])
     assert id_hash(short)[0] == id_hash(wide)[0]
     assert id_hash(np.array(["a7"], dtype=">U2"))[0] == id_hash(short)[0]  # byte order too
+
+
+@pytest.mark.parametrize("low_bits_only", [False, True])
+def test_keep_per_cell_orders_by_cell_then_the_whole_hash(rng, low_bits_only):
+    # Hashes that differ only in their lowest bits (below what a packed cell-and-hash key
+    # keeps) must still be ordered by the whole hash; equal ids repeat within a cell.
+    k, n, cap = 9, 3_000, 40
+    hashes = rng.integers(0, 2**63, n, dtype=np.uint64) * np.uint64(2)
+    if low_bits_only:
+        hashes = np.uint64(0xABCD_0000_0000_0000) | rng.integers(0, 8, n).astype(np.uint64)
+    ids = hashes.view(np.int64) // 3  # one id per hash, repeated where the hash repeats
+    true, pred = rng.integers(0, k, n), rng.integers(0, k, n)
+    got = keep_per_cell(Kept(ids, hashes, true, pred, np.zeros(n)), cap=cap)
+    want_hashes, want_cells = [], []
+    for t in range(k):
+        for p in range(k):
+            mine = sorted(hashes[(true == t) & (pred == p)].tolist())[:cap]
+            want_hashes += mine
+            want_cells += [(t, p)] * len(mine)
+    assert got.hashes.tolist() == want_hashes
+    assert list(zip(got.true.tolist(), got.pred.tolist())) == want_cells
+    assert got.ids.tolist() == [h // 3 for h in np.array(want_hashes, np.uint64).view(np.int64)]

@@ -3,14 +3,15 @@
 It serves ``by_attribute``, ``attribute_importance``, ``samples`` and ``top_losses``.
 
 :class:`Failures` holds the per-cell reservoirs and the top-loss heap
-(``_samples``), the attribute columns (``_attributes``) and, in exact mode
-with attributes, the per-sample outcome the numeric columns are read with
-(true and predicted class index, weight, log loss or NaN). It validates a
+(``_samples``, buffered by ``_sample_pools`` so an update costs O(batch)),
+the attribute columns (``_attributes``) and, in exact mode with attributes,
+the per-sample outcome the numeric columns are read with (true and
+predicted class index, weight, log loss or NaN). It validates a
 batch's ``sample_ids`` / ``attributes`` before the engine changes anything
 (:meth:`prepare`), folds it in after (:meth:`commit`), re-indexes classes
 when the label list grows, merges, and reads and writes plain arrays.
-Objects are replaced, never changed in place, where the engine relabels a
-shallow copy during a merge.
+Objects are replaced, never changed in place (a pool's compaction aside,
+which changes no row), where the engine relabels a shallow copy during a merge.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from . import _attributes as at
 from . import _samples as sm
 from ._attribute_input import CATEGORICAL, NUMERIC, check_attributes
 from ._attribute_stats import bucket_rows
+from ._sample_pools import Reservoirs, TopLosses
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -53,13 +55,23 @@ class Failures:
             "true": np.zeros(0, np.int64), "pred": np.zeros(0, np.int64),
             "weight": np.zeros(0), "loss": np.zeros(0),
         }  # fmt: skip
-        self.samples = sm.Kept.empty()
-        self.top = sm.Kept.empty()
+        self._samples = Reservoirs()
+        self._top = TopLosses()
         self.k = k
+
+    @property
+    def samples(self) -> sm.Kept:
+        """The per-cell reservoirs, compacted."""
+        return self._samples.kept
+
+    @property
+    def top(self) -> sm.Kept:
+        """The top-loss rows, compacted, highest loss first."""
+        return self._top.kept
 
     # ------------------------------------------------------------------ update
     def _known_ids(self) -> np.ndarray:
-        return self.samples.ids
+        return self._samples.some_ids()
 
     def prepare(self, sample_ids: Any, attributes: Any, n: int, start: int) -> Pending:
         """Check a batch's ids and attributes (``ValueError`` naming the argument)."""
@@ -75,9 +87,9 @@ class Failures:
             p_true = batch.proba[np.arange(n), batch.true].astype(np.float64)
             loss = -np.log(np.clip(p_true, batch.eps, 1 - batch.eps))
         rows = sm.Kept(pending.ids, sm.id_hash(pending.ids), batch.true, batch.pred, loss)
-        self.samples = sm.keep_per_cell(self.samples.plus(sm.admit(self.samples, rows)))
+        self._samples.add(rows, k)
         if batch.proba is not None:
-            self.top = sm.keep_top(self.top.plus(rows))
+            self._top.add(rows, k)
         if not pending.attributes:
             return
         weight = np.ones(n) if batch.weight is None else batch.weight
@@ -101,7 +113,7 @@ class Failures:
         """A copy with class indices moved to a grown label list (``where[old] = new``)."""
         out = copy.copy(self)
         out.k = k
-        out.samples, out.top = self.samples.relabeled(where), self.top.relabeled(where)
+        out._samples, out._top = self._samples.relabeled(where), self._top.relabeled(where)
         out.columns = {name: at.grow_column(c, where, k) for name, c in self.columns.items()}
         out.outcome = dict(self.outcome)
         for key in ("true", "pred"):
@@ -123,8 +135,9 @@ class Failures:
                         "only states given the same attributes merge."
                     )
                 kinds = state.kinds
-            if state.samples.ids.size:
-                kind = state.samples.ids.dtype.kind == "U"
+            ids = state._samples.some_ids()
+            if ids.size:
+                kind = ids.dtype.kind == "U"
                 if id_kind is not None and id_kind != kind:
                     raise ValueError(
                         "other's sample_ids are strings where this metric's are integers "
@@ -134,8 +147,8 @@ class Failures:
 
     def merge(self, other: Failures) -> None:
         """Fold ``other`` in (labels already aligned, compatibility checked)."""
-        self.samples = sm.keep_per_cell(self.samples.plus(other.samples))
-        self.top = sm.keep_top(self.top.plus(other.top))
+        self._samples = self._samples.merged(other._samples)
+        self._top = self._top.merged(other._top)
         if not other.kinds:
             return
         if not self.kinds:
@@ -165,14 +178,17 @@ class Failures:
     def from_state(cls, state: dict[str, np.ndarray], exact: bool, k: int) -> Failures:
         """The state back from ``state`` (entries checked, ``ValueError`` naming the entry)."""
         out = cls(exact, k)
-        out.samples = sm.keep_per_cell(sm.Kept.from_state(state, "samples", k))  # sorted
-        out.top = sm.Kept.from_state(state, "top", k)
+        samples = sm.Kept.from_state(state, "samples", k)
+        top = sm.Kept.from_state(state, "top", k)
         if (
-            out.samples.ids.size
-            and out.top.ids.size
-            and ((out.samples.ids.dtype.kind == "U") != (out.top.ids.dtype.kind == "U"))
+            samples.ids.size
+            and top.ids.size
+            and ((samples.ids.dtype.kind == "U") != (top.ids.dtype.kind == "U"))
         ):
             raise ValueError("state['top.ids'] and state['samples.ids'] hold ids of two kinds.")
+        # Sorted as the pools keep them (a no-op for a state_dict's own output).
+        out._samples = Reservoirs(sm.keep_per_cell(samples))
+        out._top = TopLosses(sm.keep_top(top))
         names, kinds = state["attr.names"], state["attr.kinds"]
         if names.size and names.dtype.kind != "U":
             raise ValueError("state['attr.names'] must hold the attributes' names as strings.")

@@ -201,23 +201,13 @@ class Kept:
         return cls(ids, arrays["hash"], arrays["true"], arrays["pred"], loss)
 
 
-def admit(kept: Kept, rows: Kept, cap: int = RESERVOIR) -> Kept:
-    """The ``rows`` that may enter ``kept`` (the output of :func:`keep_per_cell`).
-
-    A row whose hash is above the largest of its cell, where the cell is
-    full, can never be kept: dropping it first keeps the sort small.
-    """
-    if kept.ids.size == 0 or rows.ids.size == 0:
-        return rows
-    k = int(max(kept.true.max(), kept.pred.max(), rows.true.max(), rows.pred.max())) + 1
-    cell = kept.true * k + kept.pred
-    last = np.r_[cell[1:] != cell[:-1], True]  # kept is sorted by cell, then hash
-    limit = np.full(k * k, np.iinfo(np.uint64).max, dtype=np.uint64)
-    full = np.bincount(cell, minlength=k * k) >= cap
-    largest = np.zeros(k * k, np.uint64)
-    largest[cell[last]] = kept.hashes[last]
-    limit[full] = largest[full]
-    return rows.take(np.flatnonzero(rows.hashes <= limit[rows.true * k + rows.pred]))
+def concat(parts: list[Kept]) -> Kept:
+    """The rows of all ``parts`` (ids of one kind), unordered, in one copy."""
+    parts = [p for p in parts if p.ids.size]
+    if len(parts) <= 1:
+        return parts[0] if parts else Kept.empty()
+    return Kept(*(np.concatenate([getattr(p, f) for p in parts])
+                  for f in ("ids", "hashes", "true", "pred", "loss")))  # fmt: skip
 
 
 def keep_per_cell(rows: Kept, cap: int = RESERVOIR) -> Kept:
@@ -228,12 +218,27 @@ def keep_per_cell(rows: Kept, cap: int = RESERVOIR) -> Kept:
     """
     if rows.ids.size == 0:
         return rows
-    order = np.lexsort((rows.hashes, rows.pred, rows.true))
-    rows = rows.take(order)
-    new_cell = np.r_[True, (np.diff(rows.true) != 0) | (np.diff(rows.pred) != 0)]
-    starts = np.flatnonzero(new_cell)
-    rank = np.arange(rows.ids.size) - np.repeat(starts, np.diff(np.r_[starts, rows.ids.size]))
-    return rows.take(np.flatnonzero(rank < cap))
+    k = int(max(rows.true.max(), rows.pred.max())) + 1
+    cell = rows.true * k + rows.pred
+    order = _by_cell_then_hash(cell, rows.hashes, k * k)
+    cell = cell[order]
+    starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]])
+    rank = np.arange(cell.size) - np.repeat(starts, np.diff(np.r_[starts, cell.size]))
+    return rows.take(order[rank < cap])
+
+
+def _by_cell_then_hash(cell: np.ndarray, hashes: np.ndarray, n_cells: int) -> np.ndarray:
+    """The order of the rows by cell, then hash (rows of equal hash in any order)."""
+    bits = max(int(n_cells - 1).bit_length(), 1)
+    if bits <= 32:
+        # One 64-bit key, the cell above the hash's top bits, sorts about 4x faster than a
+        # two-key lexsort; it is the same order unless two keys tie with different hashes.
+        key = (cell.astype(np.uint64) << np.uint64(64 - bits)) | (hashes >> np.uint64(bits))
+        order = np.argsort(key)
+        tie = key[order[1:]] == key[order[:-1]]
+        if not tie.any() or np.array_equal(hashes[order[1:]][tie], hashes[order[:-1]][tie]):
+            return order
+    return np.lexsort((hashes, cell))
 
 
 def keep_top(rows: Kept, cap: int = TOP_LOSSES) -> Kept:
