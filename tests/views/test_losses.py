@@ -116,7 +116,8 @@ def test_a_split_with_one_point_is_drawn_as_a_visible_dot(log_scale):
     agg = steps[1]
     assert agg["groupby"] == ["split"]
     ops = {a["as"]: (a["op"], a.get("field")) for a in agg["aggregate"]}
-    assert ops == {"n": ("count", None), "step": ("min", "step"), "value": ("min", "value")}
+    # Where n is 1 a sum is the point itself.
+    assert ops == {"n": ("count", None), "step": ("sum", "step"), "value": ("sum", "value")}
     assert steps[2] == {"filter": "datum.n == 1"}
 
 

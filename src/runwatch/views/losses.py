@@ -261,12 +261,14 @@ def loss_chart(
     # A line needs two points: a split with one (a validation loss logged once) would
     # be in the legend with nothing drawn. Its lone point is drawn as a dot instead.
     # An aggregate, not a joinaggregate or window: Vega updates it per inserted row
-    # and it emits at most one row per split, so appended points stay cheap.
+    # and it emits at most one row per split, so appended points stay cheap. Sums
+    # (the lone point's own step and value where n is 1), not min: min keeps every
+    # value to survive removals, which a new smoothing weight does to all rows.
     drawn = "isValid(datum.value) && isFinite(datum.value)"
     dot = (
         alt.Chart()
         .transform_filter(f"{drawn} && datum.value > 0" if log_scale else drawn)
-        .transform_aggregate(n="count()", step="min(step)", value="min(value)", groupby=["split"])
+        .transform_aggregate(n="count()", step="sum(step)", value="sum(value)", groupby=["split"])
         .transform_filter("datum.n == 1")
         .mark_circle(size=_DOT_SIZE, opacity=1)
         .encode(x=x, y=y, color=color)
