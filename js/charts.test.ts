@@ -83,7 +83,19 @@ describe("the loss chart's smoothing", () => {
     const out = withLogScale(spec) as { layer: { encoding: { y: { scale: unknown } }; transform: unknown[] }[] };
     expect(out.layer.map((l) => l.encoding.y.scale)).toEqual([{ type: "log" }, { type: "log" }]);
     expect(out.layer[0]!.transform).toEqual([{ filter: "datum.value > 0" }]);
-    expect(out.layer[1]!.transform).toEqual([{ filter: "true" }, { filter: "datum.smoothed > 0" }]);
+    expect(out.layer[1]!.transform).toEqual([{ filter: "datum.smoothed > 0" }, { filter: "true" }]);
     expect(spec.layer[0]!.encoding.y.scale).toEqual({ zero: false });
+  });
+
+  test("withLogScale filters before the lone-point dot counts a split's points", () => {
+    // Two points, one at 0: on a log axis the line has one point left, so the dot must show it.
+    const dot = {
+      mark: { type: "circle", opacity: 1 },
+      encoding: { y: { field: "value" } },
+      transform: [{ aggregate: [{ op: "count", as: "n" }], groupby: ["split"] }, { filter: "datum.n == 1" }],
+    };
+    const out = withLogScale({ layer: [dot] }) as { layer: { transform: unknown[] }[] };
+    expect(out.layer[0]!.transform[0]).toEqual({ filter: "datum.value > 0" });
+    expect(out.layer[0]!.transform.slice(1)).toEqual(dot.transform);
   });
 });

@@ -111,8 +111,8 @@ function units(spec: Spec): Record<string, unknown>[] {
 /**
  * A copy of the loss chart's spec with a logarithmic loss axis: each layer's y
  * scale made "log", its values at or below 0 filtered out (a log axis has no
- * place for them; Vega-Lite would stretch the axis to -infinity). As
- * `loss_chart(log_scale=True)` builds it in Python.
+ * place for them; Vega-Lite would stretch the axis to -infinity), before any
+ * other transform. As `loss_chart(log_scale=True)` builds it in Python.
  */
 export function withLogScale(spec: Spec): Spec {
   const copy = JSON.parse(JSON.stringify(spec)) as Spec;
@@ -121,8 +121,9 @@ export function withLogScale(spec: Spec): Spec {
     const field = y?.["field"];
     if (y === undefined || typeof field !== "string") continue;
     y["scale"] = { type: "log" };
+    // First: the lone-point dot counts a split's points, and must count only the drawable.
     const filter = { filter: `datum.${field} > 0` };
-    unit["transform"] = [...((unit["transform"] as unknown[] | undefined) ?? []), filter];
+    unit["transform"] = [filter, ...((unit["transform"] as unknown[] | undefined) ?? [])];
   }
   return copy;
 }

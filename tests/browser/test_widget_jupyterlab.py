@@ -63,6 +63,8 @@ for k, (name, model) in enumerate(models):
         last = k == len(models) - 1
         for step in range(120 if last else 4):  # the last one runs ~24 s: time to click mid-run
             it.log_loss(1.0 / (step + 1) + 0.05 * k, split="train", step=step)
+            if last and step in (50, 110):  # validation: a lone point for ~12 s, then a line
+                it.log_loss(0.6 / (step + 1), split="validation", step=step)
             time.sleep(0.2 if last else 0.02)
 """
 )
@@ -149,6 +151,21 @@ def test_run_details_in_jupyterlab(lab, browser):
             timeout=5_000,
         )
         assert "*" in prompt(page, 1), "the loss line must grow while the cell still runs"
+        # Its validation loss, one point so far: a visible dot; a second point makes it
+        # a line, and the dot goes (both arrive by changeset while the cell runs).
+        lone_dots = (
+            "() => [...document.querySelectorAll('.rw-loss g.mark-symbol.role-mark path')]"
+            ".filter((p) => Number(p.getAttribute('opacity') ?? 1) > 0).length"
+        )
+        page.wait_for_function(f"({lone_dots})() === 1", timeout=15_000)
+        page.locator(".rw-loss").screenshot(path=str(ARTIFACTS / "loss-live-lone-point.png"))
+        page.wait_for_function(
+            f"({lone_dots})() === 0 && document.querySelectorAll("
+            "'.rw-loss g.mark-line.layer_0_marks path').length === 2",
+            timeout=20_000,
+        )
+        page.locator(".rw-loss").screenshot(path=str(ARTIFACTS / "loss-live-two-points.png"))
+        assert "*" in prompt(page, 1), "the validation line must come while the cell runs"
         first.click()
         page.wait_for_function(
             "() => document.querySelector('.rw-detail-title').textContent"
@@ -387,6 +404,7 @@ for k in range(2):
     with losses.iteration(f"epochs-{k}") as it:
         for step in range(10):
             it.log_loss(1.0 / (step + 1) + k, split="train", step=step)
+        it.log_loss(0.5 + k, split="validation", step=9)  # once: a lone point, no line
 losses.flush()
 rw.RunDetails(losses, live=False)
 """
@@ -453,6 +471,18 @@ def test_numbers_line_up_and_a_loss_only_iteration_says_so(lab, browser):
         detail_title_is(page, "Iteration #2: epochs-1", root=1)
         assert second.locator(".rw-detail > p.rw-empty").inner_text() == NO_PREDICTIONS
         assert not second.locator(".rw-iterchart").is_visible()
+        # The validation loss logged once has no line: it must still be drawn, as a dot
+        # in its split's colour (the hover points beside it are invisible).
+        lone = (
+            "(root) => [...root.querySelectorAll('.rw-loss g.mark-symbol.role-mark path')]"
+            ".filter((p) => Number(p.getAttribute('opacity') ?? 1) > 0)"
+            ".map((p) => p.getAttribute('fill'))"
+        )
+        page.wait_for_function(
+            f"(r) => ({lone})(r).length > 0", arg=second.element_handle(), timeout=10_000
+        )
+        assert page.evaluate(lone, second.element_handle()) == ["#f58518"]
+        second.locator(".rw-loss").screenshot(path=str(ARTIFACTS / "loss-lone-point.png"))
         second.screenshot(path=str(ARTIFACTS / "loss-only-run.png"))
 
 

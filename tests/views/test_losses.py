@@ -76,18 +76,49 @@ def test_nan_is_a_gap_and_bad_input_is_refused():
 
 def test_log_scale_leaves_out_values_at_or_below_zero():
     spec = to_spec(loss_chart(_losses(), log_scale=True))
-    raw, smooth, points = spec["layer"]
+    raw, smooth, dot, points = spec["layer"]
     for layer, field in ((raw, "value"), (smooth, "smoothed"), (points, "value")):
         assert layer["encoding"]["y"]["scale"] == {"type": "log"}
         assert layer["transform"] == [{"filter": f"datum.{field} > 0"}]
+    # The lone-point dot counts only the points the log axis can draw.
+    assert dot["encoding"]["y"]["scale"] == {"type": "log"}
+    assert "datum.value > 0" in dot["transform"][0]["filter"]
 
 
 def test_tooltips_can_be_left_out_for_long_live_histories():
     spec = to_spec(loss_chart(_losses(), tooltips=False))
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line"]
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "line", "circle"]
     spec = to_spec(loss_chart(_losses()))
-    tips = spec["layer"][2]["encoding"]["tooltip"]
+    tips = spec["layer"][3]["encoding"]["tooltip"]
     assert [t["field"] for t in tips] == ["split", "step", "value", "smoothed"]
+
+
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_a_split_with_one_point_is_drawn_as_a_visible_dot(log_scale):
+    # A validation loss logged once among a train history: no line can show it.
+    losses = [{"split": "train", "step": s, "value": 1.0 / (s + 1)} for s in range(30)]
+    losses.append({"split": "validation", "step": 29, "value": 0.5})
+    spec = to_spec(loss_chart(losses, log_scale=log_scale))
+    visible = [
+        layer
+        for layer in spec["layer"]
+        if layer["mark"]["type"] in ("circle", "point", "square")
+        and layer["mark"].get("opacity", 1) > 0
+    ]
+    assert len(visible) == 1, "one visible point layer: the lone points' dots"
+    dot = visible[0]
+    assert dot["encoding"]["color"]["field"] == "split"
+    assert (dot["encoding"]["x"]["field"], dot["encoding"]["y"]["field"]) == ("step", "value")
+    # The rows it draws: per split, the drawable points counted, kept where there is one.
+    # Computed in the spec (not from the rows given) so appended rows get it too.
+    steps = dot["transform"]
+    assert "isValid(datum.value)" in steps[0]["filter"]
+    agg = steps[1]
+    assert agg["groupby"] == ["split"]
+    ops = {a["as"]: (a["op"], a.get("field")) for a in agg["aggregate"]}
+    # Where n is 1 a sum is the point itself.
+    assert ops == {"n": ("count", None), "step": ("sum", "step"), "value": ("sum", "value")}
+    assert steps[2] == {"filter": "datum.n == 1"}
 
 
 def _direct(values, w, t):
@@ -124,7 +155,7 @@ def test_the_chart_smooths_each_split_in_step_order_behind_a_parameter():
         mine = sorted((r for r in rows if r["split"] == split), key=lambda r: r["step"])
         want = smoothed([r["value"] for r in mine], 0.8)
         assert [r["smoothed"] for r in mine] == pytest.approx(want)
-    raw, smooth, _ = spec["layer"]
+    raw, smooth = spec["layer"][:2]
     assert smooth["encoding"]["y"]["field"] == "smoothed"
     # The raw line is faint behind a smoothed one; at 0 only the raw line shows.
     assert raw["mark"]["opacity"] == {"expr": "smoothing > 0 ? 0.25 : 1"}

@@ -352,7 +352,8 @@ def test_the_loss_chart_starts_smoothed_as_tensorboard_does():
     assert {"name": "smoothing", "value": 0.6} in spec["params"]
     assert "subtitle" not in spec["title"]  # the page adds the points
     layers = spec["layer"]
-    assert [layer["encoding"]["y"]["field"] for layer in layers] == ["value", "smoothed", "value"]
+    fields = [layer["encoding"]["y"]["field"] for layer in layers]
+    assert fields == ["value", "smoothed", "value", "value"]  # lines, lone-point dot, hover
 
 
 @pytest.mark.parametrize("task", ["detection", "instance_segmentation", "segmentation"])

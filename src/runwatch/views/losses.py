@@ -12,7 +12,10 @@ Each split is drawn twice: its raw values and, behind a ``smoothing``
 parameter (0 to 0.99), their exponential moving average as TensorBoard
 computes it (:func:`smoothed`, debiased). With smoothing the raw line is
 faint behind the smoothed one; at 0 only the raw line shows. The front end
-smooths appended points itself (js/smoothing.ts) and sets the parameter.
+smooths appended points itself (js/smoothing.ts) and sets the parameter. A
+split with a single drawable point (no line to draw) shows it as a dot,
+computed in the spec, so a point appended by changeset gets its dot, and a
+second one turns the dot into a line, with no work in the front end.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ _COLOURS = ("#4c78a8", "#f58518", "#54a24b")
 MAX_SMOOTHING = 0.99
 #: Opacity of the raw line behind a smoothed one.
 _RAW_BEHIND = 0.25
+#: Area of that dot in square pixels (a 2 px line reads about as strongly).
+_DOT_SIZE = 40
 
 
 def smoothed(values: Iterable[float | None], weight: float) -> list[float | None]:
@@ -182,6 +187,9 @@ def loss_chart(
 ) -> alt.LayerChart:
     """Loss against step, one line per split; hovering a point shows its values.
 
+    A split with a single point (say a validation loss logged once) has no
+    line to draw: that point is drawn as a dot.
+
     Parameters
     ----------
     losses : pandas.DataFrame or iterable of mapping, default empty
@@ -250,12 +258,27 @@ def loss_chart(
     points = (
         alt.Chart().mark_circle(size=60, opacity=0).encode(x=x, y=y, color=color, tooltip=tooltip)
     )
+    # A line needs two points: a split with one (a validation loss logged once) would
+    # be in the legend with nothing drawn. Its lone point is drawn as a dot instead.
+    # An aggregate, not a joinaggregate or window: Vega updates it per inserted row
+    # and it emits at most one row per split, so appended points stay cheap. Sums
+    # (the lone point's own step and value where n is 1), not min: min keeps every
+    # value to survive removals, which a new smoothing weight does to all rows.
+    drawn = "isValid(datum.value) && isFinite(datum.value)"
+    dot = (
+        alt.Chart()
+        .transform_filter(f"{drawn} && datum.value > 0" if log_scale else drawn)
+        .transform_aggregate(n="count()", step="sum(step)", value="sum(value)", groupby=["split"])
+        .transform_filter("datum.n == 1")
+        .mark_circle(size=_DOT_SIZE, opacity=1)
+        .encode(x=x, y=y, color=color)
+    )
     if log_scale:  # a log axis has no place for 0 or below
         lines = lines.transform_filter("datum.value > 0")
         smooth = smooth.transform_filter("datum.smoothed > 0")
         points = points.transform_filter("datum.value > 0")
     subtitle = [] if rows else ["no losses yet"]
-    layers = [lines, smooth, points] if tooltips else [lines, smooth]
+    layers = [lines, smooth, dot, points] if tooltips else [lines, smooth, dot]
     return alt.layer(*layers, data=named_data(LOSS_DATA, rows)).properties(
         title=alt.TitleParams(text=title, subtitle=subtitle, anchor="start"),
         width=width,
