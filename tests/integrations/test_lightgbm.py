@@ -87,23 +87,35 @@ def test_early_stopping_inside_the_with_block_completes_with_the_best_rounds_pre
     assert it.metrics()["log_loss"] == pytest.approx(skm.log_loss(yva_noise, proba), abs=1e-9)
 
 
-def test_a_fit_that_raises_inside_the_with_block_fails_its_iteration(db):
-    Xtr, ytr, _, _ = classes()
+@pytest.mark.parametrize(
+    ("error", "row"),
+    [
+        (RuntimeError, ("lightgbm", "failed", "RuntimeError: stopped in round 1")),
+        (KeyboardInterrupt, ("lightgbm", "canceled", None)),
+    ],
+)
+def test_a_fit_that_raises_inside_the_with_block_fails_or_cancels_its_iteration(db, error, row):
+    Xtr, ytr, Xva, yva = classes()
 
-    def boom(env):
+    def stop(env):
         if env.iteration == 1:
-            raise RuntimeError("boom in round 1")
+            raise error("stopped in round 1")
+
+    stop.order = 10  # after the callback (5), so round 1 is logged before it stops
 
     run = rw.Run("lgb", labels=LABELS, store=db)
     cb = LightGBMCallback(run)
-    with pytest.raises(RuntimeError), cb:
+    train = lgb.Dataset(Xtr, label=ytr)
+    with pytest.raises(error), cb:
         lgb.train(
             {"objective": "multiclass", "num_class": 3, **QUIET},
-            lgb.Dataset(Xtr, label=ytr),
+            train,
             num_boost_round=3,
-            callbacks=[cb, boom],
+            valid_sets=[lgb.Dataset(Xva, label=yva, reference=train)],
+            callbacks=[cb, stop],
         )
-    assert rows(db) == [("lightgbm", "failed", "RuntimeError: boom in round 1")]
+    assert rows(db) == [row]
+    assert len(losses(run.iteration_list()[0], "validation")) == 2  # rounds 0 and 1
 
 
 def test_bad_arguments_are_refused_and_write_nothing(db):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import lightning.pytorch as pl
 import numpy as np
 import pytest
@@ -16,17 +18,18 @@ from ._data import LABELS, classes, losses, rows
 
 
 class Net(pl.LightningModule):
-    def __init__(self, fail_at_epoch: int | None = None):
+    def __init__(self, fail_at_epoch: int | None = None, error: type[BaseException] = RuntimeError):
         super().__init__()
         self.layer = torch.nn.Linear(6, 3)
         self.fail_at_epoch = fail_at_epoch
+        self.error = error
 
     def forward(self, x):
         return self.layer(x)
 
     def training_step(self, batch, _):
         if self.current_epoch == self.fail_at_epoch:
-            raise RuntimeError("boom in epoch 1")
+            raise self.error("boom in epoch 1")
         x, y = batch
         loss = torch.nn.functional.cross_entropy(self(x), y)
         self.log("train_loss", loss, on_step=False, on_epoch=True)
@@ -95,3 +98,20 @@ def test_a_fit_that_raises_fails_its_iteration(db):
         _trainer([cb]).fit(Net(fail_at_epoch=1), _loader(Xtr, ytr), _loader(Xva, yva))
     assert rows(db) == [("lightning", "failed", "RuntimeError: boom in epoch 1")]
     assert len(losses(run.iteration_list()[0], "train")) == 1
+
+
+def test_a_fit_interrupted_by_ctrl_c_is_canceled(db):
+    Xtr, ytr, Xva, yva = classes()
+    run = rw.Run("pl", labels=LABELS, store=db)
+    cb = LightningCallback(run)
+    net = Net(fail_at_epoch=1, error=KeyboardInterrupt)
+    # Lightning ignores further Ctrl-C while it shuts down, then exits: restore the handler.
+    handler = signal.getsignal(signal.SIGINT)
+    try:
+        with pytest.raises(SystemExit):
+            _trainer([cb]).fit(net, _loader(Xtr, ytr), _loader(Xva, yva))
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    assert rows(db) == [("lightning", "canceled", None)]
+    it = run.iteration_list()[0]
+    assert len(losses(it, "train")) == 1 and len(losses(it, "validation")) == 1  # epoch 0

@@ -78,15 +78,30 @@ def test_a_training_is_one_iteration_with_every_epochs_loss_and_sklearns_metrics
 
 
 class Stop(transformers.TrainerCallback):
+    def __init__(self, error: type[BaseException]) -> None:
+        self.error = error
+
     def on_epoch_end(self, args, state, control, **kwargs):
         if state.epoch >= 2:
-            raise KeyboardInterrupt
+            raise self.error("stopped after epoch 2")
 
 
-def test_a_training_interrupted_inside_the_with_block_is_canceled(db, tmp_path):
+@pytest.mark.parametrize(
+    ("error", "row"),
+    [
+        (RuntimeError, ("transformers", "failed", "RuntimeError: stopped after epoch 2")),
+        (KeyboardInterrupt, ("transformers", "canceled", None)),
+    ],
+)
+def test_a_training_that_raises_inside_the_with_block_fails_or_cancels(db, tmp_path, error, row):
     run = rw.Run("hf", labels=LABELS, store=db)
     cb = TransformersCallback(run)
-    trainer = _trainer(tmp_path, cb, callbacks=(Stop(),))
-    with pytest.raises(KeyboardInterrupt), cb:
+    trainer = _trainer(tmp_path, cb, callbacks=(Stop(error),))
+    with pytest.raises(error), cb:
         trainer.train()
-    assert rows(db) == [("transformers", "canceled", None)]
+    assert rows(db) == [row]
+    # The Trainer logs an epoch after its on_epoch_end: epoch 2 stopped before its log.
+    it = run.iteration_list()[0]
+    history = trainer.state.log_history
+    assert losses(it, "train") == pytest.approx([h["loss"] for h in history if "loss" in h])
+    assert len(losses(it, "train")) == 1 and len(losses(it, "validation")) == 1
