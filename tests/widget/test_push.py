@@ -592,3 +592,26 @@ def test_the_detail_lane_waits_for_the_first_beat(sweep):
         assert len(detail_ids(rec.batches)) == 3
     finally:
         pusher.stop()
+
+
+def test_a_cell_ending_right_after_the_widget_is_shown_builds_no_detail(sweep):
+    # The cell that shows the widget ends (post_run_cell: catch_up) while the
+    # page draws it. Building details then, on the kernel's main thread or by
+    # releasing the detail lane, held the GIL from the messages the first view
+    # waits for; the details wait for the thread's own first beat.
+    rec = Recorder()
+    pusher = Pusher(sweep.run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+    try:
+        pusher.catch_up()
+        time.sleep(1.0)
+        assert detail_ids(rec.batches) == []
+        assert len(rec.snapshots) == 1 and rec.snapshots[0]["details"] == {}
+        pusher._wake.set()  # the thread's first beat
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(detail_ids(rec.batches)) < 3:
+            time.sleep(0.05)
+        assert len(detail_ids(rec.batches)) == 3
+    finally:
+        pusher.stop()

@@ -513,16 +513,18 @@ class Pusher:
             self.publish_snapshot(force=True)
         elif now - self._started < SNAPSHOT_STARTUP:
             self.publish_snapshot()
-        self._beaten.set()
 
     def catch_up(self) -> None:
         """A beat now, on the caller's thread, then the snapshot refreshed if stale.
 
         The widget calls it when a cell ends: a view opened in a later cell,
         or the view redrawn by the summary's update, then starts from the run
-        as the cell left it.
+        as the cell left it. Rows only: the details stay with the threads.
+        The cell that shows a widget ends while the page draws it; building
+        details then (0.1 s and more) took the GIL from the messages the first
+        view waits for.
         """
-        self.beat(self._following)
+        self.beat(self._following, details=False)
         self.publish_snapshot(force=True)
 
     def start(self, follow: bool = True) -> None:
@@ -564,6 +566,9 @@ class Pusher:
                 self.beat(follow, details=not follow)
             except Exception:
                 logger.exception("runwatch: pushing a widget update failed")
+            # This thread's beat only, not catch_up()'s at the end of the
+            # cell that shows the widget: the detail lane starts a beat later.
+            self._beaten.set()
             if not follow and not self._changed and not self._dirty and not self._pending:
                 self.publish_snapshot(force=True)
                 break
