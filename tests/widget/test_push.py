@@ -1,6 +1,8 @@
 import json
 import time
 
+import pytest
+
 from runwatch.tracking import Run
 from runwatch.tracking.watch import Watcher
 from runwatch.widget import RunDetails
@@ -85,6 +87,14 @@ def test_apply_batch_refuses_a_gap_and_moves_the_best_flag():
 
 def detail_ids(batches):
     return [d["detail"]["iteration"] for b in batches for d in b["deltas"] if d["kind"] == "detail"]
+
+
+def wait_until(condition, seconds: float, pause: float = 0.05) -> bool:
+    """Poll ``condition`` until it holds or ``seconds`` pass; its last value."""
+    deadline = time.monotonic() + seconds
+    while not (held := condition()) and time.monotonic() < deadline:
+        time.sleep(pause)
+    return held
 
 
 def loss_deltas(rec):
@@ -185,9 +195,7 @@ def test_many_log_calls_make_few_messages_and_every_point_arrives_once(db):
             detail = pusher.state["details"].get(key)
             return got >= n and detail is not None and detail["final"]
 
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not done():
-            time.sleep(0.05)
+        wait_until(done, 10)
         total_time = time.monotonic() - started
     finally:
         pusher.stop()
@@ -239,9 +247,7 @@ def test_live_widget_follows_the_run_while_nothing_is_picked(db):
             with run.iteration(f"m{k}") as it:
                 # m1 predicts class 1 for everything: accuracy 1.0 on [1, 1]
                 it.update("validation", [1, 1], y_proba=[proba, proba])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and widget.selected != str(it.id):
-            time.sleep(0.05)
+        wait_until(lambda: widget.selected == str(it.id), 10)
         assert widget.selected == str(it.id)
         assert sent and all(b["seq"] == i + 1 for i, b in enumerate(sent))
     finally:
@@ -464,15 +470,15 @@ def test_the_detail_lane_never_holds_up_a_row(sweep, monkeypatch):
         assert building.wait(20), "no detail was built for the finished iteration"
         nxt = run.iteration("starts")
         nxt.start()
-        seen = False
-        deadline = time.monotonic() + 20
-        while not seen and time.monotonic() < deadline:
-            seen = any(
+        seen = wait_until(
+            lambda: any(
                 d["kind"] == "iteration" and d["row"]["id"] == str(nxt.id)
                 for b in list(rec.batches)
                 for d in b["deltas"]
-            )
-            time.sleep(0.02)
+            ),
+            20,
+            pause=0.02,
+        )
         assert seen, "the new row waited for the detail being built"
         assert not release.is_set()
     finally:
@@ -560,58 +566,41 @@ def test_an_iteration_started_in_this_process_wakes_the_beat(db):
     try:
         it = run.iteration("now")
         it.start()
-        seen = False
-        deadline = time.monotonic() + 10
-        while not seen and time.monotonic() < deadline:
-            seen = any(
+        seen = wait_until(
+            lambda: any(
                 d["kind"] == "iteration" and d["row"]["status"] == "running"
                 for b in list(rec.batches)
                 for d in b["deltas"]
-            )
-            time.sleep(0.02)
+            ),
+            10,
+            pause=0.02,
+        )
         assert seen, "the row waited for the next beat"
     finally:
         pusher.stop()
     it.complete()
 
 
-def test_the_detail_lane_waits_for_the_first_beat(sweep):
+@pytest.mark.parametrize("cell_ends", [False, True])
+def test_the_detail_lane_waits_for_the_first_beat(sweep, cell_ends):
     # Priming leaves every detail due; building them while the widget is being
-    # constructed and displayed would slow its first render.
+    # constructed and displayed would slow its first render. The cell that
+    # shows the widget ends (post_run_cell: catch_up) while the page draws it:
+    # building details then, on the kernel's main thread or by releasing the
+    # detail lane, held the GIL from the messages the first view waits for.
     rec = Recorder()
     pusher = Pusher(sweep.run, rec.send, rec.publish, min_interval=30.0)
     pusher.prime()
     pusher.start()
     try:
+        if cell_ends:
+            pusher.catch_up()
         time.sleep(1.0)
         assert detail_ids(rec.batches) == []
-        pusher._wake.set()  # the first beat (an iteration change would do this)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(detail_ids(rec.batches)) < 3:
-            time.sleep(0.05)
-        assert len(detail_ids(rec.batches)) == 3
-    finally:
-        pusher.stop()
-
-
-def test_a_cell_ending_right_after_the_widget_is_shown_builds_no_detail(sweep):
-    # The cell that shows the widget ends (post_run_cell: catch_up) while the
-    # page draws it. Building details then, on the kernel's main thread or by
-    # releasing the detail lane, held the GIL from the messages the first view
-    # waits for; the details wait for the thread's own first beat.
-    rec = Recorder()
-    pusher = Pusher(sweep.run, rec.send, rec.publish, min_interval=30.0)
-    pusher.prime()
-    pusher.start()
-    try:
-        pusher.catch_up()
-        time.sleep(1.0)
-        assert detail_ids(rec.batches) == []
-        assert len(rec.snapshots) == 1 and rec.snapshots[0]["details"] == {}
-        pusher._wake.set()  # the thread's first beat
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(detail_ids(rec.batches)) < 3:
-            time.sleep(0.05)
+        if cell_ends:
+            assert len(rec.snapshots) == 1 and rec.snapshots[0]["details"] == {}
+        pusher._wake.set()  # the thread's first beat (an iteration change would do this)
+        wait_until(lambda: len(detail_ids(rec.batches)) >= 3, 20)
         assert len(detail_ids(rec.batches)) == 3
     finally:
         pusher.stop()
