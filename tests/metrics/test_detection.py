@@ -135,6 +135,11 @@ def coco_eval(images, ids, labels, iou_thresholds=None, max_dets=(1, 10, 100)):
         "categories": [{"id": c} for c in cat.values()],
         "annotations": gts,
     }
+    return run_cocoeval(dataset, dets, "bbox", iou_thresholds, max_dets)
+
+
+def run_cocoeval(dataset, dets, iou_type, iou_thresholds=None, max_dets=None):
+    """pycocotools' COCOeval of ``dets`` on the ground truth ``dataset``, summarized quietly."""
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         gt = COCO()
@@ -146,10 +151,11 @@ def coco_eval(images, ids, labels, iou_thresholds=None, max_dets=(1, 10, 100)):
             dt = COCO()
             dt.dataset = {**dataset, "annotations": []}
             dt.createIndex()
-        ev = COCOeval(gt, dt, "bbox")
+        ev = COCOeval(gt, dt, iou_type)
         if iou_thresholds is not None:
             ev.params.iouThrs = np.asarray(iou_thresholds, float)
-        ev.params.maxDets = list(max_dets)
+        if max_dets is not None:
+            ev.params.maxDets = list(max_dets)
         ev.evaluate()
         ev.accumulate()
         ev.summarize()

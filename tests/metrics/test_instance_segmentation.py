@@ -10,21 +10,16 @@ as RLE dicts, some states round-tripped, then merged.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
-import warnings
 
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils  # the oracle, a test dependency
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 
 from runwatch.metrics import InstanceSegmentationMetrics
 from runwatch.metrics._masks import decode_counts, decode_rle, mask_iou
 
-from .test_detection import assert_like_coco
+from .test_detection import assert_like_coco, run_cocoeval
 
 # pycocotools 2.0's mask.decode passes copy=False to np.asarray (numpy 2 warns).
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
@@ -155,22 +150,7 @@ def coco_eval_segm(images, ids):
         "categories": [{"id": c} for c in cat.values()],
         "annotations": gts,
     }
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        gt = COCO()
-        gt.dataset = dataset
-        gt.createIndex()
-        if dets:
-            dt = gt.loadRes(dets)
-        else:
-            dt = COCO()
-            dt.dataset = {**dataset, "annotations": []}
-            dt.createIndex()
-        ev = COCOeval(gt, dt, "segm")
-        ev.evaluate()
-        ev.accumulate()
-        ev.summarize()
-    return ev, labels
+    return run_cocoeval(dataset, dets, "segm"), labels
 
 
 def _plain(label):
