@@ -9,6 +9,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 import runwatch as rw
+from runwatch.tracking import open_run
 
 from ._data import rows
 
@@ -80,3 +81,15 @@ def test_bad_arguments_are_refused_in_one_sentence_and_write_nothing(mlruns, db,
         rw.import_mlflow(**args)
     assert "\n" not in str(caught.value)
     assert not Path(db).exists()
+
+
+def test_iterations_start_and_end_when_the_mlflow_runs_did(mlruns, db):
+    client = MlflowClient(tracking_uri=mlruns.as_uri())
+    exp = client.get_experiment_by_name("digits")
+    ended = [r for r in client.search_runs([exp.experiment_id]) if r.info.end_time is not None]
+    rw.import_mlflow(mlruns, store=db)
+    reopened = open_run("digits", store=db)
+    for mlrun in ended:
+        it = reopened.get(mlrun.info.run_name)
+        assert it.started == mlrun.info.start_time / 1000.0
+        assert it.ended == mlrun.info.end_time / 1000.0

@@ -142,6 +142,23 @@ def test_bad_arguments_are_refused_and_record_nothing(db, call, argument):
     assert it.feature_importance is None
 
 
+def test_start_and_end_times_can_be_given_for_imported_runs(db):
+    import datetime as dt
+
+    run = Run("imported", store=db)
+    it = run.iteration("past").start(time=1_700_000_000.5)
+    with pytest.raises(ValueError, match="time"):
+        it.complete(time=1_600_000_000)  # before it started: refused, still running
+    with pytest.raises(ValueError, match="time"):
+        it.complete(time="yesterday")
+    assert it.status == "running" and it.ended is None
+    it.complete(time=dt.datetime(2023, 11, 14, 22, 20, tzinfo=dt.timezone.utc))
+    reopen(db)
+    again = open_run("imported", store=db).get("past")
+    assert (again.started, again.ended) == (1_700_000_000.5, 1_700_000_400.0)
+    assert again.duration == 399.5
+
+
 def test_bad_update_leaves_engine_unchanged(db):
     run = Run("u", store=db)
     with run.iteration("it") as it:

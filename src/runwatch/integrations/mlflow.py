@@ -11,9 +11,9 @@ for a later import. Importing again adds only the runs not imported yet
 (matched by their MLflow run id), so it never duplicates.
 
 Everything is read from MLflow before the first write: an import that fails
-leaves the store as it was. The iterations' start and end times are those of
-the import; MLflow's are kept as the tags ``mlflow.start_time`` and
-``mlflow.end_time`` (milliseconds since the epoch).
+leaves the store as it was. The iterations start and end when the MLflow runs
+did (MLflow's milliseconds, also kept as the tags ``mlflow.start_time`` and
+``mlflow.end_time``), so durations and the widget's clock times are MLflow's.
 """
 
 from __future__ import annotations
@@ -179,7 +179,7 @@ def _write(run: Run, info: Any, params: dict, tags: dict, histories: dict) -> No
     kept["mlflow.start_time"] = info.start_time
     kept["mlflow.end_time"] = info.end_time
     it = run.iteration(info.run_name or info.run_id, params=params)
-    it.start()
+    it.start(time=_seconds(info.start_time))
     it.tags = kept
     for key, history in histories.items():
         split = _loss_split(key)
@@ -191,9 +191,15 @@ def _write(run: Run, info: Any, params: dict, tags: dict, histories: dict) -> No
             if split is not None:
                 it.log_loss(float(point.value), split=split, step=int(point.step), time=when)
     status = STATUS[info.status]
+    ended = _seconds(info.end_time)
     if status == "completed":
-        it.complete()
+        it.complete(time=ended)
     elif status == "failed":
-        it.fail("the MLflow run FAILED")
+        it.fail("the MLflow run FAILED", time=ended)
     else:
-        it.cancel()
+        it.cancel(time=ended)
+
+
+def _seconds(millis: int | None) -> float | None:
+    """MLflow's milliseconds since the epoch as seconds (None when MLflow has none: now)."""
+    return None if millis is None else millis / 1000.0

@@ -174,13 +174,18 @@ class Iteration:
     def _save_tags(self) -> None:
         self._set(tags=json.dumps(self._tags._data, sort_keys=True))
 
-    def start(self) -> Iteration:
-        """Mark the iteration running (done for you by ``with`` or the first log call)."""
+    def start(self, time: Any = None) -> Iteration:
+        """Mark the iteration running (done for you by ``with`` or the first log call).
+
+        `time` (seconds since the epoch or a ``datetime``; default now) is for
+        runs recorded elsewhere and imported, which started before the import.
+        """
+        started = _now() if time is None else check_time(time)
         with self._lock:
             self._check_open()
             if self._status == "queued":
                 self._status = "running"
-                self._started = _now()
+                self._started = started
                 self._set(status="running", started=self._started)
         return self
 
@@ -199,11 +204,16 @@ class Iteration:
         if self._status != "running":
             self.start()
 
-    def _end(self, status: str, error: str | None, wait: bool = True) -> None:
+    def _end(self, status: str, error: str | None, wait: bool = True, time: Any = None) -> None:
+        ended = _now() if time is None else check_time(time)
         with self._lock:
             self._check_open()
+            if time is not None and self._started is not None and ended < self._started:
+                raise ValueError(
+                    f"time {ended!r} is before the iteration started ({self._started!r})"
+                )
             self._status = status
-            self._ended = _now()
+            self._ended = ended
             self._error = error
             self._set(status=status, ended=self._ended, error=error)
             self._writer.deactivate(self.id)
@@ -211,19 +221,22 @@ class Iteration:
             # Every iteration end is committed before the call returns.
             self._writer.flush()
 
-    def complete(self) -> None:
-        """Mark the iteration completed and commit everything it logged."""
-        self._end("completed", None)
+    def complete(self, time: Any = None) -> None:
+        """Mark the iteration completed and commit everything it logged.
 
-    def fail(self, error: str | BaseException) -> None:
+        `time`: when it ended, as in :meth:`start` (default now).
+        """
+        self._end("completed", None, time=time)
+
+    def fail(self, error: str | BaseException, time: Any = None) -> None:
         """Mark the iteration failed with `error` (a message or the exception)."""
         if isinstance(error, BaseException):
             error = f"{type(error).__name__}: {error}"
-        self._end("failed", str(error))
+        self._end("failed", str(error), time=time)
 
-    def cancel(self) -> None:
+    def cancel(self, time: Any = None) -> None:
         """Mark the iteration canceled."""
-        self._end("canceled", None)
+        self._end("canceled", None, time=time)
 
     def __enter__(self) -> Iteration:
         self.start()
