@@ -4,7 +4,7 @@ Everything of :class:`~runwatch.metrics.detection.DetectionMetrics` (the
 per-image matching, the few bytes kept per detection, the 12 COCO stats,
 the per-class table, the confusion matrix with its background, merging and
 state dicts) with one change: objects are masks, and the IoU is the masks'
-(``_masks.mask_iou``: intersection over union of their pixels, over the
+(``_masks.mask_overlap``: intersection over union of their pixels, over the
 detection's pixels for a crowd region, as pycocotools' ``maskUtils.iou``).
 A detection's area is its mask's pixel count, a ground truth's too unless
 ``true_area`` gives COCO's ``area``. The masks are used in ``update`` and
@@ -125,7 +125,7 @@ class InstanceSegmentationMetrics(DetectionMetrics):
 
         def overlap(keep: Any) -> Any:
             # All rows, then the kept ones: cheaper than copying the kept masks.
-            area = _masks.mask_area(det)
-            return _masks.mask_iou(det, gt, crowd, area)[keep], area[keep]
+            ious, area = _masks.mask_overlap(det, gt, crowd)
+            return ious[keep], area[keep]
 
         return overlap
