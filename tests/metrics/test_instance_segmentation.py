@@ -438,3 +438,18 @@ def test_rle_dicts_of_two_sizes_in_one_list_are_refused_by_name():
     with pytest.raises(ValueError, match=r"true_masks\[1\] is 4x5 but true_masks\[0\] is 5x5"):
         m.update(np.zeros((0, 5, 5), bool), [], [], masks, [1, 1])
     assert m.n_images == 0
+
+
+def test_rle_detections_in_an_image_without_ground_truth_are_not_decoded(rng, monkeypatch):
+    from runwatch.metrics._mask_runs import RunMasks
+
+    def refuse(self):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(RunMasks, "dense", refuse)
+    found = np.array([blob(rng, 40, 30) for _ in range(3)])
+    m = InstanceSegmentationMetrics()
+    m.update(encode(found), [0.9, 0.5, 0.2], [1, 1, 2], [], [])
+    m.update([], [], [], encode(found[:1]), [1])
+    assert m.confusion_matrix().loc["background"].tolist() == [2, 0, 0]  # 0.2 < 0.5
+    assert m.compute()["mAR_100"] == 0.0

@@ -148,8 +148,12 @@ def check_masks(name: str, value: Any, shape: tuple[int, int] | None) -> Masks:
 
 
 def same_kind(det: Masks, gt: Masks) -> tuple[Masks, Masks]:
-    """Both sets as runs, or both dense: RLE is decoded only when an image mixes the two."""
-    if isinstance(det, RunMasks) != isinstance(gt, RunMasks):
+    """Both sets as runs, or both dense: RLE is decoded only when an image mixes the two.
+
+    An empty side (given as ``[]``) is either, so it never makes the other decode.
+    """
+    mixed = isinstance(det, RunMasks) != isinstance(gt, RunMasks)
+    if mixed and det.shape[0] and gt.shape[0]:
         det = det.dense() if isinstance(det, RunMasks) else det
         gt = gt.dense() if isinstance(gt, RunMasks) else gt
     return det, gt
