@@ -88,18 +88,15 @@ def intersection(
     """Pixels shared by two masks given as sorted, disjoint intervals.
 
     ``|A ∩ B|`` is the sum over B's intervals of A's pixels inside each,
-    ``F(end) - F(start)`` with ``F(x)`` A's pixels before ``x``: the
-    covered length of the intervals wholly before ``x``, plus the part of
-    the one ``x`` falls in.
+    ``F(end) - F(start)`` with ``F(x)`` A's pixels before ``x``: all pixels of
+    the ``k`` intervals starting at or before ``x``, less the part of the
+    last of them that lies at or after ``x``.
     """
     if not a_starts.size or not b_starts.size:
         return 0
-    lengths = a_ends - a_starts
-    before = np.r_[0, np.cumsum(lengths)]
-
-    def covered(x: np.ndarray) -> np.ndarray:
-        k = np.searchsorted(a_starts, x, side="right")  # intervals starting at or before x
-        inside = np.minimum(x - a_starts[np.maximum(k - 1, 0)], lengths[np.maximum(k - 1, 0)])
-        return before[np.maximum(k - 1, 0)] + np.where(k > 0, inside, 0)
-
-    return int((covered(b_ends) - covered(b_starts)).sum())
+    before = np.concatenate(([0], np.cumsum(a_ends - a_starts)))
+    ends = np.concatenate(([0], a_ends))  # ends[k]: the end of the k-th interval (1-based)
+    x = np.concatenate((b_ends, b_starts))
+    k = np.searchsorted(a_starts, x, side="right")
+    covered = before[k] - np.maximum(ends[k] - x, 0)
+    return int(covered[: b_ends.size].sum() - covered[b_ends.size :].sum())

@@ -49,7 +49,7 @@ def decode_counts(text: str | bytes) -> np.ndarray:
     if more[-1]:
         raise ValueError("is not a COCO compressed RLE string (it ends inside a count)")
     ends = np.flatnonzero(~more)
-    starts = np.r_[0, ends[:-1] + 1]
+    starts = np.concatenate(([0], ends[:-1] + 1))
     position = np.arange(chars.size) - np.repeat(starts, ends - starts + 1)
     if position.max() > 11:  # 60 bits: more would not fit the int64 the counts are read into
         raise ValueError("is not a COCO compressed RLE string (a count is too long)")
