@@ -358,3 +358,98 @@ def test_box_and_mask_states_do_not_load_as_each_other(rng):
     m.update(**_good_image())
     with pytest.raises(ValueError, match="instance_segmentation state, not a detection one"):
         DetectionMetrics.from_state_dict(m.state_dict())
+
+
+# ------------------------------------------- masks kept as runs, boxes first
+def edge_masks(rng, h, w, n):
+    """Masks where box-first IoU could go wrong: empty, one pixel, lines and masks on the border."""
+    out = []
+    for _ in range(n):
+        mask = np.zeros((h, w), bool)
+        kind = int(rng.integers(0, 7))
+        y, x = int(rng.integers(0, h)), int(rng.integers(0, w))
+        if kind == 1:
+            mask[y, x] = True  # one pixel
+        elif kind == 2:
+            mask[:, x] = True  # a full column: one run from the top to the bottom edge
+        elif kind == 3:
+            mask[y, :] = True  # a full row: one-pixel runs in every column
+        elif kind == 4:
+            mask[[0, -1], :] = mask[:, [0, -1]] = True  # the frame: every border
+        elif kind == 5:
+            mask = blob(rng, h, w)
+            mask[: int(rng.integers(1, h + 1)), -int(rng.integers(1, w + 1)) :] = True  # a corner
+        elif kind == 6:
+            mask = blob(rng, h, w)
+        out.append(mask)
+    return np.array(out, bool).reshape(n, h, w)
+
+
+def test_run_masks_iou_area_and_box_equal_pycocotools_without_decoding(rng):
+    from runwatch.metrics._mask_runs import RunMasks
+    from runwatch.metrics._masks import check_masks
+
+    for _ in range(60):
+        h, w = (int(v) for v in rng.integers(1, 60, 2))
+        det = edge_masks(rng, h, w, int(rng.integers(1, 7)))
+        gt = edge_masks(rng, h, w, int(rng.integers(1, 7)))
+        crowd = (rng.random(len(gt)) < 0.4).astype(np.uint8)
+        det_rle, gt_rle = encode(det), encode(gt)
+        runs_det = check_masks("pred_masks", det_rle, None)
+        runs_gt = check_masks("true_masks", gt_rle, (h, w))
+        assert isinstance(runs_det, RunMasks) and isinstance(runs_gt, RunMasks)
+        want = np.asarray(mask_utils.iou(det_rle, gt_rle, crowd.tolist()))
+        want = want.reshape(len(det), len(gt))
+        np.testing.assert_array_equal(mask_iou(runs_det, runs_gt, crowd.astype(bool)), want)
+        np.testing.assert_array_equal(mask_iou(det, gt, crowd.astype(bool)), want)
+        np.testing.assert_array_equal(runs_det.area(), mask_utils.area(det_rle))
+        row0, row1, col0, col1 = runs_det.boxes().T
+        empty = row0 < 0
+        x, y, bw, bh = np.asarray(mask_utils.toBbox(det_rle)).T
+        assert np.array_equal(empty, bw == 0)
+        np.testing.assert_array_equal(np.c_[col0, row0, col1 - col0 + 1, row1 - row0 + 1][~empty],
+                                      np.c_[x, y, bw, bh][~empty])  # fmt: skip
+        assert np.array_equal(runs_det.dense(), det)
+
+
+def test_dense_and_rle_masks_mix_in_one_image_and_equal_pycocotools(rng):
+    checked = 0
+    for _ in range(8):
+        images = random_mask_scene(rng, "crowd")
+        ids = rng.choice(10_000, len(images), replace=False)
+        if not labels_of(images):
+            continue
+        m = InstanceSegmentationMetrics()
+        for image, image_id in zip(images, ids):
+            image = {k: v for k, v in image.items() if v is not None}
+            key = "pred_masks" if rng.random() < 0.5 else "true_masks"
+            if len(image[key]):  # that side as RLE dicts, the other as an array
+                image[key] = encode(image[key])
+            m.update(**image, image_id=int(image_id))
+        ev, labels = coco_eval_segm(images, ids)
+        assert_like_coco(m, ev, labels)
+        checked += 1
+    assert checked >= 4
+
+
+def test_rle_dicts_of_two_sizes_in_one_list_are_refused_by_name():
+    m = InstanceSegmentationMetrics()
+    masks = [{"size": [5, 5], "counts": [25]}, {"size": [4, 5], "counts": [20]}]
+    with pytest.raises(ValueError, match=r"true_masks\[1\] is 4x5 but true_masks\[0\] is 5x5"):
+        m.update(np.zeros((0, 5, 5), bool), [], [], masks, [1, 1])
+    assert m.n_images == 0
+
+
+def test_rle_detections_in_an_image_without_ground_truth_are_not_decoded(rng, monkeypatch):
+    from runwatch.metrics._mask_runs import RunMasks
+
+    def refuse(self):
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(RunMasks, "dense", refuse)
+    found = np.array([blob(rng, 40, 30) for _ in range(3)])
+    m = InstanceSegmentationMetrics()
+    m.update(encode(found), [0.9, 0.5, 0.2], [1, 1, 2], [], [])
+    m.update([], [], [], encode(found[:1]), [1])
+    assert m.confusion_matrix().loc["background"].tolist() == [2, 0, 0]  # 0.2 < 0.5
+    assert m.compute()["mAR_100"] == 0.0

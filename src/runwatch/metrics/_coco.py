@@ -1,7 +1,8 @@
 """pycocotools' box evaluation, split into a per-image step and a per-category step.
 
 COCO matches detections to ground truths within one image and one category,
-so the matching runs in ``update`` (``match_image``) and leaves a few numbers
+so the matching runs as images arrive (``match_image`` for one image, the
+reference; ``_detection_match`` for a batch, what the metric runs) and leaves a few numbers
 per kept detection: its rank among the image's detections of its class, a
 match bit and an ignore bit per (area range, IoU threshold), and the IoU of
 its match at 0.5. ``accumulate`` then needs only those numbers and the count
@@ -74,6 +75,25 @@ def box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, crowd_b: np.ndarray | None
     union = area_a + (bw * bh)[None, :] - inter
     if crowd_b is not None:
         union = np.where(np.asarray(crowd_b, bool)[None, :], area_a, union)
+    out = np.zeros(inter.shape)
+    np.divide(inter, union, out=out, where=overlap)
+    return out
+
+
+def pair_box_iou(boxes_a: np.ndarray, boxes_b: np.ndarray, crowd_b: np.ndarray) -> np.ndarray:
+    """``box_iou`` of row ``i`` of ``boxes_a`` with row ``i`` of ``boxes_b`` only: (n,).
+
+    The same arithmetic, operation for operation, so the same floats.
+    """
+    a, b = boxes_a, boxes_b
+    aw, ah = a[:, 2] - a[:, 0], a[:, 3] - a[:, 1]
+    bw, bh = b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]
+    iw = np.minimum(aw + a[:, 0], bw + b[:, 0]) - np.maximum(a[:, 0], b[:, 0])
+    ih = np.minimum(ah + a[:, 1], bh + b[:, 1]) - np.maximum(a[:, 1], b[:, 1])
+    overlap = (iw > 0) & (ih > 0)
+    inter = np.where(overlap, iw * ih, 0.0)
+    area_a = aw * ah
+    union = np.where(crowd_b, area_a, area_a + bw * bh - inter)
     out = np.zeros(inter.shape)
     np.divide(inter, union, out=out, where=overlap)
     return out

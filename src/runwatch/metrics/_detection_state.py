@@ -79,15 +79,21 @@ def image_rows(found: dict[str, Any], pred_cats: np.ndarray, scores: np.ndarray)
 def append(columns: dict[str, np.ndarray], parts: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """The ``det_*`` columns with the images ``parts`` appended (new arrays).
 
-    Each part is ``image_rows``' result plus its ``image`` and ``auto``.
+    Each part is ``image_rows``' result plus its ``image`` and ``auto``: one
+    value for all its rows, or one per row (a batch of images matched together).
     """
     sizes = [p["label"].size for p in parts]
     out = {
         f"det_{name}": np.concatenate([columns[f"det_{name}"], *(p[name] for p in parts)])
         for name in ROW_COLUMNS
     }
-    image = np.repeat(np.array([p["image"] for p in parts], np.int64), sizes)
-    auto = np.repeat(np.array([p["auto"] for p in parts], bool), sizes)
+
+    def per_row(key: str, dtype: type) -> np.ndarray:
+        return np.concatenate(
+            [np.broadcast_to(np.asarray(p[key], dtype), (n,)) for p, n in zip(parts, sizes)]
+        )
+
+    image, auto = per_row("image", np.int64), per_row("auto", bool)
     out["det_image"] = np.concatenate([columns["det_image"], image])
     out["det_auto"] = np.concatenate([columns["det_auto"], auto])
     return out

@@ -12,6 +12,10 @@ from typing import Any
 
 import numpy as np
 
+#: Up to this many values (one image's boxes, say), a dictionary look-up per value
+#: costs less than ``np.unique``'s fixed overhead; above it, sorting wins.
+_SMALL = 64
+
 
 def as_label_list(values: Iterable[Any]) -> list[Any]:
     """Plain Python scalars for ``values`` (numpy scalars unwrapped), order kept."""
@@ -37,6 +41,10 @@ def encode(name: str, values: np.ndarray, index: dict[Any, int]) -> tuple[np.nda
     """
     if values.size == 0:
         return np.zeros(0, np.int64), []
+    if values.size <= _SMALL:
+        items = values.tolist()
+        codes = np.array([index.get(v, -1) for v in items], dtype=np.int64)
+        return codes, sorted({v for v, c in zip(items, codes.tolist()) if c < 0})
     uniques, inverse = np.unique(values, return_inverse=True)
     distinct = uniques.tolist()
     codes = np.array([index.get(u, -1) for u in distinct], dtype=np.int64)
@@ -46,7 +54,9 @@ def encode(name: str, values: np.ndarray, index: dict[Any, int]) -> tuple[np.nda
 
 def distinct(values: np.ndarray) -> list[Any]:
     """The distinct labels of a batch as Python scalars, sorted."""
-    return np.unique(values).tolist() if values.size else []
+    if values.size <= _SMALL:
+        return sorted(set(values.tolist()))
+    return np.unique(values).tolist()
 
 
 def labels_to_array(labels: list[Any]) -> np.ndarray:

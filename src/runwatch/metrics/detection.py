@@ -1,12 +1,16 @@
 """``DetectionMetrics``: COCO mAP / mAR of object detectors, image by image, mergeable.
 
 COCO matches detections to ground truths within one image and category, so
-``update`` does the matching (pycocotools' rules, ``_coco.py``) and keeps no
-boxes: per kept detection its class, score, image, rank within its image and
-class, a match bit and an ignore bit per (area range, IoU threshold) and the
-IoU of its match at 0.5; per class the non-ignored ground-truth count per
-area range; and the detection confusion matrix (notes/engine.md §5): 43
-bytes per kept detection at the default thresholds, whatever the boxes.
+images are matched as they arrive (pycocotools' rules) and no box is kept:
+``update`` checks an image and lets it wait, and every ``MATCH_EVERY``
+images, or when anything is read, the waiting images are matched together
+(``_detection_match``: one vectorized step per detection rank, not a loop
+per image). That leaves per kept detection its class, score, image, rank
+within its image and class, a match bit and an ignore bit per (area range,
+IoU threshold) and the IoU of its match at 0.5; per class the non-ignored
+ground-truth count per area range; and the detection confusion matrix
+(notes/engine.md §5): 43 bytes per kept detection at the default
+thresholds, whatever the boxes (a waiting image holds its boxes until then).
 
 ``compute`` replays pycocotools' ``accumulate`` on those numbers. Images are
 taken in ascending ``image_id`` order (then those given without an id, in
@@ -15,7 +19,8 @@ images break ties the same way and the result equals ``COCOeval`` to
 rounding, however the images were fed, batched or merged.
 
 The parts live in private modules: ``_detection_batch`` validates arguments
-and images before any state changes, ``_coco`` holds pycocotools' matching,
+and images before any state changes, ``_detection_match`` matches a batch
+of images, ``_coco`` holds pycocotools' rules for one image (the reference),
 accumulation and summary, ``_detection_state`` the state's layout (columns,
 packed bits, config arrays), ``_detection_confusion`` the confusion-matrix
 rule and ``_detection_table`` the per-class counts.
@@ -24,6 +29,7 @@ rule and ``_detection_table`` the per-class counts.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +37,7 @@ import numpy as np
 from . import _coco
 from . import _detection_batch as _batch
 from . import _detection_confusion as _confusion
+from . import _detection_match as _match
 from . import _detection_state as _state
 from . import _detection_table as _table
 from ._base import Metric
@@ -53,6 +60,10 @@ BACKGROUND = "background"
 TABLE_IOU = 0.5
 
 _N_AREA = _state.N_AREA
+
+#: Images wait unmatched until this many have arrived or the state is read: matching
+#: them together (``_detection_match``) costs a fraction of matching each alone.
+MATCH_EVERY = 512
 
 
 class DetectionMetrics(Metric):
@@ -132,11 +143,13 @@ class DetectionMetrics(Metric):
         for name, default, rule in _state.declarations(k, len(self._thresholds)):
             self._add_state(name, default, rule)
         self._id_set: set[int] | None = None
+        self._unmatched: list[_Waiting] = []
         self._pending: list[dict[str, Any]] = []
         self._pending_ids: list[int] = []
 
     def _flush(self) -> None:
-        """Concatenate the images added since the last read into the state arrays."""
+        """Match the waiting images and concatenate the rows since the last read into the state."""
+        self._match_waiting()
         if self._pending_ids:
             fresh = np.asarray(self._pending_ids, np.int64)
             self.image_ids = np.concatenate([self.image_ids, fresh])
@@ -245,62 +258,88 @@ class DetectionMetrics(Metric):
         self._add_images(_batch.prepare_batch(preds, targets, self._regions))
 
     def _add_images(self, images: list[_batch.Image]) -> None:
-        """Resolve ids and labels, match every image, then commit (the one mutation)."""
+        """Resolve ids and labels and check every image, then commit (the one mutation)."""
         fresh = _batch.check_image_ids(images, self._seen_ids())
         labels = _batch.resolve_labels(images, self._labels, self._index, self._given is not None)
         index = self._index if labels is self._labels else {v: i for i, v in enumerate(labels)}
-        k = len(labels)
-        parts: list[dict[str, Any]] = []
-        gt_count = np.zeros((k, _N_AREA), np.int64)
-        confmat = np.zeros((k + 1, k + 1), np.int64)
+        waiting: list[_Waiting] = []
         auto = int(self.n_auto)
         for image in images:
             pred_cats = encode("pred_labels", image.pred_labels, index)[0]
             true_cats = encode("true_labels", image.true_labels, index)[0]
-            part = self._match(image, pred_cats, true_cats, gt_count, confmat, k)
             if image.image_id is None:
-                part["image"], part["auto"] = auto, True
+                key, is_auto = auto, True
                 auto += 1
             else:
-                part["image"], part["auto"] = image.image_id, False
-            parts.append(part)
-        self._commit(labels, parts, gt_count, confmat, fresh, auto - int(self.n_auto))
+                key, is_auto = image.image_id, False
+            waiting.append(_Waiting(
+                key, is_auto, pred_cats, image.pred_scores, true_cats, image.true_iscrowd,
+                image.true_area, self._regions_of(image),
+            ))  # fmt: skip
+        self._commit(labels, waiting, fresh, auto - int(self.n_auto))
 
-    def _match(
-        self, image: _batch.Image, pred_cats, true_cats, gt_count, confmat, k
-    ) -> dict[str, Any]:
-        """Match one image as COCO does; add its ground truths and confusion cells."""
-        found = _coco.match_image(
-            self._overlap(image), image.pred_scores, pred_cats, true_cats,
-            image.true_iscrowd, image.true_area, self._thresholds,
-            self._max_det, self._at_50, k,
+    def _regions_of(self, image: _batch.Image) -> Any:
+        """What matching needs of an image's regions: here its boxes (masks: the IoU)."""
+        return image.pred_regions, image.true_regions
+
+    def _pair_overlap(
+        self, regions: list[Any], batch_pairs: tuple[np.ndarray, np.ndarray], crowd: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(COCO's area of every detection, COCO's IoU of every pair) of waiting images' boxes."""
+        det = np.concatenate([r[0] for r in regions])
+        gt = np.concatenate([r[1] for r in regions])
+        pair_det, pair_gt = batch_pairs
+        area = (det[:, 2] - det[:, 0]) * (det[:, 3] - det[:, 1])
+        return area, _coco.pair_box_iou(det[pair_det], gt[pair_gt], crowd[pair_gt])
+
+    def _match_waiting(self) -> None:
+        """Match every waiting image (``_detection_match``) and queue its rows and counts."""
+        if not self._unmatched:
+            return
+        waiting, self._unmatched = self._unmatched, []
+        n_det = np.array([w.pred_cats.size for w in waiting])
+        n_gt = np.array([w.true_cats.size for w in waiting])
+        det_image = np.repeat(np.arange(len(waiting)), n_det)
+        pairs = _match.image_pairs(det_image, np.repeat(np.arange(len(waiting)), n_gt),
+                                   len(waiting))  # fmt: skip
+        crowd = np.concatenate([w.true_iscrowd for w in waiting])
+        det_area, pair_iou = self._pair_overlap([w.regions for w in waiting], pairs, crowd)
+        cats = np.concatenate([w.pred_cats for w in waiting]).astype(np.int64)
+        scores = np.concatenate([w.pred_scores for w in waiting]).astype(np.float64)
+        batch = _match.Batch(
+            det_image, cats, scores, det_area,
+            np.concatenate([w.true_cats for w in waiting]).astype(np.int64), crowd,
+            np.concatenate([w.true_area for w in waiting]).astype(np.float64),
+            pairs[0], pairs[1], pair_iou,
         )  # fmt: skip
-        gt_count += found["gt_count"]
-        rows, cols = _confusion.image_cells(
-            found["keep"], found["ious"], image.pred_scores, pred_cats, true_cats,
-            image.true_iscrowd, score_threshold=self._score_threshold, background=k,
-            threshold=TABLE_IOU,
+        k = len(self._labels)
+        found = _match.match_batch(
+            batch, self._thresholds, self._max_det, self._at_50, k,
+            self._score_threshold, TABLE_IOU,
         )  # fmt: skip
-        np.add.at(confmat, (rows, cols), 1)
-        return _state.image_rows(found, pred_cats, image.pred_scores)
-
-    def _overlap(self, image: _batch.Image) -> _coco.Overlap:
-        """How one image's detections overlap its ground truths: box IoU."""
-        return _coco.box_overlap(image.pred_regions, image.true_regions, image.true_iscrowd)
-
-    def _commit(self, labels, parts, gt_count, confmat, fresh, n_auto) -> None:
-        """Fold matched images in; nothing here can fail on user input."""
-        if labels is not self._labels:
-            self._relabel(labels)
-        self.gt_count = self.gt_count + gt_count
+        self.gt_count = self.gt_count + found["gt_count"]
+        confmat = np.zeros((k + 1, k + 1), np.int64)
+        np.add.at(confmat, (found["rows"], found["cols"]), 1)
         self.confmat = self.confmat + confmat
-        self._pending.extend(parts)  # concatenated when next read: O(1) per image, not O(n)
+        part = _state.image_rows(found, cats, scores)
+        image = det_image[found["keep"]]
+        part["image"] = np.array([w.key for w in waiting], np.int64)[image]
+        part["auto"] = np.array([w.auto for w in waiting], bool)[image]
+        self._pending.append(part)
+
+    def _commit(self, labels, waiting, fresh, n_auto) -> None:
+        """Fold checked images in; nothing here can fail on user input."""
+        if labels is not self._labels:
+            self._relabel(labels)  # matches the images waiting under the old labels first
+        self._unmatched.extend(waiting)
         if fresh:
             self._pending_ids.extend(fresh)
             self._seen_ids().update(fresh)
-        self.image_count = self.image_count + np.int64(len(parts))
+        self.image_count = self.image_count + np.int64(len(waiting))
         self.n_auto = self.n_auto + np.int64(n_auto)
         self._cache = None
+        if len(self._unmatched) >= MATCH_EVERY:
+            self._match_waiting()
 
     def _relabel(self, labels: list[Any]) -> None:
         """Re-index every state to a larger label list (new arrays; nothing in place)."""
@@ -430,6 +469,7 @@ class DetectionMetrics(Metric):
         """
         import pandas as pd
 
+        self._flush()
         matrix = _confusion.normalized(self.confmat, normalize)
         names = [*self._labels, BACKGROUND]
         return pd.DataFrame(
@@ -504,3 +544,17 @@ class DetectionMetrics(Metric):
         self._load_declared(state)
         arrays = {name: getattr(self, name) for name in self._declared}
         _state.check_loaded(arrays, k, len(self._thresholds))
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """An image checked and added, waiting to be matched: no state holds it yet."""
+
+    key: int  # its image id, or its arrival number when ``auto``
+    auto: bool
+    pred_cats: np.ndarray
+    pred_scores: np.ndarray
+    true_cats: np.ndarray
+    true_iscrowd: np.ndarray
+    true_area: np.ndarray
+    regions: Any  # ``_regions_of``'s result

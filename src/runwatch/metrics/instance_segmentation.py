@@ -4,7 +4,7 @@ Everything of :class:`~runwatch.metrics.detection.DetectionMetrics` (the
 per-image matching, the few bytes kept per detection, the 12 COCO stats,
 the per-class table, the confusion matrix with its background, merging and
 state dicts) with one change: objects are masks, and the IoU is the masks'
-(``_masks.mask_iou``: intersection over union of their pixels, over the
+(``_masks.mask_overlap``: intersection over union of their pixels, over the
 detection's pixels for a crowd region, as pycocotools' ``maskUtils.iou``).
 A detection's area is its mask's pixel count, a ground truth's too unless
 ``true_area`` gives COCO's ``area``. The masks are used in ``update`` and
@@ -15,8 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _coco, _masks
+import numpy as np
+
 from . import _detection_batch as _batch
+from . import _masks
 from .detection import DetectionMetrics
 
 
@@ -119,13 +121,13 @@ class InstanceSegmentationMetrics(DetectionMetrics):
         """
         super().update_batch(preds, targets)
 
-    def _overlap(self, image: _batch.Image) -> _coco.Overlap:
-        """How one image's detections overlap its ground truths: mask IoU, mask areas."""
-        det, gt, crowd = image.pred_regions, image.true_regions, image.true_iscrowd
+    def _regions_of(self, image: _batch.Image) -> Any:
+        """Mask IoU and detection areas, computed now: the masks are not kept to match later."""
+        return _masks.mask_overlap(image.pred_regions, image.true_regions, image.true_iscrowd)
 
-        def overlap(keep: Any) -> Any:
-            # All rows, then the kept ones: cheaper than copying the kept masks.
-            area = _masks.mask_area(det)
-            return _masks.mask_iou(det, gt, crowd, area)[keep], area[keep]
-
-        return overlap
+    def _pair_overlap(
+        self, regions: list[Any], batch_pairs: tuple[np.ndarray, np.ndarray], crowd: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every detection's pixel count and each image's IoU matrix, row by row (its pairs)."""
+        area = np.concatenate([r[1] for r in regions])
+        return area, np.concatenate([r[0].ravel() for r in regions])
