@@ -66,6 +66,8 @@ export interface SplitDetail {
   per_class_columns?: [string, string][];
   confusion: Confusion | null;
   charts: Record<string, Spec>;
+  /** Plain data of the charts the static summary draws (detection); the page draws `charts`. */
+  plots?: Record<string, unknown>;
 }
 
 export interface Detail {

@@ -103,6 +103,9 @@ class SplitDetail(TypedDict):
     per_class_columns: list[list[str]]
     confusion: Confusion | None
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
+    # plain data of the charts the static summary draws as SVG (detection: "pr",
+    # "matched_iou"; widget._vision_charts.detection_plots); {} for other tasks
+    plots: dict[str, Any]
 
 
 class Detail(TypedDict):

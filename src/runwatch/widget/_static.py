@@ -35,6 +35,7 @@ from ._payload import ENDED, dense_counts
 from ._static_format import esc, fmt, fmt_duration
 from ._static_svg import loss_chart, metric_chart
 from ._static_tables import iterations_table, matrix_table, metrics_table, per_class_table
+from ._static_vision import vision_charts
 
 # ------------------------------------------------------------------ snapshot
 
@@ -210,6 +211,7 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 cm = sd["confusion"]
                 table = matrix_table(cm["labels"], dense_counts(cm))
                 parts.append(_block("Confusion matrix", table))
+            parts.extend(_block(title, svg) for title, svg in vision_charts(sd))
         losses = snapshot["losses"].get(iid or "", [])
         if sd is None:
             text = no_predictions(row["status"], bool(losses))
