@@ -29,7 +29,7 @@ from ._contract import (
     SplitDetail,
 )
 from ._spec_data import csv_data, round_data
-from ._vision_charts import detection_plots, detection_specs, is_detection
+from ._vision_charts import detection_charts, is_detection
 
 #: Most points per curve line in a payload (the views thin to 500; the page needs fewer).
 CURVE_POINTS = 30
@@ -359,9 +359,10 @@ def split_detail(
     plots: dict[str, Any] = {}
     if is_detection(engine):  # COCO's PR curves and matched IoUs, not the classifier's curves
         specs = chart_specs({}, table) if charts else {}
-        if charts:
-            specs.update(detection_specs(engine, table, SHOWN_CLASSES, CHART_WIDTH, CHART_HEIGHT))
-        plots = detection_plots(engine, table, SHOWN_CLASSES)
+        found, plots = detection_charts(
+            engine, table, SHOWN_CLASSES, CHART_WIDTH, CHART_HEIGHT, charts
+        )
+        specs.update(found)
     else:
         curves = engine.curves() if charts and hasattr(engine, "curves") else {}
         specs = chart_specs(curves, table) if charts else {}

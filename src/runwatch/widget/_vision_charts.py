@@ -3,12 +3,11 @@
 For an engine with ``curves()["pr"]`` and ``matched_iou_histogram()``
 (``DetectionMetrics``, ``InstanceSegmentationMetrics``):
 
-- :func:`detection_specs`: the page's Vega-Lite specs (``pr``,
-  ``matched_iou``) from :mod:`runwatch.views.detection`; with more than
-  :data:`~._payload.SHOWN_CLASSES` classes, the PR curves of those with the
+- :func:`detection_charts`: the page's Vega-Lite specs (``pr``,
+  ``matched_iou``) from :mod:`runwatch.views.detection`, with more than
+  :data:`~._payload.SHOWN_CLASSES` classes the PR curves of those with the
   lowest AP50 (the curve's area), as the other curve charts draw the
-  weakest;
-- :func:`detection_plots`: the same data as plain numbers (``SplitDetail``'s
+  weakest; and the same data as plain numbers (``SplitDetail``'s
   ``plots``), which the static summary draws as SVG without the specs.
 
 A PR line is COCO's interpolated precision, a step function of recall: the
@@ -66,24 +65,45 @@ def _note(top: int, total: int) -> str:
     return weakest_note(top, total, "AP50") + "; the mean is over all"
 
 
-def detection_specs(
-    engine: Any, per_class: Any, top: int, width: int, height: int
-) -> dict[str, dict[str, Any]]:
-    """The page's ``pr`` and ``matched_iou`` specs (empty without the views layer)."""
-    try:
-        from runwatch.views import chart_spec
-        from runwatch.views.detection import detection_pr_chart, matched_iou_chart
-    except ImportError:  # the views layer is optional
-        return {}
-    pr = _corners(engine.curves()["pr"])
+def _shown_lines(pr: Any, classes: list[Any] | None) -> Any:
+    """``pr`` cut to the mean and ``classes``' lines (all with None), flat runs dropped."""
+    if classes is not None and len(pr):
+        wanted = {str(c) for c in classes}
+        keep = (pr["curve"] != "class").to_numpy() | pr["label"].astype(str).isin(wanted)
+        pr = pr[keep.to_numpy() if hasattr(keep, "to_numpy") else keep]
+    return _corners(pr)
+
+
+def detection_charts(
+    engine: Any, per_class: Any, top: int, width: int, height: int, charts: bool = True
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """The page's ``pr`` and ``matched_iou`` specs (with ``charts``) and the summary's plots.
+
+    The engine's curves and histogram are read once for both; the classes past
+    ``top`` are cut before anything else is built from the lines.
+    """
     classes = shown_classes(per_class, top)
-    subtitle = [] if classes is None else [_note(top, len(per_class))]
-    size = {"width": width, "height": height}
-    specs = {
-        "pr": chart_spec(detection_pr_chart, pr, classes=classes, subtitle=subtitle, **size),
-        "matched_iou": chart_spec(matched_iou_chart, engine.matched_iou_histogram(), **size),
-    }
-    return {name: csv_data(round_data(spec)) for name, spec in specs.items()}
+    note = None if classes is None else _note(top, len(per_class))
+    pr = _shown_lines(engine.curves()["pr"], classes)
+    hist = engine.matched_iou_histogram()
+    specs: dict[str, dict[str, Any]] = {}
+    if charts:
+        try:
+            from runwatch.views import chart_spec
+            from runwatch.views.detection import detection_pr_chart, matched_iou_chart
+        except ImportError:  # the views layer is optional
+            pass
+        else:
+            size = {"width": width, "height": height}
+            subtitle = [] if note is None else [note]
+            made = {
+                "pr": chart_spec(
+                    detection_pr_chart, pr, classes=classes, subtitle=subtitle, **size
+                ),
+                "matched_iou": chart_spec(matched_iou_chart, hist, **size),
+            }
+            specs = {name: csv_data(round_data(spec)) for name, spec in made.items()}
+    return specs, _plots(pr, classes, note, hist)
 
 
 def _round(value: float) -> float | None:
@@ -91,30 +111,23 @@ def _round(value: float) -> float | None:
     return float(f"{value:.4g}") if np.isfinite(value) else None
 
 
-def detection_plots(engine: Any, per_class: Any, top: int) -> dict[str, Any]:
+def _plots(pr: Any, classes: list[Any] | None, note: str | None, hist: Any) -> dict[str, Any]:
     """The PR lines and matched-IoU counts as plain data, for the static summary.
 
     ``{"pr": {"lines": [{"label", "kind", "points": [[recall, precision],
     ...]}], "note"}, "matched_iou": {"lo", "hi", "count"}}``: the lines the
-    page draws (the mean first), their flat runs dropped, numbers to four
-    significant digits.
+    page draws (the mean first, then the classes, worst first when picked),
+    numbers to four significant digits.
     """
-    frame = _corners(engine.curves()["pr"])
-    classes = shown_classes(per_class, top)
-    wanted = None if classes is None else {str(c): i for i, c in enumerate(classes)}
+    order = {} if classes is None else {str(c): i for i, c in enumerate(classes)}
     lines: list[dict[str, Any]] = []
-    for (kind, label), part in frame.groupby(["curve", "label"], sort=False):
-        if kind == "class" and wanted is not None and str(label) not in wanted:
-            continue
+    for (kind, label), part in pr.groupby(["curve", "label"], sort=False):
         points = [[_round(r), _round(p)] for r, p in zip(part["recall"], part["precision"])]
         text = "mean of the classes" if kind == "macro" else str(label)
         lines.append({"label": text, "kind": str(kind), "points": points})
-    # The mean first (as in the page's legend), then the classes worst first when picked.
-    order = {} if wanted is None else wanted
     lines.sort(key=lambda ln: (ln["kind"] != "macro", order.get(ln["label"], 0)))
-    hist = engine.matched_iou_histogram()
     return {
-        "pr": {"lines": lines, "note": None if classes is None else _note(top, len(per_class))},
+        "pr": {"lines": lines, "note": note},
         "matched_iou": {
             "lo": [_round(v) for v in hist["lo"]],
             "hi": [_round(v) for v in hist["hi"]],
