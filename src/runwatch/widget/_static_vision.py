@@ -171,6 +171,8 @@ def iou_bars_svg(rows: Sequence[dict[str, Any]], top: int = BAR_CLASSES) -> str:
             f'<text x="{left - 4}" y="{y + 10}" text-anchor="end" fill="#333">'
             f"{esc(label if len(label) <= 18 else label[:17] + '…')}</text>"
         )
+        # A faint track the bar fills: the scale is 0 to 1 without an axis.
+        out.append(f'<rect x="{left}" y="{y + 2}" width="{w}" height="{step - 4}" fill="#eee"/>')
         if isinstance(v, (int, float)):
             out.append(
                 f'<rect x="{left}" y="{y + 2}" width="{w * max(0.0, min(1.0, v)):.1f}" '
