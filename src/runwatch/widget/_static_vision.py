@@ -115,7 +115,10 @@ def iou_histogram_svg(hist: dict[str, Any]) -> str:
     top_count = max(counts)
     out.append(f'<rect x="{left}" y="{top}" width="{w}" height="{h}" fill="none" stroke="#ccc"/>')
     lo, hi = hist["lo"], hist["hi"]
-    scale = (lambda v: left + w * (v - 0.5) / 0.5)  # noqa: E731
+
+    def scale(v: float) -> float:
+        return left + w * (v - 0.5) / 0.5
+
     for a, b, c in zip(lo, hi, counts):
         bar = h * c / top_count
         x0, x1 = scale(a), scale(b)
