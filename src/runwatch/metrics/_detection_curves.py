@@ -16,6 +16,7 @@ Both read the state the engine keeps anyway (no box, no mask):
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -70,3 +71,16 @@ def iou_histogram(ious: np.ndarray) -> pd.DataFrame:
 
     counts, _ = np.histogram(ious, bins=IOU_EDGES)
     return pd.DataFrame({"lo": IOU_EDGES[:-1], "hi": IOU_EDGES[1:], "count": counts})
+
+
+def check_threshold(score_threshold: Any, default: float) -> float:
+    """``score_threshold`` as a float (``default`` for None); ``ValueError`` if not a number."""
+    if score_threshold is None:
+        return default
+    try:
+        value = float(score_threshold)
+    except (TypeError, ValueError):
+        value = math.nan
+    if isinstance(score_threshold, (bool, str)) or math.isnan(value):
+        raise ValueError(f"score_threshold must be a number; got {score_threshold!r}.")
+    return value

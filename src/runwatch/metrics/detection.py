@@ -24,7 +24,6 @@ rule and ``_detection_table`` the per-class counts.
 from __future__ import annotations
 
 import copy
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +31,6 @@ import numpy as np
 from . import _coco
 from . import _detection_batch as _batch
 from . import _detection_confusion as _confusion
-from . import _detection_curves as _curves
 from . import _detection_state as _state
 from . import _detection_table as _table
 from ._base import Metric
@@ -423,6 +421,8 @@ class DetectionMetrics(Metric):
         -1); recalls never reached read 0. Like COCO's AP, the curves use
         every kept detection, whatever ``score_threshold``.
         """
+        from . import _detection_curves as _curves  # here: the import block is busy elsewhere
+
         precision, _ = self._accumulated()
         return {"pr": _curves.pr_frame(precision[self._at_50, :, :, 0], self._labels)}
 
@@ -440,13 +440,9 @@ class DetectionMetrics(Metric):
         pandas.DataFrame
             Ten rows: ``lo``, ``hi`` (the bin's edges) and ``count``.
         """
-        threshold = self._score_threshold if score_threshold is None else score_threshold
-        try:
-            threshold = float(threshold)
-        except (TypeError, ValueError):
-            threshold = math.nan
-        if isinstance(score_threshold, (bool, str)) or math.isnan(threshold):
-            raise ValueError(f"score_threshold must be a number; got {score_threshold!r}.")
+        from . import _detection_curves as _curves
+
+        threshold = _curves.check_threshold(score_threshold, self._score_threshold)
         matched, ignored = self._table_bits()
         tp = _table.true_positives(matched, ignored, self.det_score, threshold)
         return _curves.iou_histogram(self.det_iou[tp])
