@@ -40,7 +40,7 @@ describe("ConfusionPanel", () => {
     const counts = labels.map((_, i) => labels.map((_, j) => (i === j ? 30 : j === n - 1 && i < n - 1 ? i : 0)));
     for (const mode of ["confused", "common"]) {
       const panel = new ConfusionPanel({ onCell: () => {} });
-      panel.update({ labels, counts, cells: null }, null, [n - 1]);
+      panel.update({ labels, counts, cells: null }, null, "detection");
       const select = panel.el.querySelector(".rw-mode select") as HTMLSelectElement;
       select.value = mode;
       select.dispatchEvent(new Event("change"));

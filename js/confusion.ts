@@ -285,12 +285,12 @@ export class ConfusionPanel {
     );
   }
 
-  /** Show `data`; `pinned` rows and columns (a detector's background) stay out of "(other)". */
-  update(data: Confusion | null, selected: [string, string] | null, pinned: readonly number[] = []): void {
+  /** Show `data` of a run of `task`: a detector's background row and column stay out of "(other)". */
+  update(data: Confusion | null, selected: [string, string] | null, task = ""): void {
     this.data = data;
     this.counts = data === null ? [] : denseCounts(data);
     this.selected = selected;
-    this.pinned = pinned;
+    this.pinned = data === null ? [] : pinnedRows(task, data.labels);
     this.draw();
   }
 

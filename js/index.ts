@@ -2,7 +2,7 @@
 // state (snapshot trait + numbered delta messages), `render` draws a view.
 import { ChartGrid, LossChart } from "./charts";
 import { IterationsChart } from "./iterchart";
-import { ConfusionPanel, pinnedRows } from "./confusion";
+import { ConfusionPanel } from "./confusion";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { acquireLive, type Live, type Update } from "./live";
@@ -195,7 +195,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       if (sd.confusion !== null) {
         const cm = el("div", "rw-panel");
         cm.append(el("h4", "", "Confusion matrix"));
-        confusion.update(sd.confusion, model.get("selected_cell"), pinnedRows(live.state.run.task, sd.confusion.labels));
+        confusion.update(sd.confusion, model.get("selected_cell"), live.state.run.task);
         cm.append(confusion.el);
         panels.append(cm);
       }

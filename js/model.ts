@@ -65,9 +65,9 @@ export interface SplitDetail {
   /** [column, heading] of the per-class table, in display order; absent in payloads saved before it. */
   per_class_columns?: [string, string][];
   confusion: Confusion | null;
-  charts: Record<string, Spec>;
   /** Plain data of the charts the static summary draws (detection); the page draws `charts`. */
   plots?: Record<string, unknown>;
+  charts: Record<string, Spec>;
 }
 
 export interface Detail {

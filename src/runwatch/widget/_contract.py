@@ -102,10 +102,10 @@ class SplitDetail(TypedDict):
     # recall, F1 and support for classification; AP, AP50, ... for detection)
     per_class_columns: list[list[str]]
     confusion: Confusion | None
-    charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
     # plain data of the charts the static summary draws as SVG (detection: "pr",
-    # "matched_iou"; widget._vision_charts.detection_plots); {} for other tasks
+    # "matched_iou"; widget._vision_charts.detection_charts); {} for other tasks
     plots: dict[str, Any]
+    charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
 
 
 class Detail(TypedDict):

@@ -381,8 +381,8 @@ def split_detail(
         "per_class": per_class,
         "per_class_columns": columns,
         "confusion": matrix,
-        "charts": specs,
         "plots": plots,
+        "charts": specs,
     }
 
 

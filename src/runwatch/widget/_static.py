@@ -213,12 +213,12 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
             parts.append(_block("Metrics", metrics_table(sd, run["primary_metric"])))
             if sd.get("per_class"):
                 parts.append(_block("Per class", per_class_table(sd)))
+            parts.extend(_block(title, svg) for title, svg in vision_charts(sd))
             if sd.get("confusion"):
                 cm = sd["confusion"]
                 pinned = pinned_rows(run["task"], cm["labels"])
                 table = matrix_table(cm["labels"], dense_counts(cm), pinned)
                 parts.append(_block("Confusion matrix", table))
-            parts.extend(_block(title, svg) for title, svg in vision_charts(sd))
         losses = snapshot["losses"].get(iid or "", [])
         if sd is None:
             text = no_predictions(row["status"], bool(losses))
