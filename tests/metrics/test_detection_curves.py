@@ -188,3 +188,34 @@ def test_instance_segmentation_curves_and_histogram_equal_pycocotools_segm(rng):
         assert m.matched_iou_histogram()["count"].tolist() == brute_histogram(ious)
         checked += 1
     assert checked >= 4
+
+
+def test_interpolated_precision_is_pycocotools_row_loop_bit_for_bit(rng):
+    # pycocotools' accumulate, one IoU threshold's row at a time (cocoeval.py).
+    from runwatch.metrics._coco import RECALL_POINTS, interpolated_precision
+
+    def coco_rows(tps, fps, npig):
+        out = np.zeros((tps.shape[0], len(RECALL_POINTS)))
+        for t, (tp, fp) in enumerate(zip(tps, fps)):
+            rc = tp / npig
+            pr = (tp / (fp + tp + np.spacing(1))).tolist()
+            for i in range(len(tp) - 1, 0, -1):
+                if pr[i] > pr[i - 1]:
+                    pr[i - 1] = pr[i]
+            inds = np.searchsorted(rc, RECALL_POINTS, side="left")
+            for ri, pi in enumerate(inds):
+                if pi < len(pr):
+                    out[t, ri] = pr[pi]
+        return out
+
+    for _ in range(300):
+        n_thr, n = int(rng.integers(1, 11)), int(rng.integers(0, 60))
+        npig = int(rng.choice([1, 3, 7, 10, 25, 100, int(rng.integers(1, 80))]))
+        hit = rng.random((n_thr, n)) < rng.random()
+        skip = rng.random((n_thr, n)) < 0.1
+        tps = np.cumsum(hit & ~skip, axis=1).astype(float)
+        fps = np.cumsum(~hit & ~skip, axis=1).astype(float)
+        tps = np.minimum(tps, npig)  # a class never has more hits than ground truths
+        np.testing.assert_array_equal(
+            interpolated_precision(tps, fps, npig), coco_rows(tps, fps, npig)
+        )
