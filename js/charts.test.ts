@@ -33,6 +33,11 @@ test("detail charts come in panel order, unknown names last", () => {
   expect(names).toEqual(["roc", "pr", "residuals", "importance", "zzz"]);
 });
 
+test("a detector's matched-IoU histogram follows its PR curves, before a logged importance", () => {
+  const names = orderedCharts({ importance: {}, matched_iou: {}, pr: {}, per_class: {} }).map((p) => p[0]);
+  expect(names).toEqual(["per_class", "pr", "matched_iou", "importance"]);
+});
+
 describe("the loss chart's smoothing", () => {
   const points = [
     { split: "train", step: 0, value: 1.0 },

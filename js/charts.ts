@@ -14,7 +14,7 @@ export async function drawSpec(el: HTMLElement, spec: Spec): Promise<Result> {
 }
 
 /** Panel order of the detail charts; names not listed follow, by name. */
-export const CHART_ORDER = ["per_class", "roc", "pr", "lift", "gains", "calibration", "predicted_vs_true", "residuals", "importance"];
+export const CHART_ORDER = ["per_class", "roc", "pr", "matched_iou", "lift", "gains", "calibration", "predicted_vs_true", "residuals", "importance"];
 
 /** `specs` as [name, spec] pairs in CHART_ORDER. */
 export function orderedCharts(specs: Record<string, Spec>): [string, Spec][] {

@@ -32,4 +32,23 @@ describe("ConfusionPanel", () => {
     expect(texts([[12, 0], [3, 140]])).toEqual([["12", "0"], ["3", "140"]]);
     expect(texts([[12.5, 0], [3.25, 140]])).toEqual([["12.500", "0.000"], ["3.250", "140.000"]]);
   });
+
+  test("a detector's background row and column stay drawn, past 7 classes, in both modes", () => {
+    const labels = [...Array.from({ length: 12 }, (_, i) => `c${i}`), "background"];
+    const n = labels.length;
+    // Class i is missed i times: the background is in no cell that ranks it.
+    const counts = labels.map((_, i) => labels.map((_, j) => (i === j ? 30 : j === n - 1 && i < n - 1 ? i : 0)));
+    for (const mode of ["confused", "common"]) {
+      const panel = new ConfusionPanel({ onCell: () => {} });
+      panel.update({ labels, counts, cells: null }, null, "detection");
+      const select = panel.el.querySelector(".rw-mode select") as HTMLSelectElement;
+      select.value = mode;
+      select.dispatchEvent(new Event("change"));
+      const heads = [...panel.el.querySelectorAll(".rw-matrix thead th")].map((th) => th.textContent);
+      expect(heads.slice(-2)).toEqual(["background", "(other)"]);
+      expect(heads).toHaveLength(1 + 7 + 2);
+      const rows = [...panel.el.querySelectorAll(".rw-matrix tbody th")].map((th) => th.textContent);
+      expect(rows.slice(-2)).toEqual(["background", "(other)"]);
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 
-import { OTHER, TOP_K, denseCounts, fold, mostCommon, mostConfused, normalise, scaleMax, selectClasses, total } from "./confusion";
+import { OTHER, TOP_K, denseCounts, fold, mostCommon, mostConfused, normalise, pinnedRows, scaleMax, selectClasses, total } from "./confusion";
 
 const m3 = [
   [5, 1, 0],
@@ -88,6 +88,42 @@ describe("top-k selection", () => {
     expect(total(f.matrix)).toBe(total(counts));
     expect(selectClasses(counts, "all")).toHaveLength(10);
     expect(selectClasses(m3, "confused")).toEqual([0, 1, 2]);
+  });
+});
+
+describe("a detector's background", () => {
+  // Nine classes and the background (last): class i is missed (row i, background column)
+  // i times and no box is spurious, so the background is in no top cell of its own.
+  const n = 10;
+  const counts = Array.from({ length: n }, (_, i) => Array.from({ length: n }, (_, j) => (i === j ? 40 : j === n - 1 && i < n - 1 ? i : 0)));
+  const labels = [...Array.from({ length: n - 1 }, (_, i) => `c${i}`), "background"];
+
+  test("stays a row and a column beside the top 7 in both modes, never in (other)", () => {
+    const pinned = pinnedRows("detection", labels);
+    expect(pinned).toEqual([n - 1]);
+    for (const mode of ["confused", "common"] as const) {
+      const keep = selectClasses(counts, mode, TOP_K, labels, new Set(), pinned);
+      expect(keep).toContain(n - 1);
+      expect(keep).toHaveLength(TOP_K + 1);
+      const f = fold(counts, labels, keep);
+      expect(f.labels).toHaveLength(TOP_K + 2);
+      expect(f.labels.slice(-2)).toEqual(["background", OTHER]);
+      expect(total(f.matrix)).toBe(total(counts));
+    }
+    // The most confused are the most missed: classes 8, 7, ..., 2.
+    expect(selectClasses(counts, "confused", TOP_K, labels, new Set(), pinned).slice(0, TOP_K)).toEqual([8, 7, 6, 5, 4, 3, 2]);
+  });
+
+  test("is pinned for detection and instance segmentation only", () => {
+    expect(pinnedRows("instance_segmentation", labels)).toEqual([n - 1]);
+    expect(pinnedRows("classification", labels)).toEqual([]); // a class that happens to be named so
+    expect(pinnedRows("detection", ["a", "b"])).toEqual([]);
+  });
+
+  test("with 7 classes and the background, all are shown", () => {
+    const small = counts.slice(2).map((r) => r.slice(2));
+    const keep = selectClasses(small, "confused", TOP_K, labels.slice(2), new Set(), pinnedRows("detection", labels.slice(2)));
+    expect(keep).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 });
 

@@ -50,8 +50,10 @@ export function denseCounts(matrix: Confusion): number[][] {
   return counts;
 }
 
-export function mostCommon(counts: readonly (readonly number[])[], k: number = TOP_K): number[] {
-  return ranked(rowSums(counts)).slice(0, k);
+export function mostCommon(counts: readonly (readonly number[])[], k: number = TOP_K, skip: ReadonlySet<number> = new Set()): number[] {
+  return ranked(rowSums(counts))
+    .filter((i) => !skip.has(i))
+    .slice(0, k);
 }
 
 /**
@@ -60,7 +62,7 @@ export function mostCommon(counts: readonly (readonly number[])[], k: number = T
  * fewer than `k` are ever confused the most common fill up. Same rule as
  * `runwatch.views.most_confused_classes`.
  */
-export function mostConfused(counts: readonly (readonly number[])[], k: number = TOP_K): number[] {
+export function mostConfused(counts: readonly (readonly number[])[], k: number = TOP_K, skip: ReadonlySet<number> = new Set()): number[] {
   const n = counts.length;
   const cells: [number, number, number][] = [];
   for (let i = 0; i < n; i++)
@@ -72,9 +74,9 @@ export function mostConfused(counts: readonly (readonly number[])[], k: number =
   const chosen: number[] = [];
   for (const [, i, j] of cells) {
     if (chosen.length >= k) break;
-    for (const c of [i, j]) if (!chosen.includes(c) && chosen.length < k) chosen.push(c);
+    for (const c of [i, j]) if (!skip.has(c) && !chosen.includes(c) && chosen.length < k) chosen.push(c);
   }
-  for (const c of mostCommon(counts, n)) {
+  for (const c of mostCommon(counts, n, skip)) {
     if (chosen.length >= k) break;
     if (!chosen.includes(c)) chosen.push(c);
   }
@@ -123,10 +125,26 @@ export function selectClasses(
   k: number = TOP_K,
   labels: readonly string[] = [],
   picked: ReadonlySet<string> = new Set(),
+  pinned: readonly number[] = [],
 ): number[] {
   if (mode === "pick") return labels.flatMap((l, i) => (picked.has(l) ? [i] : []));
-  if (mode === "all" || counts.length <= k) return counts.map((_, i) => i);
-  return mode === "confused" ? mostConfused(counts, k) : mostCommon(counts, k);
+  const fixed = new Set(pinned.filter((i) => i >= 0 && i < counts.length));
+  if (mode === "all" || counts.length - fixed.size <= k) return counts.map((_, i) => i);
+  const top = mode === "confused" ? mostConfused(counts, k, fixed) : mostCommon(counts, k, fixed);
+  return [...top, ...fixed];
+}
+
+/** Tasks whose matrix has a "background" row and column (runwatch.metrics.detection.BACKGROUND). */
+const BACKGROUND_TASKS = ["detection", "instance_segmentation"];
+
+/**
+ * The rows always shown beside the top-k: a detector's "background" (its
+ * missed objects and spurious boxes, never folded into "(other)"), none for
+ * other tasks. Same rule as the static summary's (widget/_static_tables.py).
+ */
+export function pinnedRows(task: string, labels: readonly string[]): number[] {
+  const last = labels.length - 1;
+  return BACKGROUND_TASKS.includes(task) && labels[last] === "background" ? [last] : [];
 }
 
 /**
@@ -191,6 +209,7 @@ export class ConfusionPanel {
   private data: Confusion | null = null;
   private counts: number[][] = []; // data's rows, dense
   private selected: [string, string] | null = null;
+  private pinned: readonly number[] = [];
   private body: HTMLElement;
   private filter: HTMLElement;
   private filterFor = "";
@@ -209,7 +228,7 @@ export class ConfusionPanel {
         const before = this.mode;
         this.mode = v as Mode;
         if (this.mode === "pick" && this.picked === null && this.data !== null) {
-          const shown = selectClasses(this.counts, before === "pick" ? "confused" : before);
+          const shown = selectClasses(this.counts, before === "pick" ? "confused" : before, TOP_K, [], new Set(), this.pinned);
           this.picked = new Set(shown.map((i) => this.data?.labels[i] ?? ""));
         }
         this.filterFor = "";
@@ -266,10 +285,12 @@ export class ConfusionPanel {
     );
   }
 
-  update(data: Confusion | null, selected: [string, string] | null): void {
+  /** Show `data` of a run of `task`: a detector's background row and column stay out of "(other)". */
+  update(data: Confusion | null, selected: [string, string] | null, task = ""): void {
     this.data = data;
     this.counts = data === null ? [] : denseCounts(data);
     this.selected = selected;
+    this.pinned = data === null ? [] : pinnedRows(task, data.labels);
     this.draw();
   }
 
@@ -284,7 +305,7 @@ export class ConfusionPanel {
       return;
     }
     const counts = this.counts;
-    const f = fold(counts, data.labels, selectClasses(counts, this.mode, TOP_K, data.labels, this.picked ?? new Set()));
+    const f = fold(counts, data.labels, selectClasses(counts, this.mode, TOP_K, data.labels, this.picked ?? new Set(), this.pinned));
     const shown = normalise(f.matrix, this.norm);
     const rows = rowSums(f.matrix);
     const cols = colSums(f.matrix);

@@ -195,7 +195,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       if (sd.confusion !== null) {
         const cm = el("div", "rw-panel");
         cm.append(el("h4", "", "Confusion matrix"));
-        confusion.update(sd.confusion, model.get("selected_cell"));
+        confusion.update(sd.confusion, model.get("selected_cell"), live.state.run.task);
         cm.append(confusion.el);
         panels.append(cm);
       }

@@ -65,6 +65,8 @@ export interface SplitDetail {
   /** [column, heading] of the per-class table, in display order; absent in payloads saved before it. */
   per_class_columns?: [string, string][];
   confusion: Confusion | null;
+  /** Plain data of the charts the static summary draws (detection); the page draws `charts`. */
+  plots?: Record<string, unknown>;
   charts: Record<string, Spec>;
 }
 

@@ -141,3 +141,22 @@ def test_a_long_per_class_table_says_how_many_classes_it_leaves_out():
     html = per_class_table({"per_class": rows, "per_class_columns": [["iou", "IoU"]]})
     assert html.count("<tr><td style") == STATIC_ROWS
     assert "7 more classes not listed" in html
+
+
+def test_a_detectors_background_stays_beside_the_top_seven():
+    # As js/confusion.test.ts: nine classes, class i missed i times, no spurious box.
+    from runwatch.widget._static_tables import fold_matrix, pinned_rows
+
+    n = 10
+    counts = [[40 if i == j else (i if j == n - 1 and i < n - 1 else 0) for j in range(n)]
+              for i in range(n)]  # fmt: skip
+    labels = [f"c{i}" for i in range(n - 1)] + ["background"]
+    pinned = pinned_rows("detection", labels)
+    assert pinned == [n - 1] and pinned_rows("classification", labels) == []
+    shown, folded = fold_matrix(labels, counts, pinned=pinned)
+    assert shown == ["c2", "c3", "c4", "c5", "c6", "c7", "c8", "background", "(other)"]
+    assert sum(map(sum, folded)) == sum(map(sum, counts))
+    html = matrix_table(labels, counts, pinned)
+    assert html.count(">background</th>") == 2 and html.count(">(other)</th>") == 2
+    # Seven classes and the background: nothing to fold.
+    assert fold_matrix(labels[2:], [r[2:] for r in counts[2:]], pinned=[7])[0] == labels[2:]

@@ -277,16 +277,34 @@ def accumulate(
                 recall[:, k, a, m] = tps[:, -1] / npig if n else 0.0
                 if m != len(max_dets) - 1:
                     continue
-                for t in range(n_thr):
-                    rc = tps[t] / npig
-                    pr = tps[t] / (fps[t] + tps[t] + np.spacing(1))
-                    envelope = np.maximum.accumulate(pr[::-1])[::-1]
-                    where = np.searchsorted(rc, RECALL_POINTS, side="left")
-                    q = np.zeros(len(RECALL_POINTS))
-                    inside = where < n
-                    q[inside] = envelope[where[inside]]
-                    precision[t, :, k, a] = q
+                precision[:, :, k, a] = interpolated_precision(tps, fps, npig)
     return precision, recall
+
+
+def interpolated_precision(tps: np.ndarray, fps: np.ndarray, npig: int) -> np.ndarray:
+    """COCO's precision at the recall points, (T, R), for every threshold's row at once.
+
+    pycocotools, row by row: ``rc = tp / npig``, ``pr = tp / (fp + tp + eps)``,
+    the right-to-left maximum of ``pr``, read at ``searchsorted(rc, recThrs,
+    "left")`` (0 past the last detection). ``tp`` is a whole number, and
+    ``tp / npig`` grows with it, so "``rc >= r``" is "``tp >= c``" for the
+    least count ``c`` with ``c / npig >= r`` (found with the same division):
+    the search runs on whole numbers, every row in one ``searchsorted`` (rows
+    offset so they follow each other), with pycocotools' exact result.
+    """
+    n_thr, n = tps.shape
+    if n == 0:
+        return np.zeros((n_thr, len(RECALL_POINTS)))
+    pr = tps / (fps + tps + np.spacing(1))
+    envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
+    least = np.searchsorted(np.arange(npig + 1) / npig, RECALL_POINTS, side="left")
+    offset = np.arange(n_thr)[:, None] * float(max(n, npig) + 2)
+    flat = (tps + offset).ravel()
+    where = np.searchsorted(flat, (least[None, :] + offset).ravel(), side="left")
+    where = where.reshape(n_thr, -1) - np.arange(n_thr)[:, None] * n
+    inside = where < n
+    rows = np.broadcast_to(np.arange(n_thr)[:, None], where.shape)
+    return np.where(inside, envelope[rows, np.minimum(where, n - 1)], 0.0)
 
 
 def summarize(values: np.ndarray) -> float:

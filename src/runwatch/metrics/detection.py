@@ -447,6 +447,45 @@ class DetectionMetrics(Metric):
         )  # fmt: skip
         return pd.DataFrame(columns, index=pd.Index(self._labels, name="label"))
 
+    def curves(self) -> dict[str, pd.DataFrame]:
+        """COCO's precision-recall curve of each class at IoU 0.5, as a tidy table.
+
+        ``{"pr": table}``, the table with columns ``curve`` ("class", or
+        "macro" for the mean of the classes), ``label``, ``recall`` and
+        ``precision``: pycocotools' interpolated precision at its 101 recall
+        points (0, 0.01, ..., 1) at IoU 0.5, area "all" and
+        ``max_detections`` (its ``eval["precision"][t50, :, k, 0, -1]``), so
+        a class's line averages to its ``ap_50`` and the macro line to
+        ``mAP_50``. A class without ground truth has no line (pycocotools'
+        -1); recalls never reached read 0. Like COCO's AP, the curves use
+        every kept detection, whatever ``score_threshold``.
+        """
+        from . import _detection_curves as _curves  # here: the import block is busy elsewhere
+
+        precision, _ = self._accumulated()
+        return {"pr": _curves.pr_frame(precision[self._at_50, :, :, 0], self._labels)}
+
+    def matched_iou_histogram(self, score_threshold: float | None = None) -> pd.DataFrame:
+        """How well the true positives are placed: their IoUs, in bins of 0.05 from 0.5 to 1.
+
+        The true positives are those ``per_class()`` and ``mean_matched_iou``
+        count: detections scoring at least ``score_threshold`` (default the
+        metric's own) matched at IoU 0.5, area "all", to a non-crowd ground
+        truth of their class, as COCO matches. Each bin holds its left edge
+        (the last also 1.0), as ``numpy.histogram``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Ten rows: ``lo``, ``hi`` (the bin's edges) and ``count``.
+        """
+        from . import _detection_curves as _curves
+
+        threshold = _curves.check_threshold(score_threshold, self._score_threshold)
+        matched, ignored = self._table_bits()
+        tp = _table.true_positives(matched, ignored, self.det_score, threshold)
+        return _curves.iou_histogram(self.det_iou[tp])
+
     def confusion_matrix(self, normalize: str | None = None) -> pd.DataFrame:
         """The detection confusion matrix, with a ``"background"`` row and column.
 

@@ -18,6 +18,8 @@ Modules
 -------
 curves
     PR, ROC, lift, cumulative gains and calibration charts.
+detection
+    A detector's PR curves per class at IoU 0.5 (COCO's) and matched-IoU histogram.
 confusion
     Class selection (most confused, most common), "(other)" folding,
     normalisation and the heatmap.

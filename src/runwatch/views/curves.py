@@ -545,6 +545,8 @@ def _curve_chart(
             height=height,
         )
 
-    # Everything the chart depends on but its rows (the lines' names included).
+    # Everything the chart depends on but its rows: the lines' names are data only (the
+    # palette's length is the number of lines), so another set of classes, e.g. the 20
+    # weakest of a later iteration, takes the same template.
     shape = ("curve", name, x, y, tuple(extra), title, width, height, y_domain, markers)
-    return templated(shape + (tuple(series),), rows, build)
+    return templated(shape + (n_averages, len(series)), rows, build)

@@ -102,6 +102,9 @@ class SplitDetail(TypedDict):
     # recall, F1 and support for classification; AP, AP50, ... for detection)
     per_class_columns: list[list[str]]
     confusion: Confusion | None
+    # plain data of the charts the static summary draws as SVG (detection: "pr",
+    # "matched_iou"; widget._vision_charts.detection_charts); {} for other tasks
+    plots: dict[str, Any]
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
 
 

@@ -29,6 +29,7 @@ from ._contract import (
     SplitDetail,
 )
 from ._spec_data import csv_data, round_data
+from ._vision_charts import detection_charts, is_detection
 
 #: Most points per curve line in a payload (the views thin to 500; the page needs fewer).
 CURVE_POINTS = 30
@@ -355,9 +356,16 @@ def split_detail(
         per_class = per_class_rows(table, columns)
     if hasattr(engine, "confusion_matrix"):
         matrix = confusion(engine.confusion_matrix())
-    # Vision engines have no curves() yet, but their per-class bars are charts all the same.
-    curves = engine.curves() if charts and hasattr(engine, "curves") else {}
-    specs = chart_specs(curves, table) if charts else {}
+    plots: dict[str, Any] = {}
+    if is_detection(engine):  # COCO's PR curves and matched IoUs, not the classifier's curves
+        specs = chart_specs({}, table) if charts else {}
+        found, plots = detection_charts(
+            engine, table, SHOWN_CLASSES, CHART_WIDTH, CHART_HEIGHT, charts
+        )
+        specs.update(found)
+    else:
+        curves = engine.curves() if charts and hasattr(engine, "curves") else {}
+        specs = chart_specs(curves, table) if charts else {}
     values = {name: number(value) for name, value in metrics.items()}
     reasons: dict[str, str] = {}
     if hasattr(engine, "reasons") and any(v is None for v in values.values()):
@@ -373,6 +381,7 @@ def split_detail(
         "per_class": per_class,
         "per_class_columns": columns,
         "confusion": matrix,
+        "plots": plots,
         "charts": specs,
     }
 

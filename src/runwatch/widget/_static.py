@@ -34,7 +34,14 @@ from ._contract import LossPoint, Snapshot
 from ._payload import ENDED, dense_counts
 from ._static_format import esc, fmt, fmt_duration
 from ._static_svg import loss_chart, metric_chart
-from ._static_tables import iterations_table, matrix_table, metrics_table, per_class_table
+from ._static_tables import (
+    iterations_table,
+    matrix_table,
+    metrics_table,
+    per_class_table,
+    pinned_rows,
+)
+from ._static_vision import vision_charts
 
 # ------------------------------------------------------------------ snapshot
 
@@ -206,9 +213,11 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
             parts.append(_block("Metrics", metrics_table(sd, run["primary_metric"])))
             if sd.get("per_class"):
                 parts.append(_block("Per class", per_class_table(sd)))
+            parts.extend(_block(title, svg) for title, svg in vision_charts(sd))
             if sd.get("confusion"):
                 cm = sd["confusion"]
-                table = matrix_table(cm["labels"], dense_counts(cm))
+                pinned = pinned_rows(run["task"], cm["labels"])
+                table = matrix_table(cm["labels"], dense_counts(cm), pinned)
                 parts.append(_block("Confusion matrix", table))
         losses = snapshot["losses"].get(iid or "", [])
         if sd is None:

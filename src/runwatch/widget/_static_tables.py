@@ -182,15 +182,31 @@ def _number(value: object) -> float | None:
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+#: Tasks whose matrix ends with a "background" row and column (js/confusion.ts pinnedRows).
+BACKGROUND_TASKS = ("detection", "instance_segmentation")
+
+
+def pinned_rows(task: str, labels: Sequence[str]) -> list[int]:
+    """The rows always shown beside the top ``k``: a detector's "background", else none."""
+    last = len(labels) - 1
+    return [last] if task in BACKGROUND_TASKS and labels and labels[last] == "background" else []
+
+
 def fold_matrix(
-    labels: Sequence[str], counts: Sequence[Sequence[float]], k: int = MATRIX_CLASSES
+    labels: Sequence[str],
+    counts: Sequence[Sequence[float]],
+    k: int = MATRIX_CLASSES,
+    pinned: Sequence[int] = (),
 ) -> tuple[list[str], list[list[float]]]:
     """At most ``k`` classes (the most confused ones) plus an "(other)" row and column.
 
     With ``k`` classes or fewer, the matrix as it is. No count is dropped.
+    ``pinned`` rows (a detector's background) are shown besides the ``k``
+    and never folded; cells with them still rank the other classes.
     """
     n = len(labels)
-    if n <= k:
+    fixed = {i for i in pinned if 0 <= i < n}
+    if n - len(fixed) <= k:
         return list(labels), [list(map(float, row)) for row in counts]
     pairs = sorted(
         ((counts[i][j], i, j) for i in range(n) for j in range(n) if i != j and counts[i][j] > 0),
@@ -199,7 +215,7 @@ def fold_matrix(
     keep: list[int] = []
     for _, i, j in pairs:
         for c in (i, j):
-            if c not in keep and len(keep) < k:
+            if c not in keep and c not in fixed and len(keep) < k:
                 keep.append(c)
         if len(keep) >= k:
             break
@@ -207,9 +223,9 @@ def fold_matrix(
     for i in support:  # too few confusions: fill with the most common classes
         if len(keep) >= k:
             break
-        if i not in keep:
+        if i not in keep and i not in fixed:
             keep.append(i)
-    keep.sort()
+    keep = sorted(keep + sorted(fixed))
     index = {c: pos for pos, c in enumerate(keep)}
     other = len(keep)
     out = [[0.0] * (other + 1) for _ in range(other + 1)]
@@ -252,15 +268,18 @@ def _cell_style(value: float, top: float, grey: bool, diagonal: bool) -> str:
     return f"{style};background:rgba(31,119,180,{0.08 + 0.82 * alpha:.3f});color:{colour}{weight}"
 
 
-def matrix_table(labels: Sequence[str], counts: Sequence[Sequence[float]]) -> str:
+def matrix_table(
+    labels: Sequence[str], counts: Sequence[Sequence[float]], pinned: Sequence[int] = ()
+) -> str:
     """A confusion matrix as an HTML table, coloured as the page colours its counts.
 
     Cells shade with their count over the largest count of the shown classes;
     the "(other)" row and column are grey and outside that scale; the diagonal
     is bold. Counts print as the page's count columns (:func:`fmt_column`).
+    ``pinned`` rows and columns (a detector's background) are never folded.
     """
-    other = len(labels) > MATRIX_CLASSES
-    labels, counts = fold_matrix(labels, counts)
+    other = len(labels) - len(set(pinned)) > MATRIX_CLASSES
+    labels, counts = fold_matrix(labels, counts, pinned=pinned)
     top = scale_max(counts, other)
     texts = fmt_column([v for row in counts for v in row], counts=True)
     last = len(labels) - 1
