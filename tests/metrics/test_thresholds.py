@@ -124,7 +124,7 @@ def test_threshold_table_is_exact_at_every_point_it_keeps(binned, rng):
     problem = classification_problem(rng, n=3000, n_classes=3, ties=True, weights=True)
     m = engine(problem, rng, curve_bins=256 if binned else None)
     for label in problem.labels:
-        table = m.threshold_table(positive=label)
+        table = m.threshold_table(positive=label, max_points=201)
         t = table["threshold"]
         assert t.size <= 201 and np.all(np.diff(t) > 0)
         if not binned:  # the 0.01 grid is kept as it is
@@ -139,6 +139,10 @@ def test_threshold_table_is_exact_at_every_point_it_keeps(binned, rng):
         assert table["positives"] == pytest.approx(w[truth].sum())
         assert table["negatives"] == pytest.approx(w[~truth].sum())
     assert m.threshold_table(positive=label, max_points=31)["threshold"].size <= 31
+    default = m.threshold_table(positive=label)["threshold"]  # 110 points shared by 3 classes
+    assert default.size <= 36
+    if not binned:
+        assert np.isin(np.round(np.linspace(0, 1, 11), 12), np.round(default, 12)).all()
 
 
 @pytest.mark.parametrize(
@@ -221,6 +225,9 @@ def test_detection_threshold_table_sums_to_the_matrix_and_table_at_each_grid_poi
         np.testing.assert_array_equal(matrix, want["confusion_matrix"].to_numpy())
         np.testing.assert_array_equal(table["tp"][:, i], want["per_class"]["tp"])
         np.testing.assert_array_equal(table["fp"][:, i], want["per_class"]["fp"])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_iou = table["iou_sum"][:, i] / table["tp"][:, i]
+        np.testing.assert_allclose(mean_iou, want["per_class"]["mean_iou"], rtol=1e-12)
     np.testing.assert_array_equal(table["support"], m.per_class()["support"])
 
 

@@ -39,8 +39,11 @@ import numpy as np
 
 #: Points of one class's table at the most (grid and spread scores together).
 TABLE_POINTS = 201
-#: Points of all the classes' tables together, for many classes.
-TABLE_BUDGET = 2400
+#: Points of all the classes' tables together, for many classes: each finished
+#: iteration's details carry them (10 classes: 11 each, about 1.5 KB).
+TABLE_BUDGET = 110
+#: Grid sizes a table may keep: steps of 0.01, 0.02, 0.05, 0.1.
+GRID_SIZES = (101, 51, 21, 11)
 #: Thresholds a detection table keeps at the most.
 DETECTION_POINTS = 101
 
@@ -155,9 +158,9 @@ def class_counts(store: Any, group: int, threshold: float) -> dict[str, float]:
     }  # fmt: skip
 
 
-def table_points(n_classes: int) -> int:
-    """Points per class table: ``TABLE_POINTS``, fewer with many classes (at least 21)."""
-    return int(max(21, min(TABLE_POINTS, TABLE_BUDGET // max(1, n_classes))))
+def table_points(n_tables: int) -> int:
+    """Points per class table: ``TABLE_POINTS`` for one, fewer with many (at least 11)."""
+    return int(max(11, min(TABLE_POINTS, TABLE_BUDGET // max(1, n_tables))))
 
 
 def _spread(store: Any, group: int, n: int) -> np.ndarray:
@@ -173,19 +176,22 @@ def _spread(store: Any, group: int, n: int) -> np.ndarray:
 def class_table(store: Any, group: int, max_points: int) -> dict[str, np.ndarray]:
     """Ascending thresholds with the weights of positives and negatives at or above each.
 
-    A uniform grid over [0, 1] (about half the points) and scores spread
-    evenly by rank among the positives and among the negatives (the rest),
-    all snapped to what the store counts exactly.
+    A uniform grid over [0, 1] (steps of 0.01 to 0.1: the finest that takes
+    at most half the points, 0.1 at the least) and scores spread evenly by
+    rank among the positives and among the negatives (the rest), all snapped
+    to what the store counts exactly.
     """
-    n_grid = max(2, (max_points + 1) // 2)
-    grid = np.linspace(0.0, 1.0, n_grid)
+    half = max(GRID_SIZES[-1], (max_points + 1) // 2)
+    n_grid = next((n for n in GRID_SIZES if n <= half), GRID_SIZES[-1])
+    grid = np.round(np.linspace(0.0, 1.0, n_grid), 10)  # 0.07, not 0.07000000000000001
     picks = _spread(store, group, max(0, max_points - n_grid))
     if store.mode == "exact":  # short numbers for the page; the counts are taken at them
         picks = np.array([float(f"{p:.4g}") for p in picks], np.float64)
     thresholds = np.unique(snap(store, np.r_[grid, picks]))
     if thresholds.size > max_points:  # snapping rarely leaves more; keep the grid first
         extra = np.setdiff1d(thresholds, snap(store, grid))
-        keep = extra[np.linspace(0, extra.size - 1, max_points - n_grid).astype(np.int64)]
+        n_extra = max(0, max_points - n_grid)
+        keep = extra[np.linspace(0, extra.size - 1, n_extra).astype(np.int64)] if n_extra else []
         thresholds = np.unique(np.r_[snap(store, grid), keep])
     tp, fp, _, _ = counts(store, group, thresholds)
     return {"threshold": thresholds, "tp": tp, "fp": fp}

@@ -595,15 +595,17 @@ class ClassificationMetrics(Metric):
         Returns ``threshold`` (ascending), ``tp`` and ``fp`` (weights scoring
         ``>=`` each), ``positives`` and ``negatives`` (totals), ``positive``
         (the class) and ``mode`` ("exact" or "binned"), exact at every
-        point kept: a grid 0.01 apart and scores spread evenly by rank,
-        ``max_points`` in all (default: 201, fewer per class with many
-        classes). Binned mode: at the bins' boundaries the points snap to.
+        point kept: a grid 0.01 to 0.1 apart and scores spread evenly by
+        rank, ``max_points`` in all (default: 201 for a binary task, 110
+        shared by the classes of a multiclass one, at least 11 each). Binned mode: at the bins'
+        boundaries the points snap to.
         """
         from ._thresholds import class_table, table_points
 
         group = self._threshold_group(positive)
         store = self._scored_store()
-        points = table_points(len(self._labels)) if max_points is None else int(max_points)
+        k = len(self._labels)
+        points = table_points(1 if k == 2 else k) if max_points is None else int(max_points)
         table = class_table(store, group, points)
         n_pos, n_neg = store.totals(group)
         return {

@@ -484,7 +484,8 @@ class DetectionMetrics(Metric):
         """What the page needs to move the score threshold without the kernel.
 
         ``threshold``: ascending grid (:func:`._thresholds.detection_grid`);
-        ``tp``, ``fp`` (K, T): the per-class table's counts at each;
+        ``tp``, ``fp`` (K, T): the per-class table's counts at each, and
+        ``iou_sum`` the summed IoU of its true positives;
         ``support`` (K,) of the table; ``n_true`` (K,), each class's
         non-crowd ground truths, the matrix's row totals; ``cells`` (n, 4):
         ``[row, column, i, count]``, the confusion cells of the detections
@@ -502,8 +503,9 @@ class DetectionMetrics(Metric):
         cats = self.det_label.astype(np.int64)
         t = grid.size
 
-        def cumulative(mask: np.ndarray) -> np.ndarray:
-            flat = np.bincount(cats[mask] * t + bucket[mask], minlength=k * t).reshape(k, t)
+        def cumulative(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            flat = np.bincount(cats[mask] * t + bucket[mask], w, minlength=k * t).reshape(k, t)
             return np.cumsum(flat[:, ::-1], axis=1)[:, ::-1]
 
         counted = inside & ~ignored
@@ -517,6 +519,7 @@ class DetectionMetrics(Metric):
             "threshold": grid,
             "tp": cumulative(counted & matched),
             "fp": cumulative(counted & ~matched),
+            "iou_sum": cumulative(counted & matched, self.det_iou),
             "support": self.gt_count[:, 0].copy(),
             "n_true": self.confmat[:-1].sum(axis=1),
             "cells": np.stack([row, col, at, counts], axis=1).astype(np.int64),

@@ -23,6 +23,8 @@ MODEL_TRAITS: tuple[str, ...] = (
     "selected",
     "split",
     "selected_cell",
+    "threshold",
+    "_threshold_exact",
     "_auto_selected",
     "_snapshot",
     "_uid",
@@ -103,6 +105,8 @@ class SplitDetail(TypedDict):
     per_class_columns: list[list[str]]
     confusion: Confusion | None
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
+    # The score-threshold slider's table (runwatch.views.thresholds), once final; else None.
+    thresholds: dict[str, Any] | None
 
 
 class Detail(TypedDict):

@@ -29,6 +29,7 @@ from ._contract import (
     SplitDetail,
 )
 from ._spec_data import csv_data, round_data
+from ._thresholds import split_table
 
 #: Most points per curve line in a payload (the views thin to 500; the page needs fewer).
 CURVE_POINTS = 30
@@ -358,6 +359,7 @@ def split_detail(
     # Vision engines have no curves() yet, but their per-class bars are charts all the same.
     curves = engine.curves() if charts and hasattr(engine, "curves") else {}
     specs = chart_specs(curves, table) if charts else {}
+    thresholds = split_table(engine, table, SHOWN_CLASSES) if charts else None
     values = {name: number(value) for name, value in metrics.items()}
     reasons: dict[str, str] = {}
     if hasattr(engine, "reasons") and any(v is None for v in values.values()):
@@ -374,6 +376,7 @@ def split_detail(
         "per_class_columns": columns,
         "confusion": matrix,
         "charts": specs,
+        "thresholds": thresholds,
     }
 
 
