@@ -34,6 +34,7 @@ function sameSpecs(a: Record<string, Spec>, b: Record<string, Spec>): boolean {
 export class ChartGrid {
   readonly el: HTMLElement;
   private results: Promise<Result | null>[] = [];
+  private named = new Map<string, Promise<Result | null>>();
   private specs: Record<string, Spec> | null = null;
 
   constructor() {
@@ -49,10 +50,12 @@ export class ChartGrid {
       const box = document.createElement("div");
       box.className = `rw-chart rw-chart-${name.replace(/[^a-z_]/g, "")}`;
       this.el.appendChild(box);
-      this.results.push(drawSpec(box, spec).catch((e: unknown) => {
+      const drawn = drawSpec(box, spec).catch((e: unknown) => {
         box.textContent = `Chart failed: ${String(e)}`;
         return null;
-      }));
+      });
+      this.results.push(drawn);
+      this.named.set(name, drawn);
     }
     if (Object.keys(specs).length === 0) {
       const p = document.createElement("p");
@@ -62,9 +65,15 @@ export class ChartGrid {
     }
   }
 
+  /** The chart `name` once drawn (null: none, or it failed), e.g. to change its named data. */
+  chart(name: string): Promise<Result | null> | undefined {
+    return this.named.get(name);
+  }
+
   clear(): void {
     for (const r of this.results) void r.then((x) => x?.finalize());
     this.results = [];
+    this.named.clear();
     this.el.replaceChildren();
   }
 }

@@ -83,6 +83,8 @@ async function view(uid: string, seq = 0) {
     selected: null,
     split: "validation",
     selected_cell: null,
+    threshold: null,
+    _threshold_exact: {},
     _auto_selected: true,
     _snapshot: JSON.stringify(snapshot(seq)),
     _uid: uid,

@@ -101,6 +101,8 @@ async function setup(snap: Snapshot = snapshot()) {
     selected: "3",
     split: "validation",
     selected_cell: null,
+    threshold: null,
+    _threshold_exact: {},
     _auto_selected: true,
     _snapshot: snap,
     _uid: `marimo-${Math.random()}`,

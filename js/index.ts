@@ -7,9 +7,10 @@ import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, split
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { acquireLive, type Live, type Update } from "./live";
 import { viewMemory } from "./memory";
-import type { Batch, WidgetModel } from "./model";
+import type { Batch, SplitDetail, WidgetModel } from "./model";
 import { CSS } from "./style";
 import { IterationsTable } from "./table";
+import { applyBars, applyMarks, exactFor, markedSpecs, THRESHOLD_CSS, ThresholdPanel, thresholdView } from "./threshold";
 import { ModelWriter } from "./writer";
 
 /**
@@ -74,7 +75,7 @@ function ago(ms: number): string {
 function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): () => void {
   const { live, stop: stopFollowing } = follow(model);
   const style = document.createElement("style");
-  style.textContent = CSS;
+  style.textContent = CSS + THRESHOLD_CSS;
   const root = el("div", "rw-root");
   const header = el("div", "rw-header");
   let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
@@ -98,6 +99,34 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     },
   });
   const charts = new ChartGrid();
+  // The score threshold (threshold.ts): what it draws on, and the class scored against the rest.
+  let thresholdOn: { sd: SplitDetail; id: string | null; split: string | null; perClass: HTMLElement | null } | null = null;
+  let thresholdClass: string | null = null;
+  const drawThreshold = (): void => {
+    if (thresholdOn === null) return;
+    const { sd, id, split, perClass } = thresholdOn;
+    // Absent in a page saved before the control, or not synced yet: off.
+    const t = model.get("threshold") ?? null;
+    const sent = model.get("_threshold_exact") ?? null;
+    const view = thresholdView(sd, t, t !== null && exactFor(sent, id, split, t) ? sent : null, thresholdClass);
+    if (sd.thresholds) thresholdPanel.show(sd.thresholds, view, t, thresholdClass);
+    confusion.update(view?.confusion ?? sd.confusion, model.get("selected_cell"));
+    if (perClass !== null && sd.thresholds?.kind === "detection") {
+      perClass.replaceChildren(perClassTable(view?.perClass ? { ...sd, per_class: view.perClass } : sd));
+      applyBars(perClassChart, view?.perClass ?? null);
+    }
+    applyMarks(charts, view?.marks ?? null);
+  };
+  const thresholdPanel = new ThresholdPanel({
+    onThreshold: (t) => {
+      writer.write({ threshold: t });
+      drawThreshold();
+    },
+    onClass: (label) => {
+      thresholdClass = label;
+      drawThreshold();
+    },
+  });
   const perClassChart = new ChartGrid();
   const loss = new LossChart(live.state.loss_chart, memory);
   const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id), memory });
@@ -173,6 +202,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       }),
     );
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
+    thresholdOn = null;
     const importance = d?.importance ?? null; // absent in payloads older than it
     if (sd === undefined) {
       const losses = row === undefined ? [] : (live.state.losses[row.id] ?? []);
@@ -188,6 +218,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
         const pc = el("div", "rw-panel rw-per-class-panel");
         const pcTable = el("div", "rw-metrics-wrap");
         pcTable.append(perClassTable(sd));
+        if (sd.thresholds) thresholdOn = { sd, id, split, perClass: pcTable };
         perClassChart.show(perClassSpec === undefined ? {} : { per_class: perClassSpec }, "");
         pc.append(el("h4", "", "Per class"), pcTable, perClassChart.el);
         panels.append(pc);
@@ -195,6 +226,10 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       if (sd.confusion !== null) {
         const cm = el("div", "rw-panel");
         cm.append(el("h4", "", "Confusion matrix"));
+        if (sd.thresholds) {
+          thresholdOn ??= { sd, id, split, perClass: null };
+          cm.append(thresholdPanel.el);
+        }
         confusion.update(sd.confusion, model.get("selected_cell"), live.state.run.task);
         cm.append(confusion.el);
         panels.append(cm);
@@ -202,7 +237,9 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       children.push(panels);
       // A finished iteration without charts (labels only, a vision task) gets none later.
       const waiting = d !== undefined && !d.final ? "Charts appear when the iteration has finished." : "";
-      charts.show(importance === null ? detailCharts : { ...detailCharts, importance }, waiting);
+      const curves = sd.thresholds?.kind === "classification" ? markedSpecs(detailCharts) : detailCharts;
+      charts.show(importance === null ? curves : { ...curves, importance }, waiting);
+      drawThreshold();
     }
     const chartRow = el("div", "rw-charts-row");
     chartRow.append(charts.el, loss.el);
@@ -308,6 +345,11 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   model.on("change:_auto_selected", onSelected);
   model.on("change:split", onOther);
   model.on("change:selected_cell", onOther);
+  const onThreshold = (): void => {
+    if (!writer.busy) drawThreshold();
+  };
+  model.on("change:threshold", onThreshold);
+  model.on("change:_threshold_exact", onThreshold);
   const ticker = setInterval(() => {
     const status = live.state.run.status;
     if (status !== "running" && status !== "queued") return;
@@ -342,6 +384,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.off("change:_auto_selected", onSelected);
     model.off("change:split", onOther);
     model.off("change:selected_cell", onOther);
+    model.off("change:threshold", onThreshold);
+    model.off("change:_threshold_exact", onThreshold);
     charts.clear();
     perClassChart.clear();
     iterChart.finalize();

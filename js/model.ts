@@ -68,6 +68,60 @@ export interface SplitDetail {
   /** Plain data of the charts the static summary draws (detection); the page draws `charts`. */
   plots?: Record<string, unknown>;
   charts: Record<string, Spec>;
+  /** The score-threshold slider's table, once the iteration has ended (threshold.ts). */
+  thresholds?: ThresholdTable | null;
+}
+
+/** One class against the rest: weights scoring at or above each threshold (ascending). */
+export interface ClassThresholds {
+  label: string;
+  positives: number;
+  negatives: number;
+  threshold: number[];
+  tp: number[];
+  fp: number[];
+}
+
+/** Classification: the positive class (binary) or every class (one against the rest). */
+export interface ClassificationThresholds {
+  kind: "classification";
+  mode: string;
+  binary: boolean;
+  classes: ClassThresholds[];
+}
+
+/**
+ * Detection: an ascending grid; `tp`, `fp` as [class, i, n] and `cells` as
+ * [row, column, i, n]: n detections scoring from threshold[i] to the next.
+ */
+export interface DetectionThresholds {
+  kind: "detection";
+  labels: string[];
+  threshold: number[];
+  support: number[];
+  n_true: number[];
+  tp: [number, number, number][];
+  fp: [number, number, number][];
+  /** The true positives' summed IoU, as [class, i, sum]. */
+  iou: [number, number, number][];
+  cells: [number, number, number, number][];
+}
+
+export type ThresholdTable = ClassificationThresholds | DetectionThresholds;
+
+/** The counts at `threshold` itself, from the engine ({} when there are none). */
+export interface ThresholdExact {
+  iteration?: string;
+  split?: string;
+  threshold?: number;
+  /** Classification: per class against the rest. */
+  classes?: { label: string; threshold: number; tp: number; fp: number; fn: number; tn: number }[];
+  /** Detection: the matrix's non-zero cells and the per-class table's counts. */
+  cells?: [number, number, number][];
+  tp?: number[];
+  fp?: number[];
+  support?: number[];
+  mean_iou?: (number | null)[];
 }
 
 export interface Detail {
@@ -102,6 +156,9 @@ export interface Model {
   selected: string | null;
   split: string;
   selected_cell: [string, string] | null;
+  /** The score threshold; null: the arg-max rule (detection: the engine's score_threshold). */
+  threshold: number | null;
+  _threshold_exact: ThresholdExact;
   _auto_selected: boolean;
   /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
   _snapshot: Snapshot | string;

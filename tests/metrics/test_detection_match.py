@@ -1,11 +1,11 @@
 """The batch matcher (``_detection_match``) against the one-image reference rules, and in use.
 
 ``_coco.match_image`` (pycocotools' per-image evaluation, held to COCOeval
-by test_detection) and ``_detection_confusion.image_cells`` match one image
+by test_detection) and ``_detection_confusion.kept_rows`` match one image
 at a time; ``match_batch`` matches many at once, detection rank by rank.
 On random scenes (crowds, tied scores, IoUs exactly on the thresholds,
 degenerate boxes, given areas, small ``max_det``) every kept detection's
-rank, match and ignore bits and matched IoU, and the confusion cells, must
+rank, match and ignore bits, matched IoU and confusion-matrix row must
 be the reference's. Then ``DetectionMetrics`` matching its waiting images
 every few images (not only when read) must still equal pycocotools.
 """
@@ -39,7 +39,7 @@ def scene(rng, kind, n_classes):
     return images
 
 
-def reference(images, n_classes, max_det, score_threshold):
+def reference(images, n_classes, max_det):
     """Each image matched alone by the reference rules, concatenated."""
     out, offset = [], 0
     for im in images:
@@ -48,17 +48,16 @@ def reference(images, n_classes, max_det, score_threshold):
             im["pred_scores"], im["pred_labels"], im["true_labels"], im["true_iscrowd"],
             im["true_area"], THRESHOLDS, max_det, AT_50, n_classes,
         )  # fmt: skip
-        rows, cols = confusion.image_cells(
+        rows = confusion.kept_rows(
             found["keep"], found["ious"], im["pred_scores"], im["pred_labels"],
-            im["true_labels"], im["true_iscrowd"], score_threshold=score_threshold,
-            background=n_classes, threshold=0.5,
+            im["true_labels"], im["true_iscrowd"], background=n_classes, threshold=0.5,
         )  # fmt: skip
-        out.append({**found, "keep": found["keep"] + offset, "rows": rows, "cols": cols})
+        out.append({**found, "keep": found["keep"] + offset, "cm_rows": rows})
         offset += len(im["pred_scores"])
     return out
 
 
-def batched(images, n_classes, max_det, score_threshold):
+def batched(images, n_classes, max_det):
     n_det = [len(im["pred_scores"]) for im in images]
     n_gt = [len(im["true_labels"]) for im in images]
     det_image = np.repeat(np.arange(len(images)), n_det)
@@ -74,7 +73,7 @@ def batched(images, n_classes, max_det, score_threshold):
         np.concatenate([im["true_area"] for im in images]),
         pair_det, pair_gt, _coco.pair_box_iou(det[pair_det], gt[pair_gt], crowd[pair_gt]),
     )  # fmt: skip
-    return match_batch(batch, THRESHOLDS, max_det, AT_50, n_classes, score_threshold, 0.5)
+    return match_batch(batch, THRESHOLDS, max_det, AT_50, n_classes, 0.5)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -82,21 +81,14 @@ def test_batch_matching_equals_matching_each_image_alone(kind, rng):
     for _ in range(25):
         n_classes = int(rng.integers(1, 5))
         max_det = int(rng.choice([1, 2, 3, 100]))
-        score_threshold = float(rng.choice([0.0, 0.5, 0.8]))
         images = scene(rng, kind, n_classes)
-        want = reference(images, n_classes, max_det, score_threshold)
-        got = batched(images, n_classes, max_det, score_threshold)
-        for key in ("keep", "rank", "matched", "ignored"):
+        want = reference(images, n_classes, max_det)
+        got = batched(images, n_classes, max_det)
+        for key in ("keep", "rank", "matched", "ignored", "cm_rows"):
             np.testing.assert_array_equal(got[key], np.concatenate([w[key] for w in want]), key)
         # The matched IoU is the same pair's IoU, so the same float (NaN where none).
         np.testing.assert_array_equal(got["iou"], np.concatenate([w["iou"] for w in want]))
         np.testing.assert_array_equal(got["gt_count"], sum(w["gt_count"] for w in want))
-        cells = np.zeros((n_classes + 1, n_classes + 1), np.int64)
-        np.add.at(cells, (np.concatenate([w["rows"] for w in want]),
-                          np.concatenate([w["cols"] for w in want])), 1)  # fmt: skip
-        mine = np.zeros_like(cells)
-        np.add.at(mine, (got["rows"], got["cols"]), 1)
-        np.testing.assert_array_equal(mine, cells)
 
 
 def test_pair_box_iou_is_box_iou_elementwise(rng):

@@ -1,9 +1,10 @@
 """The detection confusion matrix: runwatch's rule, not pycocotools' (notes/engine.md §5).
 
 COCO has no confusion matrix, so this module owns the one
-``DetectionMetrics.confusion_matrix`` shows: ``image_cells`` picks the
-detections it counts in one image and ``confusion_image`` applies the
-matching rule to them; ``relabel`` and ``normalized`` reshape the summed
+``DetectionMetrics.confusion_matrix`` shows: ``kept_rows`` applies the
+matching rule to every kept detection of one image, once, and ``matrix_at``
+counts the cells of those scoring at least a threshold (any threshold, as
+``DetectionMetrics.at_threshold`` does); ``relabel`` and ``normalized`` reshape the summed
 (K + 1, K + 1) matrix, whose last row and column are the background. The
 IoU it matches on is COCO's (``_coco.box_iou``), computed once per image
 by ``_coco.match_image``.
@@ -14,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def image_cells(
+def kept_rows(
     keep: np.ndarray,
     ious: np.ndarray,
     scores: np.ndarray,
@@ -22,25 +23,31 @@ def image_cells(
     true_cats: np.ndarray,
     true_crowd: np.ndarray,
     *,
-    score_threshold: float,
     background: int,
     threshold: float,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cells ``(true, predicted)`` of one image, from ``_coco.match_image``'s kept detections.
+) -> np.ndarray:
+    """The row of each of ``_coco.match_image``'s kept detections, when all of them count.
 
     ``keep`` and ``ious`` are its ``keep`` and ``ious``; ``scores`` and
-    ``pred_cats`` cover every detection of the image. Counts the kept ones
-    scoring at least ``score_threshold``, in input order.
+    ``pred_cats`` cover every detection of the image. One row per kept
+    detection, in ``keep``'s order: the true class it takes, ``background``,
+    or -1 when it is left out (:func:`assign_rows`, input order breaking
+    score ties). The matching is greedy in descending score, so a
+    detection's row never depends on a lower-scored one: the rows of those
+    scoring at least any ``t`` are the rows a matching of only them gives
+    (:func:`matrix_at`).
     """
-    counted = np.flatnonzero(scores[keep] >= score_threshold)
-    counted = counted[np.argsort(keep[counted], kind="stable")]  # input order
-    return confusion_image(
-        ious[counted], scores[keep[counted]], pred_cats[keep[counted]],
-        true_cats, true_crowd, background=background, threshold=threshold,
+    order = np.argsort(keep, kind="stable")  # input order
+    rows = assign_rows(
+        ious[order], scores[keep[order]], pred_cats[keep[order]], true_cats, true_crowd,
+        background=background, threshold=threshold,
     )  # fmt: skip
+    out = np.empty_like(rows)
+    out[order] = rows
+    return out
 
 
-def confusion_image(
+def assign_rows(
     ious: np.ndarray,
     det_scores: np.ndarray,
     det_cats: np.ndarray,
@@ -48,26 +55,25 @@ def confusion_image(
     gt_crowd: np.ndarray,
     background: int,
     threshold: float = 0.5,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Cells ``(true, predicted)`` of one image's detection confusion matrix.
+) -> np.ndarray:
+    """Each detection's row of one image's detection confusion matrix (-1: left out).
 
     ``ious`` is COCO's IoU (crowd columns: over the detection's area) of the
-    detections to count (already cut by score and ``max_detections``), in
-    input order. In descending score (stable), each takes the still-free
-    non-crowd ground truth with the highest IoU ``>= threshold`` among those
-    of its own class, else among all classes (ties: the first one given):
-    cell (true class, predicted class). A detection left unmatched counts as
-    (background, predicted) unless it overlaps a crowd ground truth of its
-    class at crowd IoU ``>= threshold``, which COCO ignores, so it is left
-    out. Ground truths left free count as (true, background).
+    detections to count (already cut by ``max_detections``), in input order.
+    In descending score (stable), each takes the still-free non-crowd ground
+    truth with the highest IoU ``>= threshold`` among those of its own class,
+    else among all classes (ties: the first one given): row = that true
+    class. A detection left unmatched is ``background`` unless it overlaps a
+    crowd ground truth of its class at crowd IoU ``>= threshold``, which
+    COCO ignores, so it is left out (-1). Ground truths no counted detection
+    takes are missed: (true, background), :func:`matrix_at`.
     """
     order = np.argsort(-det_scores, kind="mergesort")
     over = ious[order] >= threshold  # (D, G)
     same = det_cats[order][:, None] == gt_cats[None, :]
     taken = gt_crowd.copy()  # crowd regions are never taken, nor counted as missed
-    rows, cols = [], []
+    rows = np.full(det_scores.size, -1, np.int32)
     for i, d in enumerate(order.tolist()):
-        cat = int(det_cats[d])
         free = over[i] & ~taken
         if free.any():
             pool = free & same[i]
@@ -75,16 +81,32 @@ def confusion_image(
                 pool = free
             j = int(np.argmax(np.where(pool, ious[d], -1.0)))
             taken[j] = True
-            rows.append(int(gt_cats[j]))
-        elif np.any(over[i] & same[i] & gt_crowd):
-            continue
-        else:
-            rows.append(background)
-        cols.append(cat)
-    missed = gt_cats[~taken]
-    rows.extend(missed.tolist())
-    cols.extend([background] * missed.size)
-    return np.asarray(rows, np.int64), np.asarray(cols, np.int64)
+            rows[d] = int(gt_cats[j])
+        elif not np.any(over[i] & same[i] & gt_crowd):
+            rows[d] = background
+    return rows
+
+
+def matrix_at(
+    rows: np.ndarray,
+    det_cats: np.ndarray,
+    det_scores: np.ndarray,
+    n_true: np.ndarray,
+    score_threshold: float,
+) -> np.ndarray:
+    """The (K + 1, K + 1) matrix of the detections scoring at least ``score_threshold``.
+
+    ``rows`` as :func:`kept_rows` gives them (``K`` is background, -1 left
+    out), ``det_cats`` their predicted classes; ``n_true`` the non-crowd
+    ground truths per class, each a row's total at any threshold: those no
+    counted detection took are missed, (class, background).
+    """
+    k = n_true.size
+    counted = (det_scores >= score_threshold) & (rows >= 0)
+    cells = rows[counted].astype(np.int64) * (k + 1) + det_cats[counted].astype(np.int64)
+    matrix = np.bincount(cells, minlength=(k + 1) ** 2).reshape(k + 1, k + 1)
+    matrix[:k, k] = n_true - matrix[:k, :k].sum(axis=1)
+    return matrix
 
 
 def relabel(confmat: np.ndarray, where: np.ndarray, k: int) -> np.ndarray:

@@ -6,7 +6,7 @@ within one image (and, for COCO, one category), so detection number ``r``
 of every image is matched in one vectorized step, ``r = 0, 1, ...``: the
 Python loop runs as many times as the most crowded image has detections,
 not once per image and threshold (``_coco.match_image`` and
-``_detection_confusion.confusion_image`` are the same rules one image at a
+``_detection_confusion.kept_rows`` are the same rules one image at a
 time, kept as the readable reference the tests hold this module to).
 
 The input is a batch of images flattened: detections and ground truths with
@@ -14,7 +14,7 @@ the position of their image in the batch, and every (detection, ground
 truth) pair of one image with its IoU (COCO's, crowd rule applied), sorted
 by detection then ground truth. ``match_batch`` returns what
 ``DetectionMetrics`` keeps per detection (``_coco.match_image``'s keys, for
-the whole batch) and the confusion-matrix cells.
+the whole batch) and each kept detection's confusion-matrix row.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ def match_batch(
     max_det: int,
     at_50: int,
     n_cats: int,
-    score_threshold: float,
     table_iou: float,
 ) -> dict[str, Any]:
     """COCO's per-image evaluation of every image of ``batch``, and the confusion cells.
@@ -74,10 +73,10 @@ def match_batch(
     each group in score order and cut to ``max_det``), their ``rank`` within
     image and category, ``matched`` and ``ignored`` bits (n, A, T), ``iou``
     (of the match at ``at_50`` in area "all" with a non-crowd ground truth,
-    else NaN), ``gt_count`` (n_cats, A) and the confusion matrix's ``rows``
-    and ``cols`` (``_detection_confusion``'s rule at ``table_iou`` for the
-    kept detections scoring at least ``score_threshold``; background
-    ``n_cats``).
+    else NaN), ``gt_count`` (n_cats, A) and ``cm_rows``: each kept
+    detection's confusion-matrix row (``_detection_confusion``'s rule at
+    ``table_iou``, every kept detection counted; background ``n_cats``, -1
+    left out).
     """
     n_area = len(AREA_RANGES)
     gt_ignored = batch.gt_crowd[:, None] | ~in_range(batch.gt_area)  # (G, A)
@@ -112,9 +111,9 @@ def match_batch(
     good[good] = ~batch.gt_crowd[m50[good]]
     iou[good] = match_iou[good, 0, at_50]
 
-    rows, cols = _confusion_cells(batch, keep, score_threshold, table_iou, n_cats)
+    cm_rows = _confusion_rows(batch, keep, table_iou, n_cats)
     return {"keep": keep, "rank": rank, "matched": hit, "ignored": ignored, "iou": iou,
-            "gt_count": gt_count, "rows": rows, "cols": cols}  # fmt: skip
+            "gt_count": gt_count, "cm_rows": cm_rows}  # fmt: skip
 
 
 def _rank_in_groups(*keys: np.ndarray) -> np.ndarray:
@@ -188,22 +187,23 @@ def _coco_greedy(
     return match, match_iou
 
 
-def _confusion_cells(
-    batch: Batch, keep: np.ndarray, score_threshold: float, threshold: float, background: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """``_detection_confusion.confusion_image``'s cells for every image of the batch.
+def _confusion_rows(
+    batch: Batch, keep: np.ndarray, threshold: float, background: int
+) -> np.ndarray:
+    """``_detection_confusion.kept_rows`` for every image of the batch, in ``keep``'s order.
 
-    Per image, the kept detections scoring at least ``score_threshold`` in
-    descending score (input order on ties) each take the free non-crowd
-    ground truth of highest IoU >= ``threshold`` of their own class, else of
-    any class (the first on ties); unmatched ones are background unless they
-    cover a crowd region of their class; free ground truths are missed.
+    Per image, every kept detection in descending score (input order on
+    ties) takes the free non-crowd ground truth of highest IoU >=
+    ``threshold`` of its own class, else of any class (the first on ties):
+    its row is that true class; unmatched ones are ``background``, or -1
+    (left out) when they cover a crowd region of their class. All kept
+    detections count: the matching is greedy in score order, so the rows of
+    those scoring at least any ``t`` are what matching only them gives
+    (``_detection_confusion.matrix_at``).
     """
-    counted = keep[batch.det_scores[keep] >= score_threshold]
-    counted = counted[np.lexsort((counted, -batch.det_scores[counted], batch.det_image[counted]))]
+    counted = keep[np.lexsort((keep, -batch.det_scores[keep], batch.det_image[keep]))]
     n_gt = batch.gt_cats.size
     det_row = np.full(batch.det_cats.size, background, np.int64)  # background unless matched
-    skipped = np.zeros(batch.det_cats.size, bool)
     if counted.size and n_gt:
         rank = np.full(batch.det_cats.size, -1, np.int64)
         rank[counted] = _rank_in_groups(batch.det_image[counted])
@@ -211,7 +211,7 @@ def _confusion_cells(
         det, gt, iou = batch.pair_det[use], batch.pair_gt[use], batch.pair_iou[use]
         by = np.lexsort((gt, det, rank[det]))
         det, gt, iou = det[by], gt[by], iou[by]
-        taken = batch.gt_crowd.copy()  # crowd regions are never taken, nor missed
+        taken = batch.gt_crowd.copy()  # crowd regions are never taken
         own_class = batch.det_cats[det] == batch.gt_cats[gt]
         bounds = np.searchsorted(rank[det], np.arange((rank[det].max() if det.size else -1) + 2))
         for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
@@ -232,11 +232,5 @@ def _confusion_cells(
             taken[chosen] = True
             det_row[d[starts[found]]] = batch.gt_cats[chosen]
             crowd_own = np.logical_or.reduceat(own & batch.gt_crowd[g], starts)
-            skipped[d[starts[~found & crowd_own]]] = True
-        missed = np.flatnonzero(~taken)
-    else:
-        missed = np.flatnonzero(~batch.gt_crowd)
-    counted = counted[~skipped[counted]]
-    rows = np.r_[det_row[counted], batch.gt_cats[missed]]
-    cols = np.r_[batch.det_cats[counted], np.full(missed.size, background)]
-    return rows.astype(np.int64), cols.astype(np.int64)
+            det_row[d[starts[~found & crowd_own]]] = -1
+    return det_row[keep]

@@ -5,6 +5,9 @@ held as columns of equal length (one row per detection):
 
 - ``det_label`` (class index), ``det_score``, ``det_rank`` (within its image
   and class), ``det_iou`` (IoU of its match at 0.5, else NaN);
+- ``det_cm_true``: its row of the detection confusion matrix when every kept
+  detection counts (a class, K for background, -1 left out), which makes
+  the matrix exact at any score threshold (``_detection_confusion.matrix_at``);
 - ``det_image`` and ``det_auto``: the image's id, or for an image given
   without one its arrival number and ``True`` (those sort after the ids);
 - ``det_matched`` and ``det_ignored``: one bit per (area range, IoU
@@ -33,7 +36,7 @@ from ._labels import labels_to_array
 N_AREA = len(_coco.AREA_RANGES)
 
 #: The per-detection columns stored as given per image (``det_image``/``det_auto`` are per image).
-ROW_COLUMNS = ("label", "score", "rank", "matched", "ignored", "iou")
+ROW_COLUMNS = ("label", "score", "rank", "matched", "ignored", "iou", "cm_true")
 
 
 def n_bytes(n_thresholds: int) -> int:
@@ -53,6 +56,7 @@ def declarations(k: int, n_thresholds: int) -> list[tuple[str, np.ndarray, Merge
         ("det_matched", np.zeros((0, width), np.uint8), "cat"),
         ("det_ignored", np.zeros((0, width), np.uint8), "cat"),
         ("det_iou", np.zeros(0, np.float64), "cat"),
+        ("det_cm_true", np.zeros(0, np.int32), "cat"),
         ("gt_count", np.zeros((k, N_AREA), np.int64), "sum"),
         ("confmat", np.zeros((k + 1, k + 1), np.int64), "sum"),
         ("image_ids", np.zeros(0, np.int64), "cat"),
@@ -61,8 +65,13 @@ def declarations(k: int, n_thresholds: int) -> list[tuple[str, np.ndarray, Merge
     ]
 
 
-def image_rows(found: dict[str, Any], pred_cats: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
-    """One image's rows (``ROW_COLUMNS``) from ``_coco.match_image``'s result."""
+def image_rows(
+    found: dict[str, Any], pred_cats: np.ndarray, scores: np.ndarray, cm_true: np.ndarray
+) -> dict[str, Any]:
+    """One image's rows (``ROW_COLUMNS``) from ``_coco.match_image``'s result.
+
+    ``cm_true``: the kept detections' confusion rows (``_detection_confusion.kept_rows``).
+    """
     keep = found["keep"]
     n = keep.size
     width = found["matched"].shape[1] * found["matched"].shape[2]
@@ -73,6 +82,7 @@ def image_rows(found: dict[str, Any], pred_cats: np.ndarray, scores: np.ndarray)
         "matched": np.packbits(found["matched"].reshape(n, width), axis=1),
         "ignored": np.packbits(found["ignored"].reshape(n, width), axis=1),
         "iou": found["iou"],
+        "cm_true": cm_true.astype(np.int32),
     }
 
 
@@ -109,6 +119,12 @@ def relabel(
     return label, count
 
 
+def relabel_rows(cm_true: np.ndarray, where: np.ndarray, k: int) -> np.ndarray:
+    """``det_cm_true`` for ``k`` classes: background moves to ``k``, -1 stays."""
+    lookup = np.r_[where, k, -1].astype(np.int32)  # index -1 reads the last entry
+    return lookup[cm_true]
+
+
 def unpack(packed: np.ndarray, n_thresholds: int) -> np.ndarray:
     """A packed bit column as booleans of shape (n, A, T)."""
     count = N_AREA * n_thresholds
@@ -126,7 +142,7 @@ def bit(packed: np.ndarray, index: int) -> np.ndarray:
 def check_loaded(arrays: dict[str, np.ndarray], k: int, n_thresholds: int) -> None:
     """``ValueError`` unless loaded state arrays fit each other and ``k`` classes."""
     n = arrays["det_label"].size
-    for name in ("det_score", "det_image", "det_auto", "det_rank", "det_iou"):
+    for name in ("det_score", "det_image", "det_auto", "det_rank", "det_iou", "det_cm_true"):
         if arrays[name].shape != (n,):
             raise ValueError(f"state array {name!r} does not have {n} detections.")
     for name in ("det_matched", "det_ignored"):
@@ -137,6 +153,9 @@ def check_loaded(arrays: dict[str, np.ndarray], k: int, n_thresholds: int) -> No
     labels = arrays["det_label"]
     if n and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"state array 'det_label' has classes outside the {k} labels.")
+    rows = arrays["det_cm_true"]
+    if n and (rows.min() < -1 or rows.max() > k):
+        raise ValueError(f"state array 'det_cm_true' has rows outside the {k} labels.")
 
 
 def config_arrays(

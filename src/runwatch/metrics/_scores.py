@@ -63,13 +63,14 @@ class _Run:
     batches that arrived since the last ``settle``.
     """
 
-    __slots__ = ("scores", "weight", "pending", "_cumulative")
+    __slots__ = ("scores", "weight", "pending", "_cumulative", "_suffix")
 
     def __init__(self) -> None:
         self.scores = np.zeros(0, np.float32)  # concatenation promotes; it never down-casts
         self.weight: np.ndarray | None = None
         self.pending: list[tuple[np.ndarray, np.ndarray | None]] = []
         self._cumulative: np.ndarray | None = None
+        self._suffix: np.ndarray | None = None
 
     def add(self, scores: np.ndarray, weight: np.ndarray | None) -> None:
         if scores.size:
@@ -80,7 +81,7 @@ class _Run:
             return self
         pieces = [(self.scores, self.weight), *self.pending]
         self.pending = []
-        self._cumulative = None
+        self._cumulative = self._suffix = None
         new = np.concatenate([p[0] for p in pieces[1:]])
         if all(w is None for _, w in pieces):
             # Sort the new part, then a stable sort of two sorted runs is a linear merge.
@@ -110,6 +111,15 @@ class _Run:
         if self._cumulative is None:
             self._cumulative = np.r_[0.0, np.cumsum(self.weight)]
         return self._cumulative[at]
+
+    def weight_at_or_above(self, values: np.ndarray) -> np.ndarray:
+        """Weight of the scores ``>= values``, summed from the top (0 exactly above them all)."""
+        at = np.searchsorted(self.scores, values, side="left")
+        if self.weight is None:
+            return (self.scores.size - at).astype(np.float64)
+        if self._suffix is None:
+            self._suffix = np.r_[np.cumsum(self.weight[::-1])[::-1], 0.0]
+        return self._suffix[at]
 
     def extend(self, other: _Run) -> None:
         # Arrays are never written in place, so sharing them with ``other`` is safe.
@@ -204,6 +214,30 @@ class ExactScores:
         tps = pos.total - pos.weight_below(thresholds, "left")
         fps = neg.total - neg.weight_below(thresholds, "left")
         return Curve(thresholds, tps, fps)
+
+    def weights_at_or_above(self, group: int, t: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Weights of positives and negatives scoring ``>= t``, then of those below ``t``.
+
+        Each summed from its own end, so a side with nothing on it is exactly 0.
+        """
+        pos, neg = self._runs(group)
+        return (
+            pos.weight_at_or_above(t), neg.weight_at_or_above(t),
+            pos.weight_below(t, "left"), neg.weight_below(t, "left"),
+        )  # fmt: skip
+
+    def spread_scores(self, group: int, n: int) -> np.ndarray:
+        """About ``n`` scores of the group, evenly spread by rank among positives and negatives."""
+        pos, neg = self._runs(group)
+        half = n // 2
+        return np.concatenate(
+            [
+                run.scores[np.linspace(0, run.scores.size - 1, half).astype(np.int64)]
+                for run in (pos, neg)
+                if run.scores.size and half
+            ]
+            or [np.zeros(0)]
+        ).astype(np.float64)
 
     def merge(self, other: ExactScores) -> None:
         for g in range(self.n_classes + 1):

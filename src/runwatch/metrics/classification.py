@@ -532,6 +532,108 @@ class ClassificationMetrics(Metric):
             ]
         return table
 
+    # ------------------------------------------------------------- thresholds
+    def at_threshold(self, threshold: float, positive: Any = None) -> dict[str, Any]:
+        """The confusion matrix and precision / recall / F1 of ``score >= threshold``.
+
+        One class against the rest: ``positive`` (default the binary task's
+        positive class: ``positive_label``, else ``labels[1]``; required with
+        more than two classes) is predicted where its ``y_proba`` column is at
+        least ``threshold``, as ``confusion_matrix(y == positive, p >= t)``.
+
+        Returns a dict: ``threshold`` (the one applied), ``positive``,
+        ``matrix`` (DataFrame, index true, columns predicted: the two labels
+        in ``labels`` order for a binary task, else ``positive`` and
+        ``"(rest)"``; integers without ``sample_weight``), ``tp``, ``fp``,
+        ``fn``, ``tn``, ``precision``, ``recall``, ``f1`` (of ``positive``,
+        ``zero_division=0``) and ``bound``.
+
+        Exact mode: exact at every threshold (``bound`` 0). Binned mode
+        (``curve_bins``): the histograms count exactly at the bins'
+        boundaries, so ``threshold`` moves down to the boundary at or below
+        it and the result is exact there; ``bound`` is the weight of the bin
+        in between, the most that could sit on the other side of the
+        threshold asked for.
+
+        Raises
+        ------
+        ValueError
+            When ``threshold`` is not a number from 0 to 1, ``positive`` is no
+            label (or missing with more than two classes), or a batch had no
+            ``y_proba``; nothing changes.
+        """
+        from ._thresholds import check_threshold, class_counts, ratios
+
+        t = check_threshold(threshold)
+        group = self._threshold_group(positive)
+        store = self._scored_store()
+        counts = class_counts(store, group, t)
+        precision, recall, f1 = (float(x) for x in ratios(counts["tp"], counts["fp"], counts["fn"]))
+        label = self._labels[group]
+        binary = len(self._labels) == 2
+        names = list(self._labels) if binary else [label, "(rest)"]
+        p = group if binary else 0  # the positive's row and column; the other is the rest
+        whole = np.array_equal(self.confmat, self.counts)  # no sample weight: integer counts
+        cells = {k: int(round(counts[k])) if whole else counts[k] for k in ("tp", "fp", "fn", "tn")}
+        matrix = np.zeros((2, 2), np.int64 if whole else np.float64)
+        matrix[p, p], matrix[p, 1 - p] = cells["tp"], cells["fn"]
+        matrix[1 - p, p], matrix[1 - p, 1 - p] = cells["fp"], cells["tn"]
+        return {
+            "threshold": counts["threshold"],
+            "positive": label,
+            "matrix": _confusion_tables.confusion_frame(matrix, matrix, names, None),
+            **cells,
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "bound": counts["bound"],
+        }
+
+    def threshold_table(self, positive: Any = None, max_points: int | None = None) -> dict:
+        """Cumulative counts at a bounded set of thresholds, for a slider (see ``at_threshold``).
+
+        Returns ``threshold`` (ascending), ``tp`` and ``fp`` (weights scoring
+        ``>=`` each), ``positives`` and ``negatives`` (totals), ``positive``
+        (the class) and ``mode`` ("exact" or "binned"), exact at every
+        point kept: a grid 0.01 to 0.1 apart and scores spread evenly by
+        rank, ``max_points`` in all (default: 201 for a binary task, 110
+        shared by the classes of a multiclass one, at least 11 each). Binned mode: at the bins'
+        boundaries the points snap to.
+        """
+        from ._thresholds import class_table, table_points
+
+        group = self._threshold_group(positive)
+        store = self._scored_store()
+        k = len(self._labels)
+        points = table_points(1 if k == 2 else k) if max_points is None else int(max_points)
+        table = class_table(store, group, points)
+        n_pos, n_neg = store.totals(group)
+        return {
+            **table, "positives": n_pos, "negatives": n_neg,
+            "positive": self._labels[group], "mode": store.mode,
+        }  # fmt: skip
+
+    def _threshold_group(self, positive: Any) -> int:
+        if positive is None:
+            group = positive_index(self._labels, self._positive_label)
+            if group is None or len(self._labels) != 2:
+                raise ValueError(
+                    f"positive must name the class to score against the rest; there are "
+                    f"{len(self._labels)} classes {self._labels}."
+                )
+            return group
+        if positive not in self._index:
+            raise ValueError(f"positive {positive!r} is not one of the labels {self._labels}.")
+        return self._index[positive]
+
+    def _scored_store(self) -> ExactScores | BinnedScores:
+        if self._scores is None or self.n_samples == 0 or self.n_scored < self.n_samples:
+            raise ValueError(
+                "a score threshold needs y_proba for every batch; "
+                f"{int(self.n_scored)} of {int(self.n_samples)} samples had it."
+            )
+        return self._scores
+
     def curves(self) -> dict[str, pd.DataFrame]:
         """Tidy chart data: ``roc``, ``pr``, ``lift``, ``gains``, ``calibration``.
 

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _coco
+from . import _coco, _thresholds
 from . import _detection_batch as _batch
 from . import _detection_confusion as _confusion
 from . import _detection_match as _match
@@ -314,14 +314,16 @@ class DetectionMetrics(Metric):
         )  # fmt: skip
         k = len(self._labels)
         found = _match.match_batch(
-            batch, self._thresholds, self._max_det, self._at_50, k,
-            self._score_threshold, TABLE_IOU,
+            batch, self._thresholds, self._max_det, self._at_50, k, TABLE_IOU
         )  # fmt: skip
         self.gt_count = self.gt_count + found["gt_count"]
-        confmat = np.zeros((k + 1, k + 1), np.int64)
-        np.add.at(confmat, (found["rows"], found["cols"]), 1)
+        keep = found["keep"]
+        n_true = np.bincount(batch.gt_cats[~crowd], minlength=k)
+        confmat = _confusion.matrix_at(
+            found["cm_rows"], cats[keep], scores[keep], n_true, self._score_threshold
+        )
         self.confmat = self.confmat + confmat
-        part = _state.image_rows(found, cats, scores)
+        part = _state.image_rows(found, cats, scores, found["cm_rows"])
         image = det_image[found["keep"]]
         part["image"] = np.array([w.key for w in waiting], np.int64)[image]
         part["auto"] = np.array([w.auto for w in waiting], bool)[image]
@@ -348,6 +350,7 @@ class DetectionMetrics(Metric):
         new_index = {label: i for i, label in enumerate(labels)}
         where = np.array([new_index[label] for label in self._labels], dtype=np.int64)
         self.det_label, self.gt_count = _state.relabel(self.det_label, self.gt_count, where, k)
+        self.det_cm_true = _state.relabel_rows(self.det_cm_true, where, k)
         self.confmat = _confusion.relabel(self.confmat, where, k)
         self._set_labels(labels)
 
@@ -436,6 +439,9 @@ class DetectionMetrics(Metric):
         - ``mean_iou``: the mean IoU of those true positives (NaN if none);
         - ``support``: non-crowd ground truths; ``predicted``: ``tp + fp``.
         """
+        return self._per_class_at(self._score_threshold)
+
+    def _per_class_at(self, score_threshold: float) -> pd.DataFrame:
         import pandas as pd
 
         precision, _ = self._accumulated()
@@ -443,7 +449,7 @@ class DetectionMetrics(Metric):
         columns = _table.per_class_columns(
             precision[self._averaged, :, :, 0], precision[self._at_50, :, :, 0],
             self.gt_count[:, 0], self.det_label, self.det_score, self.det_iou,
-            matched, ignored, self._score_threshold,
+            matched, ignored, score_threshold,
         )  # fmt: skip
         return pd.DataFrame(columns, index=pd.Index(self._labels, name="label"))
 
@@ -506,16 +512,96 @@ class DetectionMetrics(Metric):
         Crowd regions are not rows. ``normalize``: None (counts), ``"true"``
         (rows sum to 1), ``"pred"`` (columns sum to 1) or ``"all"``.
         """
+        self._flush()
+        return self._matrix_frame(_confusion.normalized(self.confmat, normalize))
+
+    def _matrix_frame(self, matrix: np.ndarray) -> pd.DataFrame:
         import pandas as pd
 
-        self._flush()
-        matrix = _confusion.normalized(self.confmat, normalize)
         names = [*self._labels, BACKGROUND]
         return pd.DataFrame(
             matrix,
             index=pd.Index(names, name="true"),
             columns=pd.Index(names, name="predicted"),
         )
+
+    # ------------------------------------------------------------ thresholds
+    def at_threshold(self, threshold: float) -> dict[str, Any]:
+        """The per-class table and the confusion matrix at another score threshold.
+
+        Exactly what a metric built with ``score_threshold=threshold`` and fed
+        the same images gives for ``per_class()`` and ``confusion_matrix()``:
+        matching is greedy in descending score, so a detection's match never
+        depends on lower-scored ones, and each kept detection keeps what it
+        matched (its COCO match bits, its confusion row).
+
+        Returns a dict: ``threshold``, ``per_class`` (the ``per_class()``
+        table: AP columns unchanged, precision, recall, F1, tp, fp, fn,
+        matched IoU at ``threshold``) and ``confusion_matrix`` (counts).
+
+        Raises
+        ------
+        ValueError
+            When ``threshold`` is not a finite number; nothing changes.
+        """
+        t = _thresholds.check_score_threshold(threshold)
+        self._flush()
+        return {
+            "threshold": t,
+            "per_class": self._per_class_at(t),
+            "confusion_matrix": self._matrix_frame(self._matrix_at(t)),
+        }
+
+    def _matrix_at(self, threshold: float) -> np.ndarray:
+        n_true = self.confmat[:-1].sum(axis=1)  # every non-crowd ground truth is in its row
+        return _confusion.matrix_at(
+            self.det_cm_true, self.det_label, self.det_score, n_true, threshold
+        )
+
+    def threshold_table(self) -> dict[str, np.ndarray]:
+        """What the page needs to move the score threshold without the kernel.
+
+        ``threshold``: ascending grid (:func:`._thresholds.detection_grid`);
+        ``tp``, ``fp`` (K, T): the per-class table's counts at each, and
+        ``iou_sum`` the summed IoU of its true positives;
+        ``support`` (K,) of the table; ``n_true`` (K,), each class's
+        non-crowd ground truths, the matrix's row totals; ``cells`` (n, 4):
+        ``[row, column, i, count]``, the confusion cells of the detections
+        scoring from ``threshold[i]`` up to the next one (the last: and
+        above); a cell at ``threshold[i]`` sums its entries from ``i`` on.
+        Missed ground truths are ``n_true`` minus what the row took. Exact at
+        every threshold of the grid.
+        """
+        self._flush()
+        k = len(self._labels)
+        grid = _thresholds.detection_grid(self.det_score)
+        bucket = np.searchsorted(grid, self.det_score, side="right") - 1
+        inside = bucket >= 0
+        matched, ignored = self._table_bits()
+        cats = self.det_label.astype(np.int64)
+        t = grid.size
+
+        def cumulative(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+            w = None if weights is None else weights[mask]
+            flat = np.bincount(cats[mask] * t + bucket[mask], w, minlength=k * t).reshape(k, t)
+            return np.cumsum(flat[:, ::-1], axis=1)[:, ::-1]
+
+        counted = inside & ~ignored
+        rows = self.det_cm_true.astype(np.int64)
+        use = inside & (rows >= 0)
+        flat = (rows[use] * (k + 1) + cats[use]) * t + bucket[use]
+        codes, counts = np.unique(flat, return_counts=True)
+        cell, at = np.divmod(codes, t)
+        row, col = np.divmod(cell, k + 1)
+        return {
+            "threshold": grid,
+            "tp": cumulative(counted & matched),
+            "fp": cumulative(counted & ~matched),
+            "iou_sum": cumulative(counted & matched, self.det_iou),
+            "support": self.gt_count[:, 0].copy(),
+            "n_true": self.confmat[:-1].sum(axis=1),
+            "cells": np.stack([row, col, at, counts], axis=1).astype(np.int64),
+        }
 
     # ------------------------------------------------------ merge and state
     def merge(self, *others: DetectionMetrics) -> DetectionMetrics:

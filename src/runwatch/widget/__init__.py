@@ -34,6 +34,8 @@ from ._contract import (
 from ._frontend import LOADER, FrontEnd, front_end
 from ._payload import ENDED as _ENDED
 from ._push import Pusher
+from ._thresholds import ExactCounts
+from ._thresholds import check as check_threshold
 
 __all__ = ["RunDetails"]
 
@@ -62,6 +64,11 @@ class RunDetails(anywidget.AnyWidget):
         The result set the detail panels show ("train", "validation", "test").
     selected_cell : tuple of (str, str) or None
         The confusion-matrix cell last clicked: (true label, predicted label).
+    threshold : float or None
+        The score threshold of the matrix, P/R/F1 and curve marks (the
+        slider's; set it here too). None: the arg-max rule (detection: the
+        engine's ``score_threshold``). Classification: 0 to 1, the shown
+        class against the rest; detection: any finite score.
     """
 
     _esm = LOADER
@@ -74,6 +81,10 @@ class RunDetails(anywidget.AnyWidget):
     ).tag(sync=True)
     split = traitlets.Unicode("validation").tag(sync=True)
     selected_cell = traitlets.Tuple(None, allow_none=True).tag(sync=True)
+    # Any: the check is ours (traitlets' Float takes True for 1.0).
+    threshold = traitlets.Any(None, allow_none=True).tag(sync=True)
+    # The counts at `threshold` itself, from the engine (widget/_thresholds.py).
+    _threshold_exact = traitlets.Dict().tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
     # The widget's id: a view drawn anew (the output updated after a cell)
@@ -103,6 +114,9 @@ class RunDetails(anywidget.AnyWidget):
         kwargs.setdefault("_bundle", front_end())
         super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
+        self._exact = ExactCounts(run)
+        self.observe(self._on_threshold, names=["threshold", "selected", "split"])
+        self._on_threshold()
         self.on_msg(self._on_page_message)
         # Not following, the thread still sends the details left after priming.
         pusher.start(follow=live)
@@ -137,6 +151,16 @@ class RunDetails(anywidget.AnyWidget):
                 f"split must be one of {', '.join(map(repr, SPLITS))}; got {value!r}."
             )
         return value
+
+    @traitlets.validate("threshold")
+    def _check_threshold(self, proposal: dict[str, Any]) -> float | None:
+        try:
+            return check_threshold(self.run.task, proposal["value"])
+        except ValueError as e:
+            raise traitlets.TraitError(str(e)) from None
+
+    def _on_threshold(self, change: Any = None) -> None:
+        self._threshold_exact = self._exact.payload(self.selected, self.split, self.threshold)
 
     @traitlets.validate("selected_cell")
     def _check_selected_cell(self, proposal: dict[str, Any]) -> tuple[str, str] | None:

@@ -23,6 +23,8 @@ MODEL_TRAITS: tuple[str, ...] = (
     "selected",
     "split",
     "selected_cell",
+    "threshold",
+    "_threshold_exact",
     "_auto_selected",
     "_snapshot",
     "_uid",
@@ -106,6 +108,8 @@ class SplitDetail(TypedDict):
     # "matched_iou"; widget._vision_charts.detection_charts); {} for other tasks
     plots: dict[str, Any]
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
+    # The score-threshold slider's table (runwatch.views.thresholds), once final; else None.
+    thresholds: dict[str, Any] | None
 
 
 class Detail(TypedDict):

@@ -29,6 +29,7 @@ from ._contract import (
     SplitDetail,
 )
 from ._spec_data import csv_data, round_data
+from ._thresholds import split_table
 from ._vision_charts import detection_charts, is_detection
 
 #: Most points per curve line in a payload (the views thin to 500; the page needs fewer).
@@ -366,6 +367,7 @@ def split_detail(
     else:
         curves = engine.curves() if charts and hasattr(engine, "curves") else {}
         specs = chart_specs(curves, table) if charts else {}
+    thresholds = split_table(engine, table, SHOWN_CLASSES) if charts else None
     values = {name: number(value) for name, value in metrics.items()}
     reasons: dict[str, str] = {}
     if hasattr(engine, "reasons") and any(v is None for v in values.values()):
@@ -383,6 +385,7 @@ def split_detail(
         "confusion": matrix,
         "plots": plots,
         "charts": specs,
+        "thresholds": thresholds,
     }
 
 
