@@ -83,6 +83,7 @@ async function view(uid: string, seq = 0) {
     selected: null,
     split: "validation",
     selected_cell: null,
+    compared: null,
     _auto_selected: true,
     _snapshot: JSON.stringify(snapshot(seq)),
     _uid: uid,

@@ -101,6 +101,7 @@ async function setup(snap: Snapshot = snapshot()) {
     selected: "3",
     split: "validation",
     selected_cell: null,
+    compared: null,
     _auto_selected: true,
     _snapshot: snap,
     _uid: `marimo-${Math.random()}`,

@@ -100,6 +100,8 @@ export interface Model {
   selected: string | null;
   split: string;
   selected_cell: [string, string] | null;
+  /** A second iteration shown beside `selected` (compare mode); null: none. */
+  compared: string | null;
   _auto_selected: boolean;
   /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
   _snapshot: Snapshot | string;

@@ -62,6 +62,11 @@ class RunDetails(anywidget.AnyWidget):
         The result set the detail panels show ("train", "validation", "test").
     selected_cell : tuple of (str, str) or None
         The confusion-matrix cell last clicked: (true label, predicted label).
+    compared : str or None
+        Id of a second iteration shown beside ``selected`` (a shift-click on
+        its row, or the "compare with" picker): both metrics columns and their
+        difference, overlaid curves, the difference of the row-normalised
+        confusion matrices. None (Esc, the clear button) leaves compare mode.
     """
 
     _esm = LOADER
@@ -74,6 +79,9 @@ class RunDetails(anywidget.AnyWidget):
     ).tag(sync=True)
     split = traitlets.Unicode("validation").tag(sync=True)
     selected_cell = traitlets.Tuple(None, allow_none=True).tag(sync=True)
+    compared = traitlets.Union(
+        [traitlets.Unicode(), traitlets.Int()], default_value=None, allow_none=True
+    ).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
     # The widget's id: a view drawn anew (the output updated after a cell)
@@ -114,9 +122,18 @@ class RunDetails(anywidget.AnyWidget):
         value = proposal["value"]
         if value is None:
             return None
-        text = str(value)
         if self._setting_auto:  # the pusher's pick, read from the store
-            return text
+            return str(value)
+        return self._iteration_id("selected", value)
+
+    @traitlets.validate("compared")
+    def _check_compared(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        return None if value is None else self._iteration_id("compared", value)
+
+    def _iteration_id(self, name: str, value: Any) -> str:
+        """``value`` as the text id of an iteration of the run; TraitError naming ``name``."""
+        text = str(value)
         try:
             known = not isinstance(value, bool) and text.isdigit()
             known = known and self.run.get(int(text)) is not None
@@ -124,7 +141,7 @@ class RunDetails(anywidget.AnyWidget):
             known = False
         if not known:
             raise traitlets.TraitError(
-                f"selected must be the id of an iteration of run {self.run.name!r} "
+                f"{name} must be the id of an iteration of run {self.run.name!r} "
                 f"(or None); got {value!r}."
             )
         return text

@@ -23,6 +23,7 @@ MODEL_TRAITS: tuple[str, ...] = (
     "selected",
     "split",
     "selected_cell",
+    "compared",
     "_auto_selected",
     "_snapshot",
     "_uid",
