@@ -84,6 +84,18 @@ describe("overlaid curves", () => {
   const a = curve([{ series: "micro average", rank: 0, fpr: 0 }, { series: "cat", rank: 1, fpr: 0 }], ["#000", "#c1"]);
   const b = curve([{ series: "micro average", rank: 0, fpr: 0.1 }, { series: "eel", rank: 1, fpr: 0.2 }], ["#000", "#c1"]);
 
+  test("rows sent as CSV (as the kernel sends them) are read with their types", () => {
+    const csv = curve([], ["#000"]);
+    (csv["data"] as Record<string, unknown>)["values"] = 'series,rank,fpr\n"eel, the",0,0.5\nowl,1,\n';
+    (csv["data"] as Record<string, unknown>)["format"] = { type: "csv", parse: { rank: "number", fpr: "number" } };
+    const o = overlaySpec(csv, a, ["#2", "#1"]) as { data: { values: Record<string, unknown>[]; format?: unknown } };
+    expect(o.data.format).toBeUndefined();
+    expect(o.data.values.slice(0, 2)).toEqual([
+      { series: "eel, the", rank: 0, fpr: 0.5, iteration: "#2" },
+      { series: "owl", rank: 1, fpr: null, iteration: "#2" },
+    ]);
+  });
+
   test("both iterations' rows, told apart by dash; b's own class ranks after a's", () => {
     const o = overlaySpec(a, b, ["#3", "#1"]) as { data: { values: Record<string, unknown>[] }; layer: { encoding: Record<string, Record<string, unknown>> }[]; title: { text: string } };
     const rows = o.data.values;

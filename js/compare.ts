@@ -4,6 +4,7 @@
 // name, a class one of them never saw counting as zeros there. The pure parts
 // mirror runwatch.views.compare (tested against scikit-learn); the tables and the
 // difference matrix are drawn here.
+import { read } from "vega";
 import { OTHER, denseCounts } from "./confusion";
 import { columnFormat, formatColumn, formatNumber } from "./format";
 import type { Confusion, MetricGroup, SplitDetail, Spec } from "./model";
@@ -329,6 +330,18 @@ export const ITERATION_DASHES: [number[], number[]] = [[1, 0], [5, 3]];
 type Rec = Record<string, unknown>;
 
 /**
+ * The rows of a spec's inline data: objects as they are, or the CSV text the kernel
+ * sends them as (widget/_spec_data.py), read with its declared types as vega reads it.
+ */
+export function dataRows(data: Rec | undefined): Rec[] {
+  const values = data?.["values"];
+  if (Array.isArray(values)) return values as Rec[];
+  if (typeof values !== "string") return [];
+  const format = (data?.["format"] as Rec | undefined) ?? { type: "csv" };
+  return read(values, format as never) as Rec[];
+}
+
+/**
  * One curve chart of both iterations (the kernel's spec of `a`, with `b`'s rows
  * added): classes keep their colours, the iterations are told apart by dash (a
  * solid, b dashed, in a legend of their own), a hovered or picked class lights
@@ -338,8 +351,9 @@ type Rec = Record<string, unknown>;
 export function overlaySpec(a: Spec, b: Spec, names: [string, string]): Spec {
   const out = JSON.parse(JSON.stringify(a)) as Rec;
   const data = out["data"] as Rec | undefined;
-  const rowsA: Rec[] = ((data?.["values"] as Rec[] | undefined) ?? []).map((r) => ({ ...r, iteration: names[0] }));
-  const rowsB: Rec[] = (((b["data"] as Rec | undefined)?.["values"] as Rec[] | undefined) ?? []).map((r) => ({ ...r, iteration: names[1] }));
+  const rowsA: Rec[] = dataRows(data).map((r) => ({ ...r, iteration: names[0] }));
+  const rowsB: Rec[] = dataRows(b["data"] as Rec | undefined).map((r) => ({ ...r, iteration: names[1] }));
+  if (data !== undefined) delete data["format"]; // the rows go back as objects
   const ranks = new Map<string, number>();
   for (const r of rowsA) ranks.set(String(r["series"]), Number(r["rank"]));
   let next = ranks.size === 0 ? 0 : Math.max(...ranks.values()) + 1;
