@@ -1,7 +1,7 @@
 // The pure parts of the overfit gap (the same rules as runwatch.views.gap).
 import { describe, expect, test } from "vitest";
 
-import { flagClasses, gapColumn, lossGap, metricGap, perClassGap } from "./gap";
+import { barScale, flagClasses, gapColumn, lossGap, metricGap, perClassGap } from "./gap";
 import type { SplitDetail } from "./model";
 
 function split(over: Partial<SplitDetail>): SplitDetail {
@@ -32,6 +32,16 @@ describe("the overfit gap", () => {
     expect(g.rows[1]?.gap["precision"]).toBe(0.25);
     // Gaps 0.3, 0.4, 0.02, -0.1, 0.2: the three largest of at least 0.05 are b, a, e.
     expect(g.rows.filter((r) => r.flagged).map((r) => r.label)).toEqual(["a", "b", "e"]);
+  });
+
+  test("the bars' scale is the largest gap of the scores, not of a loss", () => {
+    const rows = [
+      { metric: "accuracy", train: 1, validation: 0.9, gap: 0.1 },
+      { metric: "AUC_macro", train: 0.95, validation: 0.75, gap: 0.2 },
+      { metric: "log_loss", train: 0.5, validation: 3, gap: -2.5 },
+    ];
+    expect(barScale(rows)).toBeCloseTo(0.2, 12);
+    expect(barScale(rows.slice(2))).toBe(2.5);
   });
 
   test("the flag rule: at most three, at least 0.05, ties to the first", () => {

@@ -126,6 +126,10 @@ export function barCell(gap: number | null, max: number): HTMLTableCellElement {
     const bar = document.createElement("div");
     const width = (50 * Math.min(1, Math.abs(gap) / max)).toFixed(1);
     bar.className = gap >= 0 ? "rw-gap-pos" : "rw-gap-neg";
+    if (Math.abs(gap) > max) {
+      bar.classList.add("rw-gap-cut");
+      td.title = "beyond the scale of the scores' gaps";
+    }
     bar.style.width = `${width}%`;
     bar.style.left = gap >= 0 ? "50%" : `${(50 - Number(width)).toFixed(1)}%`;
     track.append(bar);
@@ -159,12 +163,27 @@ function signedText(v: number, text: string): string {
   return v > 0 ? `+${text}` : v < 0 ? `\u2212${text.replace(/^-/, "")}` : text;
 }
 
+/** Whether a metric is a score or a rate (both values within [-1, 1]), unlike a loss or an error. */
+function bounded(r: MetricGap): boolean {
+  return Math.abs(r.train) <= 1 && Math.abs(r.validation) <= 1;
+}
+
+/**
+ * The gap a full bar stands for: the largest of the scores and rates, so a log loss
+ * gap of 2.5 does not flatten the 0.05 gaps of the scores (its bar is cut at the
+ * end); the largest of all when there are no scores.
+ */
+export function barScale(rows: readonly MetricGap[]): number {
+  const scores = rows.filter(bounded);
+  return Math.max(0, ...(scores.length > 0 ? scores : rows).map((r) => Math.abs(r.gap)));
+}
+
 /** The metrics' gaps: metric, train, validation, gap and its bar. */
 export function metricGapTable(rows: readonly MetricGap[]): HTMLTableElement {
   const t = table("rw-gap-metrics", ["Metric", "Train", "Validation", "Gap", ""]);
   const values = columnFormat(rows.flatMap((r) => [r.train, r.validation]));
   const gaps = columnFormat(rows.map((r) => Math.abs(r.gap)));
-  const max = Math.max(0, ...rows.map((r) => Math.abs(r.gap)));
+  const max = barScale(rows);
   const body = t.tBodies[0]!;
   for (const r of rows) {
     const tr = body.insertRow();
@@ -339,4 +358,6 @@ export const GAP_CSS = `
 .rw-gap-neg { background: #f28e2b; }
 .rw-gap-flagged td:first-child { font-weight: 600; }
 .rw-gap-flag { color: #c0392b; }
+.rw-gap-cut.rw-gap-pos { border-right: 3px double white; }
+.rw-gap-cut.rw-gap-neg { border-left: 3px double white; }
 `;

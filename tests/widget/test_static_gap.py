@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from runwatch.tracking import Run
 from runwatch.widget._static import summary_html, summary_snapshot
-from runwatch.widget._static_gap import bar, gap_html
+from runwatch.widget._static_gap import bar, bar_scale, gap_html
 
 from .conftest import XSS, log_sweep
 
@@ -80,3 +80,13 @@ def test_the_bar_grows_from_the_middle_both_ways():
     assert "left:60.0px;width:30.0px" in right and "#4e79a7" in right
     assert "left:0.0px;width:60.0px" in left and "#f28e2b" in left
     assert "background:#4e79a7" not in bar(None, 1.0)
+
+
+def test_a_loss_gap_does_not_set_the_scale_of_the_scores_bars():
+    rows = [
+        {"metric": "accuracy", "train": 1.0, "validation": 0.9, "gap": 0.1},
+        {"metric": "AUC_macro", "train": 0.95, "validation": 0.75, "gap": 0.2},
+        {"metric": "log_loss", "train": 0.5, "validation": 3.0, "gap": -2.5},
+    ]
+    assert bar_scale(rows) == pytest.approx(0.2)
+    assert bar_scale(rows[2:]) == 2.5

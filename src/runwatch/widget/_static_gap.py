@@ -75,6 +75,17 @@ def bar(gap: float | None, top: float) -> str:
     )
 
 
+def bar_scale(rows: Sequence[Mapping[str, Any]]) -> float:
+    """The gap a full bar stands for: the largest gap of the scores and rates.
+
+    Those are the metrics with both values within [-1, 1], so a log loss gap
+    of 2.5 does not flatten gaps of 0.05 (its bar is cut at the end); the
+    largest of all when there are no scores. As ``js/gap.ts``.
+    """
+    scores = [r for r in rows if abs(r["train"]) <= 1 and abs(r["validation"]) <= 1]
+    return max((abs(r["gap"]) for r in scores or rows), default=0.0)
+
+
 def _frame(split: SplitDetail) -> pd.DataFrame:
     rows = split.get("per_class") or []
     return pd.DataFrame([{k: v for k, v in r.items() if k != "label"} for r in rows]).set_axis(
@@ -89,7 +100,7 @@ def metric_gap_table(train: SplitDetail, validation: SplitDetail) -> str:
         return ""
     values = fmt_column([v for r in rows for v in (r["train"], r["validation"])])
     gaps = _signed([r["gap"] for r in rows])
-    top = max(abs(r["gap"]) for r in rows)
+    top = bar_scale(rows)
     head = _th("Metric", False) + _th("Train") + _th("Validation") + _th("Gap") + _th("")
     body = "".join(
         f"<tr>{_td(esc(r['metric']), False)}{_td(values[2 * i])}{_td(values[2 * i + 1])}"
