@@ -65,7 +65,8 @@ describe("metrics and per-class columns", () => {
   test("signed text", () => {
     expect(signed(0.5, "0.50")).toBe("+0.50");
     expect(signed(-0.5, "-0.50")).toBe("\u22120.50");
-    expect(signed(-1e-9, "0.00")).toBe("-0.00");
+    expect(signed(-0.25, "0.25")).toBe("\u22120.25");
+    expect(signed(-1e-9, "0.00")).toBe("\u22120.00");
     expect(signed(0, "0.00")).toBe("0.00");
     expect(signed(null, "")).toBe("\u2014");
   });

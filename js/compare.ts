@@ -160,8 +160,8 @@ export function comparePerClass(a: SplitDetail, b: SplitDetail): { columns: [str
 export function signed(v: number | null, text: string): string {
   if (v === null) return "\u2014";
   if (v > 0) return `+${text}`;
-  if (v < 0 && !text.startsWith("-")) return `-${text}`; // -0.00001 printed as 0.00
-  return text.startsWith("-") ? `\u2212${text.slice(1)}` : text;
+  // A minus sign as wide as the plus, whether the text has a hyphen or not (|v| given).
+  return v < 0 ? `\u2212${text.replace(/^-/, "")}` : text;
 }
 
 function cell(tr: HTMLTableRowElement, text: string, cls = ""): HTMLTableCellElement {

@@ -95,7 +95,9 @@ def _frame(split: SplitDetail) -> pd.DataFrame:
 
 def metric_gap_table(train: SplitDetail, validation: SplitDetail) -> str:
     """Metric, train, validation, gap and its bar, for each metric defined in both."""
-    rows = metric_gap(train["metrics"], validation["metrics"])
+    # In the page's order: by group, the primary metric's first.
+    names = [m for g in train.get("groups") or [] for m in g["metrics"]] or None
+    rows = metric_gap(train["metrics"], validation["metrics"], names)
     if not rows:
         return ""
     values = fmt_column([v for r in rows for v in (r["train"], r["validation"])])
