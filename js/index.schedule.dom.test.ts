@@ -85,6 +85,7 @@ async function view(uid: string, seq = 0) {
     selected_cell: null,
     threshold: null,
     _threshold_exact: {},
+    compared: null,
     _auto_selected: true,
     _snapshot: JSON.stringify(snapshot(seq)),
     _uid: uid,

@@ -103,6 +103,7 @@ async function setup(snap: Snapshot = snapshot()) {
     selected_cell: null,
     threshold: null,
     _threshold_exact: {},
+    compared: null,
     _auto_selected: true,
     _snapshot: snap,
     _uid: `marimo-${Math.random()}`,

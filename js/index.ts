@@ -1,13 +1,15 @@
 // The RunDetails front end (anywidget): `initialize` follows the model's
 // state (snapshot trait + numbered delta messages), `render` draws a view.
 import { ChartGrid, LossChart } from "./charts";
+import { COMPARE_CSS, OVERLAID, OverlayCache, compareBar, compareMetricsTable, comparePerClassTable, differenceMatrix } from "./compare";
+import { GAP_CSS, GapPanel } from "./gap";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { acquireLive, type Live, type Update } from "./live";
 import { viewMemory } from "./memory";
-import type { Batch, SplitDetail, WidgetModel } from "./model";
+import type { Batch, Spec, SplitDetail, WidgetModel } from "./model";
 import { CSS } from "./style";
 import { IterationsTable } from "./table";
 import { applyBars, applyMarks, exactFor, markedSpecs, THRESHOLD_CSS, ThresholdPanel, thresholdView } from "./threshold";
@@ -75,8 +77,9 @@ function ago(ms: number): string {
 function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): () => void {
   const { live, stop: stopFollowing } = follow(model);
   const style = document.createElement("style");
-  style.textContent = CSS + THRESHOLD_CSS;
+  style.textContent = CSS + THRESHOLD_CSS + COMPARE_CSS + GAP_CSS;
   const root = el("div", "rw-root");
+  root.tabIndex = -1; // a click inside focuses the widget, so Esc reaches it
   const header = el("div", "rw-header");
   let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
   // Every write goes through it: it sets only what differs (writer.ts says why).
@@ -87,10 +90,27 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     writer.write({ selected: id, _auto_selected: false });
     drawAll();
   };
+  // Compare mode: a second iteration beside the shown one, from the details in the page.
+  const compareWith = (id: string | null): void => {
+    if (writer.write({ compared: id })) {
+      drawTable();
+      drawDetail();
+    }
+  };
+  const pickRow = (id: string, shift?: boolean): void => {
+    if (!shift) select(id);
+    else if (id !== selectedId()) compareWith(id);
+  };
+  root.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && model.get("compared") !== null && model.get("compared") !== undefined) {
+      e.preventDefault();
+      compareWith(null);
+    }
+  });
   // What the user set in an earlier view of this widget (the output is redrawn when
   // the cell that fed the run ends).
   const memory = viewMemory(model.get("_uid"));
-  const table = new IterationsTable({ metricName: "", onSelect: select, memory });
+  const table = new IterationsTable({ metricName: "", onSelect: pickRow, memory });
   const detail = el("div", "rw-detail");
   const confusion = new ConfusionPanel({
     memory,
@@ -128,6 +148,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     },
   });
   const perClassChart = new ChartGrid();
+  const gap = new GapPanel();
+  const overlays = new OverlayCache();
   const loss = new LossChart(live.state.loss_chart, memory);
   const iterChart = new IterationsChart(live.state.iterations_chart ?? null, { onSelect: (id) => select(id), memory });
   root.append(header, iterChart.el, table.el, detail);
@@ -183,9 +205,21 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     header.replaceChildren(...parts);
   };
 
+  /** The compared iteration's id, when it is another iteration of the run. */
+  const comparedId = (): string | null => {
+    const c = model.get("compared") ?? null;
+    if (c === null || c === selectedId()) return null;
+    return live.state.iterations.some((r) => r.id === c) ? c : null;
+  };
+
   let shownLoss: string | null = null;
   const drawDetail = (): void => {
     const id = selectedId();
+    const cid = comparedId();
+    if (cid !== null && id !== null) {
+      drawComparison(id, cid);
+      return;
+    }
     const row = live.state.iterations.find((r) => r.id === id);
     const d = id === null ? undefined : live.state.details[id];
     const split = pickSplit(d, model.get("split"));
@@ -201,6 +235,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
         if (writer.write({ split: s })) drawDetail();
       }),
     );
+    if (row !== undefined) children.push(compareBar(live.state.iterations, id, null, compareWith));
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
     thresholdOn = null;
     const importance = d?.importance ?? null; // absent in payloads older than it
@@ -241,6 +276,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       charts.show(importance === null ? curves : { ...curves, importance }, waiting);
       drawThreshold();
     }
+    gap.show(d, id === null ? [] : (live.state.losses[id] ?? []));
+    children.push(gap.el);
     const chartRow = el("div", "rw-charts-row");
     chartRow.append(charts.el, loss.el);
     children.push(chartRow);
@@ -248,6 +285,69 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     if (id !== shownLoss) {
       shownLoss = id;
       loss.replace(id === null ? [] : (live.state.losses[id] ?? []));
+    }
+  };
+
+  // Both iterations side by side: metrics, per-class table, the difference of the
+  // row-normalised matrices, overlaid curves; the shown iteration's loss below.
+  const drawComparison = (id: string, cid: string): void => {
+    const rows = live.state.iterations;
+    const ra = rows.find((r) => r.id === id);
+    const rb = rows.find((r) => r.id === cid);
+    const da = live.state.details[id];
+    const db = live.state.details[cid];
+    const names: [string, string] = [`#${ra?.index ?? id}`, `#${rb?.index ?? cid}`];
+    const split = pickSplit(da, model.get("split"));
+    const title = el("div", "rw-detail-title rw-compare-title", `Iteration ${names[0]}: ${ra?.name ?? ""}  vs  ${names[1]}: ${rb?.name ?? ""}`);
+    const children: HTMLElement[] = [title];
+    children.push(
+      splitSelector(da, split, (s) => {
+        if (writer.write({ split: s })) drawDetail();
+      }),
+    );
+    children.push(compareBar(rows, id, cid, compareWith));
+    const sa = da !== undefined && split !== null ? da.splits[split] : undefined;
+    const sb = db !== undefined && split !== null ? db.splits[split] : undefined;
+    if (sa === undefined || sb === undefined) {
+      const who = sa === undefined ? names[0] : names[1];
+      const what = split === null ? "predictions" : `a ${split} split`;
+      const waiting = (sa === undefined ? da : db) === undefined ? "Its details have not reached the page yet." : "";
+      children.push(el("p", "rw-empty rw-compare-missing", `${who} has no ${what} to compare. ${waiting}`.trim()));
+      charts.show({}, "");
+    } else {
+      const panels = el("div", "rw-panels");
+      const m = el("div", "rw-panel rw-metrics-wrap");
+      m.append(el("h4", "", "Metrics"), compareMetricsTable(sa, sb, names, live.state.run.primary_metric));
+      panels.append(m);
+      if (sa.per_class.length > 0 || sb.per_class.length > 0) {
+        const pc = el("div", "rw-panel rw-per-class-panel");
+        const wrap = el("div", "rw-metrics-wrap");
+        wrap.append(comparePerClassTable(sa, sb, names));
+        pc.append(el("h4", "", "Per class"), wrap);
+        panels.append(pc);
+      }
+      if (sa.confusion !== null && sb.confusion !== null) {
+        const cm = el("div", "rw-panel rw-diff-panel");
+        cm.append(el("h4", "", "Confusion matrix: difference"), differenceMatrix(sa.confusion, sb.confusion, names));
+        panels.append(cm);
+      }
+      children.push(panels);
+      const specs: Record<string, Spec> = {};
+      for (const [name, spec] of Object.entries(sa.charts)) {
+        if (name === "per_class") continue; // the per-class table has both
+        const other = sb.charts[name];
+        specs[name] = OVERLAID.includes(name) && other !== undefined ? overlays.get(name, spec, other, names) : spec;
+      }
+      const waiting = !da!.final || !db!.final ? "Charts appear when both iterations have finished." : "";
+      charts.show(specs, waiting);
+    }
+    const chartRow = el("div", "rw-charts-row");
+    chartRow.append(charts.el, loss.el);
+    children.push(chartRow);
+    detail.replaceChildren(...children);
+    if (id !== shownLoss) {
+      shownLoss = id;
+      loss.replace(live.state.losses[id] ?? []);
     }
   };
 
@@ -279,7 +379,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     fallback = setTimeout(drawCharts, 250);
   };
   const drawTable = (): void => {
-    table.update(live.state.iterations, selectedId(), live.state.run.primary_metric);
+    table.update(live.state.iterations, selectedId(), live.state.run.primary_metric, comparedId());
   };
 
   const drawAll = (): void => {
@@ -303,10 +403,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     if (u.deltas.some((d) => d.kind === "iteration" || d.kind === "run")) drawTable();
     let detailChanged = false;
     for (const d of u.deltas) {
-      if (d.kind === "detail" && d.detail.iteration === id) detailChanged = true;
+      if (d.kind === "detail" && (d.detail.iteration === id || d.detail.iteration === comparedId())) detailChanged = true;
       if (d.kind === "iteration" && d.row.id === id) detailChanged = true;
       if (d.kind === "run" && picked === null && model.get("selected") === null) detailChanged = true;
-      if (d.kind === "loss" && d.iteration === id && shownLoss === id) loss.append(d.points);
+      if (d.kind === "loss" && d.iteration === id && shownLoss === id) {
+        loss.append(d.points);
+        if (comparedId() === null) gap.showLoss(live.state.losses[id] ?? []);
+      }
     }
     const moved = selectedId() !== id;
     drawChartsLater(moved || u.deltas.some((d) => d.kind !== "loss"), detailChanged || moved);
@@ -339,6 +442,11 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const onOther = (): void => {
     if (!writer.busy) drawDetail();
   };
+  const onCompared = (): void => {
+    if (writer.busy) return;
+    drawTable();
+    drawDetail();
+  };
 
   const stopListening = live.listen(onUpdate);
   model.on("change:selected", onSelected);
@@ -350,6 +458,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   };
   model.on("change:threshold", onThreshold);
   model.on("change:_threshold_exact", onThreshold);
+  model.on("change:compared", onCompared);
   const ticker = setInterval(() => {
     const status = live.state.run.status;
     if (status !== "running" && status !== "queued") return;
@@ -386,6 +495,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.off("change:selected_cell", onOther);
     model.off("change:threshold", onThreshold);
     model.off("change:_threshold_exact", onThreshold);
+    model.off("change:compared", onCompared);
+    gap.finalize();
     charts.clear();
     perClassChart.clear();
     iterChart.finalize();

@@ -159,6 +159,8 @@ export interface Model {
   /** The score threshold; null: the arg-max rule (detection: the engine's score_threshold). */
   threshold: number | null;
   _threshold_exact: ThresholdExact;
+  /** A second iteration shown beside `selected` (compare mode); null: none. */
+  compared: string | null;
   _auto_selected: boolean;
   /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
   _snapshot: Snapshot | string;

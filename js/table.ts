@@ -90,7 +90,8 @@ function cellText(row: IterationRow, key: SortKey, format: ColumnFormat): string
 
 export interface TableOptions {
   metricName: string;
-  onSelect: (id: string) => void;
+  /** A row picked: clicked (`shift`: shift-clicked, to compare it) or reached by the arrow keys. */
+  onSelect: (id: string, shift?: boolean) => void;
   /** Where the sort and "Show all" are kept for the next view of the widget. */
   memory?: ViewMemory;
 }
@@ -113,8 +114,8 @@ export function visibleRows(order: readonly IterationRow[], selected: string | n
 }
 
 /** What a drawn row shows: a row is rebuilt only when this changes (the columns' decimals included). */
-function rowKey(row: IterationRow, selected: string | null, format: ColumnFormat): string {
-  return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected, format]);
+function rowKey(row: IterationRow, selected: string | null, format: ColumnFormat, compared: string | null = null): string {
+  return JSON.stringify([row.index, row.name, row.status, row.duration, row.metric, row.best, row.is_best, row.id === selected, row.id === compared, format]);
 }
 
 /**
@@ -128,6 +129,7 @@ export class IterationsTable {
   private sort: Sort = { key: "index", dir: "asc" };
   private rows: IterationRow[] = [];
   private selected: string | null = null;
+  private compared: string | null = null;
   private order: IterationRow[] = [];
   private table: HTMLTableElement | null = null;
   private body: HTMLTableSectionElement | null = null;
@@ -170,13 +172,14 @@ export class IterationsTable {
         return;
       }
       const tr = target?.closest("tr.rw-row");
-      if (tr instanceof HTMLElement && tr.dataset["id"] !== undefined) this.options.onSelect(tr.dataset["id"]);
+      if (tr instanceof HTMLElement && tr.dataset["id"] !== undefined) this.options.onSelect(tr.dataset["id"], (e as MouseEvent).shiftKey);
     });
   }
 
-  update(rows: IterationRow[], selected: string | null, metricName: string): void {
+  update(rows: IterationRow[], selected: string | null, metricName: string, compared: string | null = null): void {
     this.rows = rows;
     this.selected = selected;
+    this.compared = compared;
     this.options.metricName = metricName;
     this.draw();
   }
@@ -203,7 +206,7 @@ export class IterationsTable {
     this.format = metricFormat(this.rows);
     for (const row of rows) {
       seen.add(row.id);
-      const key = rowKey(row, this.selected, this.format);
+      const key = rowKey(row, this.selected, this.format, this.compared);
       let entry = this.drawn.get(row.id);
       if (entry === undefined || entry.key !== key) {
         const tr = this.buildRow(row);
@@ -259,6 +262,7 @@ export class IterationsTable {
     tr.className = "rw-row";
     if (row.is_best) tr.classList.add("rw-best");
     if (row.id === this.selected) tr.classList.add("rw-selected");
+    if (row.id === this.compared) tr.classList.add("rw-compared");
     tr.classList.add(`rw-status-${row.status.replace(/[^a-z]/g, "")}`);
     for (const col of COLUMNS) {
       const td = document.createElement("td");

@@ -75,3 +75,27 @@ def test_selected_cell_is_a_pair_of_labels(widget):
     assert widget.selected_cell == ("digit 3", "5")
     widget.selected_cell = None
     assert widget.selected_cell is None
+
+
+def test_compared_takes_an_iteration_id_and_none_clears_it(widget, sweep):
+    assert widget.compared is None
+    seen = []
+    widget.observe(lambda change: seen.append(change["new"]), names="compared")
+    widget.compared = sweep.ids["DecisionTree"]  # an int, as run.get(...).id gives it
+    assert widget.compared == str(sweep.ids["DecisionTree"])
+    widget.compared = str(sweep.ids["GaussianNB"])
+    widget.compared = None
+    assert seen == [str(sweep.ids["DecisionTree"]), str(sweep.ids["GaussianNB"]), None]
+
+
+@pytest.mark.parametrize("bad", ["999999", "GaussianNB", -1, True, ""])
+def test_compared_refuses_what_is_not_an_iteration_and_keeps_its_value(widget, sweep, bad):
+    widget.compared = sweep.ids["LogisticRegression"]
+    selected = widget.selected
+    with pytest.raises(traitlets.TraitError) as err:
+        widget.compared = bad
+    assert str(err.value) == (
+        f"compared must be the id of an iteration of run 'sweep' (or None); got {bad!r}."
+    )
+    assert widget.compared == str(sweep.ids["LogisticRegression"])
+    assert widget.selected == selected

@@ -33,6 +33,11 @@ iterations
     A metric per iteration with the stepped best-so-far line.
 tables
     Metrics table rows by group, per-class rows and their bar plot.
+compare
+    Two iterations side by side: metrics, per-class values, the difference
+    of the row-normalised confusion matrices.
+gap
+    The overfit gap (train - validation) per metric, per class and per step.
 
 :func:`chart_spec` gives a view's Vega-Lite dict, skipping Altair for the
 curve charts and the per-class bars once a chart of the same shape was built
@@ -42,6 +47,7 @@ curve charts and the per-class bars once a chart of the same shape was built
 from __future__ import annotations
 
 from ._specs import chart_spec
+from .compare import confusion_difference, metrics_comparison, per_class_comparison
 from .confusion import (
     OTHER,
     confusion_chart,
@@ -60,6 +66,7 @@ from .curves import (
     pr_chart,
     roc_chart,
 )
+from .gap import gap_chart, loss_gap, metric_gap, per_class_gap
 from .importance import importance_chart, importance_rows
 from .iterations import ITERATIONS_DATA, iterations_chart, iterations_rows
 from .losses import LOSS_DATA, loss_chart, loss_rows
@@ -80,6 +87,13 @@ from .tables import (
 )
 
 __all__ = [
+    "confusion_difference",
+    "gap_chart",
+    "loss_gap",
+    "metric_gap",
+    "metrics_comparison",
+    "per_class_comparison",
+    "per_class_gap",
     "ITERATIONS_DATA",
     "LOSS_DATA",
     "METRIC_GROUPS",

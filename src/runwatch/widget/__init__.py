@@ -69,6 +69,11 @@ class RunDetails(anywidget.AnyWidget):
         slider's; set it here too). None: the arg-max rule (detection: the
         engine's ``score_threshold``). Classification: 0 to 1, the shown
         class against the rest; detection: any finite score.
+    compared : str or None
+        Id of a second iteration shown beside ``selected`` (a shift-click on
+        its row, or the "compare with" picker): both metrics columns and their
+        difference, overlaid curves, the difference of the row-normalised
+        confusion matrices. None (Esc, the clear button) leaves compare mode.
     """
 
     _esm = LOADER
@@ -85,6 +90,9 @@ class RunDetails(anywidget.AnyWidget):
     threshold = traitlets.Any(None, allow_none=True).tag(sync=True)
     # The counts at `threshold` itself, from the engine (widget/_thresholds.py).
     _threshold_exact = traitlets.Dict().tag(sync=True)
+    compared = traitlets.Union(
+        [traitlets.Unicode(), traitlets.Int()], default_value=None, allow_none=True
+    ).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
     # The widget's id: a view drawn anew (the output updated after a cell)
@@ -128,9 +136,18 @@ class RunDetails(anywidget.AnyWidget):
         value = proposal["value"]
         if value is None:
             return None
-        text = str(value)
         if self._setting_auto:  # the pusher's pick, read from the store
-            return text
+            return str(value)
+        return self._iteration_id("selected", value)
+
+    @traitlets.validate("compared")
+    def _check_compared(self, proposal: dict[str, Any]) -> str | None:
+        value = proposal["value"]
+        return None if value is None else self._iteration_id("compared", value)
+
+    def _iteration_id(self, name: str, value: Any) -> str:
+        """``value`` as the text id of an iteration of the run; TraitError naming ``name``."""
+        text = str(value)
         try:
             known = not isinstance(value, bool) and text.isdigit()
             known = known and self.run.get(int(text)) is not None
@@ -138,7 +155,7 @@ class RunDetails(anywidget.AnyWidget):
             known = False
         if not known:
             raise traitlets.TraitError(
-                f"selected must be the id of an iteration of run {self.run.name!r} "
+                f"{name} must be the id of an iteration of run {self.run.name!r} "
                 f"(or None); got {value!r}."
             )
         return text

@@ -25,6 +25,7 @@ MODEL_TRAITS: tuple[str, ...] = (
     "selected_cell",
     "threshold",
     "_threshold_exact",
+    "compared",
     "_auto_selected",
     "_snapshot",
     "_uid",

@@ -33,6 +33,7 @@ from typing import Any, cast
 from ._contract import LossPoint, Snapshot
 from ._payload import ENDED, dense_counts
 from ._static_format import esc, fmt, fmt_duration
+from ._static_gap import gap_html
 from ._static_svg import loss_chart, metric_chart
 from ._static_tables import (
     iterations_table,
@@ -220,6 +221,7 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 table = matrix_table(cm["labels"], dense_counts(cm), pinned)
                 parts.append(_block("Confusion matrix", table))
         losses = snapshot["losses"].get(iid or "", [])
+        parts.append(gap_html(detail, losses))
         if sd is None:
             text = no_predictions(row["status"], bool(losses))
             parts.append(f'<p style="color:#888;font-style:italic">{esc(text)}</p>')
