@@ -32,7 +32,7 @@ iterations
     A metric per iteration with the stepped best-so-far line.
 tables
     Metrics table rows by group, per-class rows and their bar plot.
-attributes
+``attributes``
     Where the model fails: a metric per attribute bucket, attribute
     importance, top losses.
 

@@ -285,6 +285,11 @@ def attribute_importance_chart(frame: Any, *, width: int = WIDTH, bar_height: in
         Bars over the named data :data:`IMPORTANCE_DATA`, x from -1 to 1.
     """
     rows = attribute_importance_rows(frame)
+    shape = ("attribute_importance", int(width), int(bar_height))
+    return templated(shape, rows, lambda: _importance_chart(rows, width, bar_height))
+
+
+def _importance_chart(rows: list[dict[str, Any]], width: int, bar_height: int) -> Any:
     subtitle = "Spearman's rho (numeric), correlation ratio (categorical)"
     return (
         alt.Chart(named_data(IMPORTANCE_DATA, rows))

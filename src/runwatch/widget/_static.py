@@ -141,6 +141,18 @@ def no_predictions(status: str, has_losses: bool) -> str:
     return "No predictions were logged for this iteration."
 
 
+def failure_blocks(failures: Any) -> list[str]:
+    """The failure panels as static blocks: a bucket table per attribute, importance, top losses."""
+    from ._static_failures import by_attribute_tables, importance_table, top_losses_table
+
+    blocks = [_block(title, table) for title, table in by_attribute_tables(failures)]
+    if failures["attributes"]:
+        blocks.append(_block("Attribute importance", importance_table(failures)))
+    if failures["top_losses"]:
+        blocks.append(_block("Top losses", top_losses_table(failures)))
+    return blocks
+
+
 def _block(title: str, inner: str) -> str:
     return (
         '<div style="display:inline-block;vertical-align:top;margin:0 18px 12px 0">'
@@ -210,6 +222,9 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 cm = sd["confusion"]
                 table = matrix_table(cm["labels"], dense_counts(cm))
                 parts.append(_block("Confusion matrix", table))
+            failures = sd.get("failures")  # absent in snapshots older than it
+            if failures:
+                parts += failure_blocks(failures)
         losses = snapshot["losses"].get(iid or "", [])
         if sd is None:
             text = no_predictions(row["status"], bool(losses))
