@@ -27,7 +27,7 @@ from typing import Any
 import traitlets
 
 from ._contract import SPLITS, AttributeBuckets, FailureDetail, Gallery, TopLoss
-from ._payload import label_text, number
+from ._payload import ENDED, label_text, number
 from ._thumbnails import ThumbnailError, thumbnail_png
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ TOP_LOSSES = 20
 CELL_SAMPLES = 50
 #: Thumbnails kept in the kernel, most recently used first (about 3 KB each).
 THUMBNAILS_KEPT = 512
+#: Finished iterations' engines kept for the clicks (a split's engine is read once).
+ENGINES_KEPT = 4
 #: Significant digits of the payload's numbers (charts a few hundred pixels wide).
 DIGITS = 4
 
@@ -142,9 +144,14 @@ def _specs(importance: Any, first: Any) -> tuple[Any, Any]:
 # --------------------------------------------------------------------- gallery
 
 
-def shown_split(iteration: Any, wanted: str) -> str | None:
-    """The split the page shows: ``wanted`` if present, else validation, test or train."""
-    present = [s for s in SPLITS if iteration.engine(s) is not None]
+def shown_split(iteration: Any, wanted: str, present: Any = None) -> str | None:
+    """The split the page shows: ``wanted`` if present, else validation, test or train.
+
+    ``present``: the splits of the iteration's details where the page has them
+    (``js/detail.ts`` ``pickSplit`` picks from those); else those with an engine.
+    """
+    if present is None:
+        present = [s for s in SPLITS if iteration.engine(s) is not None]
     if wanted in present:
         return wanted
     for s in ("validation", "test", "train"):
@@ -221,6 +228,7 @@ class SampleGallery(traitlets.HasTraits):
     def _start_gallery(self, thumbnails: Thumbnails | None) -> None:
         self._thumbnails = thumbnails
         self._gallery_lock = threading.Lock()
+        self._engines: dict[tuple[Any, str], Any] = {}
         state = dict(self._gallery_state(images=False))
         del state["_ids"]  # type: ignore[misc]
         self._gallery = state
@@ -248,18 +256,34 @@ class SampleGallery(traitlets.HasTraits):
         except Exception:  # a failed lookup must not break the widget's traits
             logger.exception("runwatch: listing the samples of a cell failed")
 
+    def _engine(self, iteration: Any, split: str) -> Any:
+        """The split's engine; a finished iteration's is read from the store once (kept)."""
+        key = (iteration.id, split)
+        kept = self._engines.get(key)
+        if kept is not None:
+            return kept
+        engine = iteration.engine(split)
+        if iteration.status in ENDED:  # it will not change: clicks need not read it again
+            self._engines[key] = engine
+            while len(self._engines) > ENGINES_KEPT:
+                self._engines.pop(next(iter(self._engines)))
+        return engine
+
     def _gallery_state(self, images: bool) -> Gallery:
         """What the page shows for the kernel's selection: the cell's ids, thumbnails."""
         state: Any = {
             "enabled": self._thumbnails is not None, "iteration": None, "split": None,
             "cell": None, "ids": [], "images": {}, "errors": {}, "_ids": [],
         }  # fmt: skip
-        iid = self.selected if self.selected is not None else self._pusher.snapshot()["run"]["auto"]
+        state_now = self._pusher.state  # read only: entries are replaced, never changed
+        iid = self.selected if self.selected is not None else state_now["run"]["auto"]
         iteration = None if iid is None else self.run.get(int(iid))
-        split = None if iteration is None else shown_split(iteration, self.split)
+        detail = None if iid is None else state_now["details"].get(str(iid))
+        present = None if detail is None else list(detail["splits"])
+        split = None if iteration is None else shown_split(iteration, self.split, present)
         if split is None:
             return state
-        engine = iteration.engine(split)
+        engine = self._engine(iteration, split)
         state.update(iteration=str(iid), split=split)
         cell = cell_labels(engine, self.selected_cell) if hasattr(engine, "samples") else None
         if cell is not None:
