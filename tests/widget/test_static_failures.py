@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from runwatch.tracking import Run
+from runwatch.widget import RunDetails
 from runwatch.widget._static import summary_html, summary_snapshot
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -48,3 +50,36 @@ def test_the_summary_shows_buckets_importance_and_top_losses_escaped(db):
     rows = _cells(html, "rw-static-top-losses")
     assert [r[0] for r in rows] == [i.replace("<", "&lt;").replace(">", "&gt;") for i in top["id"]]
     np.testing.assert_allclose([float(r[3]) for r in rows], top["loss"], rtol=5e-4)
+
+
+@pytest.mark.browser
+def test_the_saved_page_draws_the_panels_and_says_where_samples_come_from(db, tmp_path, browser):
+    rng = np.random.default_rng(5)
+    n = 200
+    truth = rng.integers(0, 3, n)
+    proba = rng.dirichlet(np.ones(3), n)
+    run = Run("saved", labels=["a", "b", "c"], store=db)
+    with run.iteration("m") as it:
+        it.update("validation", np.array(["a", "b", "c"])[truth], y_proba=proba,
+                  attributes={"ink": rng.normal(size=n)})  # fmt: skip
+    w = RunDetails(run, live=False, thumbnail=lambda i: np.zeros((8, 8)))
+    try:
+        path = w.save_html(tmp_path / "page.html")
+    finally:
+        w.close()
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_selector("body[data-rendered=true]", timeout=30_000)
+        page.locator(".rw-chart-by_attribute svg").wait_for(timeout=15_000)
+        page.locator(".rw-chart-attribute_importance svg").wait_for(timeout=15_000)
+        assert page.locator(".rw-top-losses-table tbody tr").count() == 20
+        assert page.locator(".rw-gallery").count() == 0  # no kernel: no thumbnails
+        page.locator(".rw-matrix td.rw-clickable").first.click()
+        text = page.locator(".rw-cell-samples").inner_text()
+        assert "The samples of a cell come from the kernel; this page has none." in text
+    finally:
+        page.close()
+    assert errors == []
