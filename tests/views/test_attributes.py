@@ -105,6 +105,7 @@ def test_chart_is_valid_vega_lite_and_labels_stay_data():
     assert (line["mark"]["type"], points["mark"]["type"]) == ("line", "point")
     assert line["transform"] == [{"filter": "datum.line"}]  # categories: points only
     assert numeric["hconcat"][1]["mark"]["type"] == "bar"
+    assert numeric["hconcat"][1]["encoding"]["y"]["axis"] is None  # named once, on the left
     assert numeric["hconcat"][1]["transform"] == [{"filter": "datum.overall"}]
     assert numeric["resolve"] == {"scale": {"y": "shared"}}
     categorical = to_spec(by_attribute_chart(m.by_attribute("source"), "log_loss", numeric=False))

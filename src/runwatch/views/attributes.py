@@ -223,8 +223,10 @@ def _by_attribute_chart(rows: list[dict[str, Any]], width: int, bar_height: int)
     )
     metric_plot = alt.layer(line, points).properties(width=width, height=alt.Step(bar_height))
     counts = (
-        base.mark_bar(color="#bbbbbb")
+        base.mark_bar(color="#bbbbbb", height={"band": 0.7})
         .encode(
+            # The buckets are named once, on the metric's axis to the left.
+            y=alt.Y("bucket:N", axis=None, sort=alt.EncodingSortField(field="order", op="min")),
             x=alt.X("count:Q", title="samples"),
             tooltip=[
                 alt.Tooltip("bucket:N", title="bucket"),
