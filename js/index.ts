@@ -212,7 +212,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       samples.update(shown, fd?.top_losses ?? null, gallery);
       // The thumbnails of what is shown: the kernel makes them when it can answer.
       if (gallery?.enabled && id !== null && split !== null && d?.final) writer.write({ _gallery_request: { iteration: id, split, cell: shown.cell } });
-      const failing = el("div", "rw-panels rw-failures");
+      const failing = el("div", "rw-failures");
       failing.append(failures.byAttribute, failures.importance);
       // Every classification engine keeps the samples of each cell (ids: given, or the running index).
       if (sd.confusion !== null && live.state.run.task === "classification") failing.append(samples.cell);

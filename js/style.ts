@@ -68,6 +68,7 @@ export const CSS = `
 .rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
 .rw-empty:empty { display: none; }
+.rw-failures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
 .rw-attribute-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
 .rw-buckets td { white-space: nowrap; font-size: 12px; }
 .rw-attribute-note { font-size: 12px; margin-bottom: 4px; }
