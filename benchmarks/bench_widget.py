@@ -320,7 +320,7 @@ def fake_model(n, skill):
     p = np.exp(logits - logits.max(axis=1, keepdims=True))
     return np.array(CLASSES, dtype=object)[y], p / p.sum(axis=1, keepdims=True)
 runi = rw.Run("iterations", primary_metric="AUC_weighted", labels=CLASSES, store="iters.db")
-wi = rw.RunDetails(runi)
+wi = rw.RunDetails(runi{thumbnail})
 SENT_I = []
 _send_i = wi._pusher._send
 def _spy_send_i(batch):  # when each batch left: its rows and details
@@ -340,7 +340,7 @@ for i in range({iterations}):
     with runi.iteration(f"model-{{i:02d}}", params={{"skill": 1.0 + 0.1 * i}}) as it:
         for split in ("train", "validation"):
             y, p = fake_model({rows}, 1.0 + 0.1 * i)
-            it.update(split, y, y_proba=p)
+            it.update(split, y, y_proba=p{attributes})
         for step in range(10):
             it.log_loss(1.0 / (step + 1), step=step)
             time.sleep({length} / 10)
@@ -350,6 +350,16 @@ time.sleep(3.0)
 with open("iters.json", "w") as f:
     json.dump({{"marks": MARKS, "sent": SENT_I, "comm": wi.model_id}}, f)
 """
+
+# --attributes: the sweep's batches carry sample ids and two attributes (issue 14), and
+# the widget has a thumbnail function, so every finished iteration's details carry the
+# by-attribute tables, the attribute importance and the top losses.
+ATTRIBUTES = (
+    ", sample_ids=np.arange(len(y)) + 10**6 * i,"
+    ' attributes={"brightness": rng.normal(size=len(y)),'
+    ' "source": rng.choice(["web", "scan", "phone"], len(y))}'
+)
+THUMBNAIL = ", thumbnail=lambda i: np.zeros((32, 32), np.uint8)"
 
 OPEN_BIG = 'big = rw.Run("big", store="big.db")\nlen(big.iteration_list())'
 
@@ -578,6 +588,11 @@ def main() -> int:
     parser.add_argument("--sweep-classes", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the lab folder (printed)")
     parser.add_argument(
+        "--attributes",
+        action="store_true",
+        help="the sweep logs sample ids and attributes; the widget has a thumbnail function",
+    )
+    parser.add_argument(
         "--profile", action="store_true", help="print where a RunDetails constructor goes"
     )
     args = parser.parse_args()
@@ -609,8 +624,15 @@ def main() -> int:
             SHOW_BIG,
             PROFILE_BIG,
             "w3._pusher.stop()",
-            ITER_SETUP.format(classes=args.sweep_classes),
-            ITER_LOOP.format(iterations=sweep, rows=2000, length=1.0),
+            ITER_SETUP.format(
+                classes=args.sweep_classes, thumbnail=THUMBNAIL if args.attributes else ""
+            ),
+            ITER_LOOP.format(
+                iterations=sweep,
+                rows=2000,
+                length=1.0,
+                attributes=ATTRIBUTES if args.attributes else "",
+            ),
         ],
     )
 
@@ -628,6 +650,7 @@ def main() -> int:
             "fast_points": fast_n,
             "sweep_iterations": sweep,
             "sweep_classes": args.sweep_classes,
+            "attributes": args.attributes,
         },
         "load_before": os.getloadavg(),
     }

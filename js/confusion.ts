@@ -197,6 +197,8 @@ export interface ConfusionOptions {
   onCell: (cell: [string, string]) => void;
   /** Where the mode, normalisation and picked classes are kept for the widget's next view. */
   memory?: ViewMemory;
+  /** Told the classes the matrix shows ("(other)" left out) each time it draws. */
+  onShown?: (labels: string[]) => void;
 }
 
 /** The confusion-matrix panel of one view: mode and normalisation pickers, then the table. */
@@ -306,6 +308,7 @@ export class ConfusionPanel {
     }
     const counts = this.counts;
     const f = fold(counts, data.labels, selectClasses(counts, this.mode, TOP_K, data.labels, this.picked ?? new Set(), this.pinned));
+    this.options.onShown?.(f.other ? f.labels.slice(0, -1) : f.labels);
     const shown = normalise(f.matrix, this.norm);
     const rows = rowSums(f.matrix);
     const cols = colSums(f.matrix);

@@ -5,6 +5,8 @@ import { COMPARE_CSS, OVERLAID, OverlayCache, compareBar, compareMetricsTable, c
 import { GAP_CSS, GapPanel } from "./gap";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
+import { FailurePanels } from "./attributes";
+import { SamplesPanels, galleryOf } from "./samples";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { acquireLive, type Live, type Update } from "./live";
@@ -112,11 +114,14 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   const memory = viewMemory(model.get("_uid"));
   const table = new IterationsTable({ metricName: "", onSelect: pickRow, memory });
   const detail = el("div", "rw-detail");
+  const failures = new FailurePanels(memory);
+  const samples = new SamplesPanels();
   const confusion = new ConfusionPanel({
     memory,
     onCell: (cell) => {
       if (writer.write({ selected_cell: cell })) drawDetail();
     },
+    onShown: (labels) => failures.setClasses(labels),
   });
   const charts = new ChartGrid();
   // The score threshold (threshold.ts): what it draws on, and the class scored against the rest.
@@ -244,6 +249,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       children.push(el("p", "rw-empty", row === undefined ? "" : noPredictions(row.status, losses.length > 0)));
       charts.show(importance === null ? {} : { importance }, ""); // no charts of predictions will come
     } else {
+      const fd = sd.failures ?? null;
+      failures.setData(fd);
       const panels = el("div", "rw-panels");
       const m = el("div", "rw-panel rw-metrics-wrap");
       m.append(el("h4", "", "Metrics"), metricsTable(sd, live.state.run.primary_metric));
@@ -269,7 +276,18 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
         cm.append(confusion.el);
         panels.append(cm);
       }
-      children.push(panels);
+      failures.draw(); // with the classes the matrix drew just now
+      const shown = { iteration: id, split, cell: model.get("selected_cell") };
+      const gallery = galleryOf(model.get("_gallery"));
+      samples.update(shown, fd?.top_losses ?? null, gallery);
+      // The thumbnails of what is shown: the kernel makes them when it can answer.
+      if (gallery?.enabled && id !== null && split !== null && d?.final) writer.write({ _gallery_request: { iteration: id, split, cell: shown.cell } });
+      const failing = el("div", "rw-failures");
+      failing.append(failures.byAttribute, failures.importance);
+      // Every classification engine keeps the samples of each cell (ids: given, or the running index).
+      if (sd.confusion !== null && live.state.run.task === "classification") failing.append(samples.cell);
+      failing.append(samples.top);
+      children.push(panels, failing);
       // A finished iteration without charts (labels only, a vision task) gets none later.
       const waiting = d !== undefined && !d.final ? "Charts appear when the iteration has finished." : "";
       const curves = sd.thresholds?.kind === "classification" ? markedSpecs(detailCharts) : detailCharts;
@@ -447,6 +465,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     drawTable();
     drawDetail();
   };
+  const onGallery = (): void => {
+    const id = selectedId();
+    const d = id === null ? undefined : live.state.details[id];
+    const split = pickSplit(d, model.get("split"));
+    const fd = d !== undefined && split !== null ? (d.splits[split]?.failures ?? null) : null;
+    samples.update({ iteration: id, split, cell: model.get("selected_cell") }, fd?.top_losses ?? null, galleryOf(model.get("_gallery")));
+  };
 
   const stopListening = live.listen(onUpdate);
   model.on("change:selected", onSelected);
@@ -459,6 +484,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   model.on("change:threshold", onThreshold);
   model.on("change:_threshold_exact", onThreshold);
   model.on("change:compared", onCompared);
+  model.on("change:_gallery", onGallery);
   const ticker = setInterval(() => {
     const status = live.state.run.status;
     if (status !== "running" && status !== "queued") return;
@@ -497,6 +523,9 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.off("change:_threshold_exact", onThreshold);
     model.off("change:compared", onCompared);
     gap.finalize();
+    model.off("change:_gallery", onGallery);
+    failures.clear();
+    samples.clear();
     charts.clear();
     perClassChart.clear();
     iterChart.finalize();

@@ -15,6 +15,9 @@ export interface ViewMemory {
   /** The loss chart's log axis and smoothing weight. */
   lossLog?: boolean;
   lossSmoothing?: number;
+  /** The "By attribute" panel's attribute and bucket metric. */
+  byAttribute?: string;
+  bucketMetric?: string;
 }
 
 // On globalThis: the module itself is imported once per page (see

@@ -57,6 +57,63 @@ export interface MetricGroup {
   metrics: string[];
 }
 
+/** One attribute's buckets (the engine's `by_attribute`): each list has a value per bucket. */
+export interface AttributeBuckets {
+  name: string;
+  /** "numeric" (ranges lo < value <= hi, in value order) or "categorical". */
+  kind: string;
+  buckets: string[];
+  lo: (number | null)[];
+  hi: (number | null)[];
+  count: number[];
+  /** recall_macro, precision_macro, f1_macro, accuracy, log_loss: a value per bucket. */
+  metrics: Record<string, (number | null)[]>;
+  /** Per class of FailureDetail.labels, per bucket. */
+  recall: (number | null)[][];
+  /** Importance: the correlation with being wrong, and with the log loss (null without scores). */
+  with_error: number | null;
+  with_loss: number | null;
+}
+
+/** One of the samples of highest log loss. */
+export interface TopLoss {
+  id: number | string;
+  true: string;
+  predicted: string;
+  loss: number | null;
+}
+
+/** Where the model fails, for one split: by attribute, importance, top losses. */
+export interface FailureDetail {
+  labels: string[];
+  attributes: AttributeBuckets[];
+  /** The by-attribute chart's spec; the page fills its named data "by_attribute". */
+  chart: Spec | null;
+  importance: Spec | null;
+  top_losses: TopLoss[];
+}
+
+/** A thumbnail as it arrives: binary (a DataView from ipywidgets' buffers) or a data: URL. */
+export type Image = DataView | ArrayBuffer | Uint8Array | string;
+
+/** The `_gallery` trait: the clicked cell's ids and the thumbnails, as the kernel shows them. */
+export interface Gallery {
+  enabled: boolean;
+  iteration: string | null;
+  split: string | null;
+  cell: [string, string] | null;
+  ids: (number | string)[];
+  images: Record<string, Image>;
+  errors: Record<string, string>;
+}
+
+/** The `_gallery_request` trait: the iteration, split and cell whose thumbnails the page shows. */
+export interface GalleryRequest {
+  iteration: string;
+  split: string;
+  cell: [string, string] | null;
+}
+
 export interface SplitDetail {
   metrics: Record<string, number | null>;
   groups: MetricGroup[];
@@ -70,6 +127,8 @@ export interface SplitDetail {
   charts: Record<string, Spec>;
   /** The score-threshold slider's table, once the iteration has ended (threshold.ts). */
   thresholds?: ThresholdTable | null;
+  /** Finished classification iterations with sample ids or scores; absent in older payloads. */
+  failures?: FailureDetail | null;
 }
 
 /** One class against the rest: weights scoring at or above each threshold (ascending). */
@@ -168,6 +227,10 @@ export interface Model {
   _uid: string;
   /** "IPY_MODEL_<id>" of the kernel's FrontEnd model, whose `code` static/widget.js imports. */
   _bundle: string;
+  /** The clicked cell's samples and the thumbnails (kernel -> page); absent in a saved page. */
+  _gallery?: Gallery | Record<string, never>;
+  /** Page -> kernel: make the thumbnails of this iteration and split. */
+  _gallery_request?: GalleryRequest | null;
 }
 
 export type Delta =

@@ -68,4 +68,17 @@ export const CSS = `
 .rw-root [hidden] { display: none !important; }
 .rw-empty { color: var(--jp-ui-font-color2, #666); font-style: italic; }
 .rw-empty:empty { display: none; }
+.rw-failures { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
+.rw-attribute-body { display: flex; flex-wrap: wrap; gap: 12px; align-items: flex-start; }
+.rw-buckets td { white-space: nowrap; font-size: 12px; }
+.rw-attribute-note { font-size: 12px; margin-bottom: 4px; }
+.rw-gallery { display: flex; flex-wrap: wrap; gap: 6px; max-width: 560px; max-height: 300px; overflow: auto; margin: 4px 0; }
+.rw-sample { margin: 0; width: 100px; display: flex; flex-direction: column; align-items: center; gap: 2px; font-size: 11px; }
+.rw-sample figcaption { max-width: 100px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; text-align: center; }
+.rw-thumb { max-width: 96px; max-height: 96px; }
+.rw-thumb-error, .rw-thumb-waiting { width: 64px; height: 64px; display: flex; align-items: center; justify-content: center;
+  background: var(--jp-layout-color2, #f3f3f3); font-size: 11px; }
+.rw-thumb-error { color: #a33; }
+.rw-thumb-message { color: #a33; font-size: 12px; margin: 2px 0; max-width: 560px; }
+.rw-top-losses-wrap { max-height: 240px; }
 `;

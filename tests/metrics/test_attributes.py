@@ -328,3 +328,21 @@ def test_an_attribute_of_missing_values_only_is_one_missing_bucket(curve_bins):
     table = m.by_attribute("size")
     assert table["bucket"].tolist() == ["(missing)"] and table["count"].tolist() == [3]
     assert np.isnan(m.attribute_importance().set_index("attribute").loc["size", "with_error"])
+
+
+def test_a_table_of_many_classes_is_built_without_a_pandas_warning(rng):
+    # A column per class's recall: set one at a time, pandas warns past 100 columns
+    # (PerformanceWarning, "highly fragmented"), in the widget's details of every iteration.
+    k, n = 120, 3000
+    truth, pred = rng.integers(0, k, n), rng.integers(0, k, n)
+    m = ClassificationMetrics(labels=list(range(k)))
+    m.update(truth, y_pred=pred, attributes={"x": rng.normal(size=n), "s": rng.choice(["a"], n)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tables = [m.by_attribute("x", bins=4), m.by_attribute("s")]
+    for table in tables:
+        assert list(table.columns[-k:]) == [f"recall[{c}]" for c in range(k)]
+    rows = table["count"].to_numpy()
+    assert rows.tolist() == [n]
+    want = skm.recall_score(truth, pred, labels=[7], average=None)[0]
+    assert table["recall[7]"].iloc[0] == pytest.approx(want)

@@ -48,6 +48,10 @@ def test_model_interface_lists_exactly_the_synced_traits():
         "LossPoint",
         "Snapshot",
         "Batch",
+        "AttributeBuckets",
+        "TopLoss",
+        "FailureDetail",
+        "Gallery",
     ],
 )
 def test_payload_types_have_the_same_fields_on_both_sides(name):

@@ -247,9 +247,10 @@ class Failures:
                 classes = np.concatenate([classes, missing.classes])
                 totals = np.concatenate([totals, missing.totals])
             frame = pd.DataFrame({"bucket": names, "lo": lo, "hi": hi})
-        for column, values in bucket_rows(classes, totals, labels).items():
-            frame[column] = values
-        return frame
+        # All columns at once: one per class's recall, set one by one, fragments the frame
+        # (pandas warns past 100 columns).
+        rows = pd.DataFrame(bucket_rows(classes, totals, labels), index=frame.index)
+        return pd.concat([frame, rows], axis=1)
 
     def importance(self) -> pd.DataFrame:
         """Per attribute, its rank correlation (or correlation ratio) with error and loss."""

@@ -11,7 +11,8 @@ Class labels and feature names only ever go into the charts' data, as text:
 never into HTML, titles or Vega expressions. Data that the front end updates
 in place is named (``roc``, ``pr``, ``lift``, ``gains``, ``calibration``,
 ``confusion``, ``predicted_vs_true``, ``residuals``, ``loss``,
-``importance``, ``per_class``, ``iterations``), so a vega changeset can replace or append
+``importance``, ``per_class``, ``iterations``, ``by_attribute``,
+``attribute_importance``), so a vega changeset can replace or append
 rows without resending the spec.
 
 Modules
@@ -38,6 +39,9 @@ compare
     of the row-normalised confusion matrices.
 gap
     The overfit gap (train - validation) per metric, per class and per step.
+``attributes``
+    Where the model fails: a metric per attribute bucket, attribute
+    importance, top losses.
 
 :func:`chart_spec` gives a view's Vega-Lite dict, skipping Altair for the
 curve charts and the per-class bars once a chart of the same shape was built

@@ -34,6 +34,7 @@ from ._contract import (
 from ._frontend import LOADER, FrontEnd, front_end
 from ._payload import ENDED as _ENDED
 from ._push import Pusher
+from ._samples import SampleGallery, check_thumbnail
 from ._thresholds import ExactCounts
 from ._thresholds import check as check_threshold
 
@@ -42,7 +43,7 @@ __all__ = ["RunDetails"]
 logger = logging.getLogger(__name__)
 
 
-class RunDetails(anywidget.AnyWidget):
+class RunDetails(SampleGallery, anywidget.AnyWidget):
     """Display a run: iterations table, the selected iteration's metrics, matrix and charts.
 
     Parameters
@@ -53,6 +54,12 @@ class RunDetails(anywidget.AnyWidget):
     live : bool, default True
         Follow the run as it changes. False shows it as it is now (the
         iterations' details still reach the page a few at a time).
+    thumbnail : callable, optional
+        A function from a sample id (``it.update(..., sample_ids=...)``) to
+        its image: a numpy array, a PIL image or PNG bytes. The samples of
+        the clicked confusion-matrix cell and the top losses then show as a
+        gallery of thumbnails (at most 96 px, made in this kernel when the
+        page shows them). What it fails on is said in the panel.
 
     Attributes
     ----------
@@ -74,6 +81,9 @@ class RunDetails(anywidget.AnyWidget):
         its row, or the "compare with" picker): both metrics columns and their
         difference, overlaid curves, the difference of the row-normalised
         confusion matrices. None (Esc, the clear button) leaves compare mode.
+    selected_samples : list
+        The ids of that cell's samples in the shown iteration and split (all
+        of them, or a uniform sample of 50): set by the widget, observable.
     """
 
     _esm = LOADER
@@ -102,13 +112,16 @@ class RunDetails(anywidget.AnyWidget):
         sync=True, to_json=snapshot_to_json, from_json=snapshot_from_json
     )
 
-    def __init__(self, run: Any, live: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, run: Any, live: bool = True, thumbnail: Any = None, **kwargs: Any
+    ) -> None:
         from runwatch.tracking import Run
 
         if not isinstance(run, Run):
             raise TypeError(f"run must be a runwatch Run (rw.Run(...)); got {type(run).__name__}.")
         if not isinstance(live, bool):
             raise TypeError(f"live must be True or False; got {live!r}.")
+        thumbnails = check_thumbnail(thumbnail)
         self.run = run
         self._setting_auto = False
         # The state is primed before the model exists, so the model opens with
@@ -126,6 +139,7 @@ class RunDetails(anywidget.AnyWidget):
         self.observe(self._on_threshold, names=["threshold", "selected", "split"])
         self._on_threshold()
         self.on_msg(self._on_page_message)
+        self._start_gallery(thumbnails)
         # Not following, the thread still sends the details left after priming.
         pusher.start(follow=live)
 

@@ -30,6 +30,8 @@ MODEL_TRAITS: tuple[str, ...] = (
     "_snapshot",
     "_uid",
     "_bundle",
+    "_gallery",
+    "_gallery_request",
 )
 
 #: The result sets, in the order the split selector shows them.
@@ -94,6 +96,57 @@ class MetricGroup(TypedDict):
     metrics: list[str]
 
 
+class AttributeBuckets(TypedDict):
+    """One attribute's buckets (``by_attribute``): each list has a value per bucket."""
+
+    name: str
+    kind: str  # "numeric" (ranges lo < value <= hi, in value order) or "categorical"
+    buckets: list[str]
+    lo: list[float | None]
+    hi: list[float | None]
+    count: list[int]
+    metrics: dict[str, list[float | None]]  # recall_macro, precision_macro, f1_macro, ...
+    recall: list[list[float | None]]  # per class of FailureDetail.labels, per bucket
+    with_error: float | None  # importance: correlation with being wrong
+    with_loss: float | None  # and with the log loss (None without scores)
+
+
+class TopLoss(TypedDict):
+    """One of the samples of highest log loss."""
+
+    id: int | str
+    true: str
+    predicted: str
+    loss: float | None
+
+
+class FailureDetail(TypedDict):
+    """Where the model fails, for one split: by attribute, importance, top losses."""
+
+    labels: list[str]  # the classes of AttributeBuckets.recall
+    attributes: list[AttributeBuckets]  # in the importance chart's order, strongest first
+    chart: dict[str, Any] | None  # the by-attribute chart's spec; the page fills its data
+    importance: dict[str, Any] | None  # the attribute importance chart
+    top_losses: list[TopLoss]
+
+
+class Gallery(TypedDict):
+    """The ``_gallery`` trait: the clicked cell's sample ids and the thumbnails the page asked for.
+
+    For ``iteration`` and ``split`` as the kernel shows them; ``images`` are
+    PNG bytes keyed by the id as text, ``errors`` one sentence per id whose
+    thumbnail could not be made. ``enabled``: a thumbnail function was given.
+    """
+
+    enabled: bool
+    iteration: str | None
+    split: str | None
+    cell: list[str] | None
+    ids: list[int | str]
+    images: dict[str, bytes]
+    errors: dict[str, str]
+
+
 class SplitDetail(TypedDict):
     """What the detail panels show for one split of one iteration."""
 
@@ -111,6 +164,7 @@ class SplitDetail(TypedDict):
     charts: dict[str, dict[str, Any]]  # chart name -> Vega-Lite spec
     # The score-threshold slider's table (runwatch.views.thresholds), once final; else None.
     thresholds: dict[str, Any] | None
+    failures: FailureDetail | None  # finished classification iterations with ids or scores
 
 
 class Detail(TypedDict):

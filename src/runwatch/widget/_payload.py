@@ -344,9 +344,17 @@ def metric_groups(names: Iterable[str], primary: str | None = None) -> list[Metr
 
 
 def split_detail(
-    engine: Any, metrics: dict[str, float], charts: bool, primary: str | None = None
+    engine: Any,
+    metrics: dict[str, float],
+    charts: bool,
+    primary: str | None = None,
+    failures: bool = False,
 ) -> SplitDetail:
-    """The detail panels of one split: metrics by group, per-class table, matrix, charts."""
+    """The detail panels of one split: metrics by group, per-class table, matrix, charts.
+
+    ``failures``: with the by-attribute tables, attribute importance and top
+    losses (``_samples.failures_detail``).
+    """
     per_class: list[PerClassRow] = []
     columns: list[list[str]] = []
     table = None
@@ -386,7 +394,14 @@ def split_detail(
         "plots": plots,
         "charts": specs,
         "thresholds": thresholds,
+        "failures": _failures(engine) if failures else None,
     }
+
+
+def _failures(engine: Any) -> Any:
+    from ._samples import failures_detail
+
+    return failures_detail(engine)
 
 
 def param_text(value: Any) -> str:
@@ -399,21 +414,26 @@ def param_text(value: Any) -> str:
         return str(value)
 
 
-def iteration_detail(iteration: Any, charts: bool | None = None) -> Detail:
+def iteration_detail(
+    iteration: Any, charts: bool | None = None, failures: bool | None = None
+) -> Detail:
     """An iteration's details for every split it has data for.
 
-    ``charts`` defaults to "once it has ended" (curves cost most to build).
+    ``charts`` and ``failures`` (the failure panels' tables) default to "once
+    it has ended" (curves and quantiles cost most to build).
     """
     final = iteration.status in ENDED
     if charts is None:
         charts = final
+    if failures is None:
+        failures = final
     splits: dict[str, SplitDetail] = {}
     for split in SPLITS:
         engine = iteration.engine(split)
         if engine is None:
             continue
         primary = getattr(getattr(iteration, "run", None), "primary_metric", None)
-        splits[split] = split_detail(engine, dict(engine.compute()), charts, primary)
+        splits[split] = split_detail(engine, dict(engine.compute()), charts, primary, failures)
     importance = importance_spec(getattr(iteration, "feature_importance", None))
     params = getattr(iteration, "params", None) or {}
     return {

@@ -149,6 +149,18 @@ def no_predictions(status: str, has_losses: bool) -> str:
     return "No predictions were logged for this iteration."
 
 
+def failure_blocks(failures: Any) -> list[str]:
+    """The failure panels as static blocks: a bucket table per attribute, importance, top losses."""
+    from ._static_failures import by_attribute_tables, importance_table, top_losses_table
+
+    blocks = [_block(title, table) for title, table in by_attribute_tables(failures)]
+    if failures["attributes"]:
+        blocks.append(_block("Attribute importance", importance_table(failures)))
+    if failures["top_losses"]:
+        blocks.append(_block("Top losses", top_losses_table(failures)))
+    return blocks
+
+
 def _block(title: str, inner: str) -> str:
     return (
         '<div style="display:inline-block;vertical-align:top;margin:0 18px 12px 0">'
@@ -220,6 +232,9 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 pinned = pinned_rows(run["task"], cm["labels"])
                 table = matrix_table(cm["labels"], dense_counts(cm), pinned)
                 parts.append(_block("Confusion matrix", table))
+            failures = sd.get("failures")  # absent in snapshots older than it
+            if failures:
+                parts += failure_blocks(failures)
         losses = snapshot["losses"].get(iid or "", [])
         parts.append(gap_html(detail, losses))
         if sd is None:
