@@ -97,6 +97,7 @@ INIT_SCRIPT = r"""
     const f = { t: Date.now(), size, kind: "?" };
     if (msg !== null && msg.header) {
       f.kind = msg.header.msg_type;
+      f.id = msg.header.msg_id;
       const c = msg.content || {};
       if (f.kind === "stream") f.text = String(c.text || "").slice(0, 200);
       if (f.kind === "comm_msg" && c.data) {
@@ -240,11 +241,52 @@ async (repeats) => {
 # ------------------------------------------------------------------ the notebook
 
 SETUP = """\
-import json, time
+import json, threading, time
 import runwatch as rw
 import runwatch.views  # the chart stack, loaded before any loop
+from IPython import get_ipython
 from IPython.display import display
+from runwatch.widget import RunDetails
 from runwatch.widget._push import Pusher
+
+# The kernel's side of every stage: (time.time(), event, info, thread name).
+TRACE = []
+def trace(event, info=None):
+    TRACE.append((time.time(), event, info, threading.current_thread().name))
+# Every iopub message: when a thread handed it to the iopub thread, and when that
+# thread gave it to zmq (the page's frames carry the same msg_id).
+_io = get_ipython().kernel.iopub_thread
+def _msg_id(msg):
+    try:
+        i = next(k for k, part in enumerate(msg) if bytes(part) == b"<IDS|MSG>")
+        return json.loads(bytes(msg[i + 2]))["msg_id"]
+    except Exception:
+        return None
+_queue, _really = _io.send_multipart, _io._really_send
+def _spy_queue(msg, *a, **k):
+    trace("iopub queued", _msg_id(msg))
+    return _queue(msg, *a, **k)
+def _spy_really(msg, *a, **k):
+    r = _really(msg, *a, **k)
+    trace("iopub sent", _msg_id(msg))
+    return r
+_io.send_multipart, _io._really_send = _spy_queue, _spy_really
+def _spy(cls, name):  # a method's start and end, with the run's name
+    orig = getattr(cls, name, None)
+    if orig is None:  # older code
+        return
+    def spy(self, *a, **k):
+        run = getattr(getattr(self, "run", None), "name", None)
+        trace(name + ">", run)
+        try:
+            return orig(self, *a, **k)
+        finally:
+            trace(name + "<", run)
+    setattr(cls, name, spy)
+for _name in ("beat", "poll", "flush_rows", "flush_details", "prime", "start"):
+    _spy(Pusher, _name)
+for _name in ("_after_cell", "_ipython_display_"):
+    _spy(RunDetails, _name)
 
 SEEN, SENT = [], []
 _record = Pusher.record
@@ -264,7 +306,7 @@ def _spy_send(batch):  # when a batch leaves, and its JSON size
 w._pusher._send = _spy_send
 def dump(name, **extra):
     with open(name, "w") as f:
-        json.dump({"seen": SEEN, "sent": SENT, **extra}, f)
+        json.dump({"seen": SEEN, "sent": SENT, "trace": TRACE, **extra}, f)
 w
 """
 
@@ -330,6 +372,11 @@ def _spy_send_i(batch):  # when each batch left: its rows and details
     details = [d["detail"]["iteration"] for d in batch["deltas"] if d["kind"] == "detail"]
     SENT_I.append((batch["seq"], t, rows, details))
 wi._pusher._send = _spy_send_i
+_changed_i = runi._store.iteration_changed
+def _spy_changed_i():  # an iteration created, started or ended: the beat is woken
+    trace("wake", "iterations")
+    _changed_i()
+runi._store.iteration_changed = _spy_changed_i
 wi
 """
 
@@ -348,7 +395,7 @@ for i in range({iterations}):
     MARKS.append({{"id": str(it.id), "start": t0, "end": t1}})
 time.sleep(3.0)
 with open("iters.json", "w") as f:
-    json.dump({{"marks": MARKS, "sent": SENT_I, "comm": wi.model_id}}, f)
+    json.dump({{"marks": MARKS, "sent": SENT_I, "comm": wi.model_id, "trace": TRACE}}, f)
 """
 
 # --attributes: the sweep's batches carry sample ids and two attributes (issue 14), and
@@ -365,6 +412,8 @@ OPEN_BIG = 'big = rw.Run("big", store="big.db")\nlen(big.iteration_list())'
 
 # Where the kernel's part of the first render goes (run after it).
 PROFILE_BIG = """\
+with open("trace_big.json", "w") as f:  # before this cell adds a second widget's
+    json.dump(TRACE, f)
 from runwatch.widget._payload import iteration_rows, run_info
 from runwatch.widget._push import Pusher as _P
 def _t(f):
@@ -485,25 +534,74 @@ def latency(log: list[float], loss: list[dict], warmup: int) -> list[float]:
 
 
 def per_iteration(
-    marks: list[dict], rows: dict, long: list[float], sent: list, arrived: dict
+    marks: list[dict],
+    rows: dict,
+    long: list[float],
+    sent: list,
+    arrived: dict,
+    trace: list | None = None,
+    msg_ids: dict | None = None,
 ) -> dict:
     """Start -> row in the DOM and end -> "completed" in the DOM, per iteration (ms).
 
     Also the stages of the row's way: start -> the kernel sent the first batch
     with it, that batch -> its websocket frame in the page, the frame -> the DOM.
+    With the kernel's ``trace`` and the page's message ids, the kernel's part
+    is split further: start -> the beat that sent it began, that beat's poll
+    (the writer's commit and the read), the rows read and sent, the iopub
+    thread handing the message to zmq; and whether the detail lane was building
+    while that beat ran.
     """
+    trace = trace or []
+    msg_ids = msg_ids or {}
+    beats = [t * 1000 for t, ev, info, th in trace if ev == "beat>" and info == "iterations"]
+    polled = [t * 1000 for t, ev, info, th in trace if ev == "poll<" and info == "iterations"]
+    iopub = {info: t * 1000 for t, ev, info, th in trace if ev == "iopub sent"}
+    building: list[tuple[float, float]] = []  # the detail lane's flush_details calls
+    opened = None
+    for t, ev, info, th in trace:
+        if info == "iterations" and th == "runwatch-widget-details":
+            if ev == "flush_details>":
+                opened = t * 1000
+            elif ev == "flush_details<" and opened is not None:
+                building.append((opened, t * 1000))
+                opened = None
     got = [(m, rows.get(m["id"], {})) for m in marks]
     start = [r["seen"] - m["start"] * 1000 for m, r in got if "seen" in r]
     end = [r["done"] - m["end"] * 1000 for m, r in got if "done" in r]
-    stages: dict[str, list[float]] = {"start_to_sent": [], "sent_to_frame": [], "frame_to_dom": []}
+    names = (
+        "start_to_sent",
+        "sent_to_frame",
+        "frame_to_dom",
+        "start_to_beat",
+        "beat_to_polled",
+        "polled_to_sent",
+        "sent_to_iopub",
+        "iopub_to_frame",
+    )
+    stages: dict[str, list[float]] = {k: [] for k in names}
+    overlapped = 0
     for m, r in got:
         first = next(((seq, t) for seq, t, ids, _ in sent if m["id"] in ids), None)
         if first is None or first[0] not in arrived or "seen" not in r:
             continue
         seq, t_sent = first
-        stages["start_to_sent"].append((t_sent - m["start"]) * 1000)
-        stages["sent_to_frame"].append(arrived[seq] - t_sent * 1000)
+        t_sent *= 1000
+        stages["start_to_sent"].append(t_sent - m["start"] * 1000)
+        stages["sent_to_frame"].append(arrived[seq] - t_sent)
         stages["frame_to_dom"].append(r["seen"] - arrived[seq])
+        beat = max((b for b in beats if b <= t_sent), default=None)
+        if beat is not None and beat >= m["start"] * 1000 - 250:
+            poll = next((p for p in polled if p >= beat), t_sent)
+            stages["start_to_beat"].append(beat - m["start"] * 1000)
+            stages["beat_to_polled"].append(poll - beat)
+            stages["polled_to_sent"].append(t_sent - poll)
+            if any(a < t_sent and b > beat for a, b in building):
+                overlapped += 1
+        out = iopub.get(msg_ids.get(seq))
+        if out is not None:
+            stages["sent_to_iopub"].append(out - t_sent)
+            stages["iopub_to_frame"].append(arrived[seq] - out)
 
     def stats(values: list[float]) -> dict:
         return {
@@ -519,13 +617,56 @@ def per_iteration(
         "start_to_row": stats(start),
         "end_to_status": stats(end),
         "page_long_tasks": {"count": len(long), "max_ms": max(long, default=0.0)},
-        "stages": {k: stats(v) for k, v in stages.items()},
+        "stages": {k: stats(v) for k, v in stages.items() if v},
+        "beats_while_details_built": overlapped,
         "batches": {
             "rows": sum(1 for _, _, ids, det in sent if ids and not det),
             "details": sum(1 for _, _, ids, det in sent if det and not ids),
             "both": sum(1 for _, _, ids, det in sent if ids and det),
         },
     }
+
+
+#: The messages of a widget's display: its model, the output, the summary's update.
+RENDER_KINDS = ("comm_open", "comm_msg", "display_data", "update_display_data")
+
+
+def render_timeline(
+    before: float, big: dict, frames: list[dict], trace: list, long: list[dict]
+) -> list[tuple[float, str]]:
+    """The first render's events, in ms from the clock's start: kernel, iopub, page.
+
+    Kernel: the big widget's pusher and hooks (from the notebook's trace),
+    each iopub message when a thread queued it and when the iopub thread gave
+    it to zmq; page: each websocket frame of the window, the view's root and
+    rows in the DOM, and every long task that began in the window.
+    """
+    end = big["frame"] + 5
+    events: list[tuple[float, str]] = []
+    # Frames up to 300 ms after the figure: a summary update that came right after it.
+    shown = {}
+    for f in frames:
+        if before - 50 <= f["t"] <= end + 300 and f["kind"] in RENDER_KINDS:
+            shown[f.get("id")] = f
+            what = f"{f['kind']} {f.get('method') or ''}".strip()
+            events.append((f["t"], f"page: frame {what}, {f['size']:,} B {f.get('deltas') or ''}"))
+    for t, ev, info, th in trace:
+        t *= 1000
+        if not before - 5 <= t <= end + 300:
+            continue
+        if ev.startswith("iopub"):
+            f = shown.get(info)
+            if f is not None:
+                events.append((t, f"kernel: {ev} {f['kind']} {f.get('method') or ''}".strip()))
+        elif info == "big" or ev.startswith("_"):
+            events.append((t, f"kernel {th}: {ev}"))
+    for name, key in (("view root", "root"), ("first rows", "first"), ("rows", "rows")):
+        events.append((big[key], f"page: {name} in the DOM"))
+    events.append((big["frame"], "page: next frame"))
+    for x in long:
+        if before - 300 <= x["t"] <= end:
+            events.append((x["t"], f"page: long task of {x['d']:.0f} ms begins"))
+    return [(round(t - before, 1), what) for t, what in sorted(events)]
 
 
 def breakdown(
@@ -591,6 +732,11 @@ def main() -> int:
         "--attributes",
         action="store_true",
         help="the sweep logs sample ids and attributes; the widget has a thumbnail function",
+    )
+    parser.add_argument(
+        "--page-profile",
+        metavar="PATH",
+        help="save the page's CPU profile of the first render (Chrome DevTools .cpuprofile JSON)",
     )
     parser.add_argument(
         "--profile", action="store_true", help="print where a RunDetails constructor goes"
@@ -731,11 +877,21 @@ def main() -> int:
             run_cell(page, 7)
             wait_cell(page, 7, 120)
             page.evaluate(OBSERVE_BIG, min(n_iter, page_rows()))
+            cdp = None
+            if args.page_profile:  # the page's CPU profile of the first render (DevTools)
+                cdp = page.context.new_cdp_session(page)
+                cdp.send("Profiler.enable")
+                cdp.send("Profiler.setSamplingInterval", {"interval": 200})
+                cdp.send("Profiler.start")
             run_cell(page, 8)
             page.wait_for_function(
                 "() => window.__rwbench.big.frame !== undefined", timeout=180_000
             )
             wait_cell(page, 8, 120)
+            if cdp is not None:
+                profile = cdp.send("Profiler.stop")["profile"]
+                Path(args.page_profile).write_text(json.dumps(profile))
+                cdp.detach()
             big = page.evaluate("() => window.__rwbench.big")
             marks = json.loads((root / "big.json").read_text())
             before = marks["before"] * 1000
@@ -790,6 +946,13 @@ def main() -> int:
             busy = page.evaluate(MODE_SWITCH, repeats)  # details still streaming in
             run_cell(page, 9)
             wait_cell(page, 9, 120)
+            results["first_render"]["timeline"] = render_timeline(
+                before,
+                big,
+                page.evaluate("() => window.__rwbench.frames"),
+                json.loads((root / "trace_big.json").read_text()),
+                page.evaluate("() => window.__rwbench.longtasks"),
+            )
             run_cell(page, 10)  # stop the pusher: the page alone
             wait_cell(page, 10, 60)
             page.wait_for_timeout(1000)
@@ -857,8 +1020,19 @@ def main() -> int:
                 for f in page.evaluate("() => window.__rwbench.frames")
                 if f.get("comm") == sweep_log["comm"] and f.get("method") == "custom"
             }
+            msg_ids = {
+                f["seq"]: f.get("id")
+                for f in page.evaluate("() => window.__rwbench.frames")
+                if f.get("comm") == sweep_log["comm"] and f.get("method") == "custom"
+            }
             results["iterations"] = per_iteration(
-                sweep_log["marks"], rows_seen, long, sweep_log["sent"], arrived
+                sweep_log["marks"],
+                rows_seen,
+                long,
+                sweep_log["sent"],
+                arrived,
+                sweep_log.get("trace"),
+                msg_ids,
             )
             page.locator(".rw-root").nth(2).screenshot(path=str(root / "sweep.png"))
             page.screenshot(path=str(root / "bench.png"), full_page=True)
@@ -983,7 +1157,8 @@ def report(r: dict) -> None:
             f"{k.replace('_', ' ')} {v['p50_ms']:.0f} / {v['max_ms']:.0f} ms" for k, v in st.items()
         )
         + f"; batches with rows {it['batches']['rows']}, with details {it['batches']['details']},"
-        f" with both {it['batches']['both']}"
+        f" with both {it['batches']['both']}; beats that sent a new row while the detail lane"
+        f" was building: {it['beats_while_details_built']}"
     )
     bd = lat["breakdown"]
     print()
@@ -1018,9 +1193,8 @@ def report(r: dict) -> None:
         f"first rows ({fr['first_rows']}) at {fr['before_to_first_rows_ms']:.0f} ms, all rows at "
         f"{fr['before_to_rows_ms']:.0f} ms, next frame at {fr['before_to_frame_ms']:.0f} ms"
     )
-    for f in fr["frames_until_rows"]:
-        kind = f"{f['kind']} {f['method'] or ''}"
-        print(f"  +{f['dt_ms']:.0f} ms {kind} {f['size']:,} B {f['deltas']}")
+    for dt, what in fr.get("timeline", []):
+        print(f"  {dt:+8.1f} ms  {what}")
     print(
         f"  details received {fr['details_received']} of {c['iterations']} iterations after "
         f"{fr['seconds_since_display']:.0f} s"

@@ -6,6 +6,7 @@ import { changeset } from "vega";
 import type { ViewMemory } from "./memory";
 import type { LossPoint, Spec } from "./model";
 import { clampSmoothing, Ema, MAX_SMOOTHING } from "./smoothing";
+import { nextTask } from "./tasks";
 
 /** Draw `spec` into `el`; returns the embed result (call `.finalize()` to free it). */
 export async function drawSpec(el: HTMLElement, spec: Spec): Promise<Result> {
@@ -30,12 +31,16 @@ function sameSpecs(a: Record<string, Spec>, b: Record<string, Spec>): boolean {
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-/** A set of charts in one panel, redrawn when the specs change. */
+/**
+ * A set of charts in one panel, redrawn when the specs change. Each chart is
+ * drawn in a task of its own, one after the other (tasks.ts says why).
+ */
 export class ChartGrid {
   readonly el: HTMLElement;
   private results: Promise<Result | null>[] = [];
   private named = new Map<string, Promise<Result | null>>();
   private specs: Record<string, Spec> | null = null;
+  private generation = 0; // a chart still waiting its turn is dropped once the panel changes
 
   constructor() {
     this.el = document.createElement("div");
@@ -46,14 +51,21 @@ export class ChartGrid {
     if (this.specs !== null && sameSpecs(specs, this.specs)) return;
     this.specs = specs;
     this.clear();
+    const generation = this.generation;
+    let previous: Promise<unknown> = Promise.resolve();
     for (const [name, spec] of orderedCharts(specs)) {
       const box = document.createElement("div");
       box.className = `rw-chart rw-chart-${name.replace(/[^a-z_]/g, "")}`;
       this.el.appendChild(box);
-      const drawn = drawSpec(box, spec).catch((e: unknown) => {
-        box.textContent = `Chart failed: ${String(e)}`;
-        return null;
+      const drawn = previous.then(async () => {
+        await nextTask();
+        if (generation !== this.generation) return null;
+        return drawSpec(box, spec).catch((e: unknown) => {
+          box.textContent = `Chart failed: ${String(e)}`;
+          return null;
+        });
       });
+      previous = drawn;
       this.results.push(drawn);
       this.named.set(name, drawn);
     }
@@ -71,6 +83,7 @@ export class ChartGrid {
   }
 
   clear(): void {
+    this.generation += 1;
     for (const r of this.results) void r.then((x) => x?.finalize());
     this.results = [];
     this.named.clear();

@@ -6,83 +6,13 @@ import pytest
 from runwatch.tracking import Run
 from runwatch.tracking.watch import Watcher
 from runwatch.widget import RunDetails
+from runwatch.widget._batches import LOSS_POINTS_KEPT
 from runwatch.widget._push import (
     LIVE_DETAIL_INTERVAL,
-    LOSS_POINTS_KEPT,
     MIN_INTERVAL,
     SNAPSHOT_BYTES_PER_SECOND,
     Pusher,
-    apply_batch,
-    coalesce,
-    snapshot_copy,
-    thin_losses,
 )
-
-
-def row(id, status="running", is_best=False):
-    return {
-        "id": id,
-        "index": int(id),
-        "name": f"m{id}",
-        "status": status,
-        "duration": 1.0,
-        "metric": None,
-        "best": None,
-        "is_best": is_best,
-    }
-
-
-def running_state():
-    """The state of a widget on a running classification run with nothing logged yet."""
-    from runwatch.widget._contract import empty_snapshot
-
-    return empty_snapshot(
-        {
-            "name": "r",
-            "task": "classification",
-            "primary_metric": "accuracy",
-            "goal": "maximize",
-            "status": "running",
-            "best": None,
-            "auto": None,
-        }
-    )
-
-
-def loss(iteration, *values):
-    return {
-        "kind": "loss",
-        "iteration": iteration,
-        "points": [{"split": "train", "step": float(i), "value": v} for i, v in enumerate(values)],
-    }
-
-
-def test_coalesce_keeps_the_last_row_and_concatenates_losses():
-    deltas = [
-        loss("1", 0.9),
-        {"kind": "iteration", "row": row("1")},
-        {"kind": "iteration", "row": row("1", "completed")},
-        loss("2", 0.5),
-        loss("1", 0.8, 0.7),
-    ]
-    out = coalesce(deltas)
-    assert [d["kind"] for d in out] == ["iteration", "loss", "loss"]
-    assert out[0]["row"]["status"] == "completed"
-    assert [p["value"] for p in out[1]["points"]] == [0.9, 0.8, 0.7]
-    assert out[1]["iteration"] == "1" and out[2]["iteration"] == "2"
-
-
-def test_apply_batch_refuses_a_gap_and_moves_the_best_flag():
-    state = running_state()
-    assert apply_batch(
-        state, {"seq": 1, "deltas": [{"kind": "iteration", "row": row("1", is_best=True)}]}
-    )
-    assert not apply_batch(state, {"seq": 3, "deltas": [loss("1", 1.0)]})
-    assert state["seq"] == 1 and state["losses"] == {}
-    assert apply_batch(
-        state, {"seq": 2, "deltas": [{"kind": "iteration", "row": row("2", is_best=True)}]}
-    )
-    assert [r["is_best"] for r in state["iterations"]] == [False, True]
 
 
 def detail_ids(batches):
@@ -254,37 +184,6 @@ def test_live_widget_follows_the_run_while_nothing_is_picked(db):
         widget.close()
 
 
-def test_thin_losses_keeps_ends_and_short_histories():
-    points = [{"split": "train", "step": float(i), "value": 1.0} for i in range(10)]
-    assert thin_losses(points, kept=6) is points  # under twice the cap: unchanged
-    long = points * 3
-    for i, p in enumerate(long):
-        long[i] = {**p, "step": float(i)}
-    thin = thin_losses(long, kept=5)
-    assert [p["step"] for p in thin] == [0.0, 7.0, 14.0, 22.0, 29.0]
-
-
-def test_snapshot_copy_is_not_changed_by_later_batches():
-    state = running_state()
-    apply_batch(
-        state,
-        {
-            "seq": 1,
-            "deltas": [{"kind": "iteration", "row": row("1", is_best=True)}, loss("1", 0.5)],
-        },
-    )
-    snap = snapshot_copy(state)
-    before = json.dumps(snap, sort_keys=True)
-    apply_batch(
-        state,
-        {
-            "seq": 2,
-            "deltas": [{"kind": "iteration", "row": row("2", is_best=True)}, loss("1", 0.4)],
-        },
-    )
-    assert json.dumps(snap, sort_keys=True) == before
-
-
 def test_the_snapshot_carries_the_iterations_chart_and_the_metric_goals(sweep):
     w = RunDetails(sweep.run, live=False)
     try:
@@ -452,10 +351,10 @@ def test_the_detail_lane_never_holds_up_a_row(sweep, monkeypatch):
     building, release = threading.Event(), threading.Event()
     real = push.iteration_detail
 
-    def blocked_detail(iteration):
+    def blocked_detail(iteration, **kwargs):
         building.set()
         release.wait(20)
-        return real(iteration)
+        return real(iteration, **kwargs)
 
     run = sweep.run
     rec = Recorder()
@@ -604,3 +503,118 @@ def test_the_detail_lane_waits_for_the_first_beat(sweep, cell_ends):
         assert len(detail_ids(rec.batches)) == 3
     finally:
         pusher.stop()
+
+
+def test_the_detail_lane_pauses_while_a_new_row_is_sent(sweep, monkeypatch):
+    # Both lanes share the GIL: a beat of a millisecond took 0.1-0.5 s while the
+    # detail lane built. A detail is built in pieces; at each checkpoint the detail
+    # lane waits while a beat is due or running, so an iteration that starts while a
+    # detail is being built has its row sent before the next piece.
+    import threading
+
+    import runwatch.widget._push as push
+
+    events = []
+    started = threading.Event()
+    run = sweep.run
+    state = {}
+
+    def pieces(iteration, charts=None, pause=None):
+        if str(iteration.id) != state.get("building"):
+            return {
+                "iteration": str(iteration.id),
+                "final": True,
+                "params": [],
+                "splits": {},
+                "importance": None,
+            }
+        events.append("piece 1")
+        state["nxt"] = run.iteration("starts")  # wakes the beat, from this thread
+        state["nxt"].start()
+        started.set()
+        for k in (2, 3):
+            if pause is not None:
+                pause()
+            events.append(f"piece {k}")
+        return {
+            "iteration": str(iteration.id),
+            "final": True,
+            "params": [],
+            "splits": {},
+            "importance": None,
+        }
+
+    def send(batch):
+        nxt = state.get("nxt")
+        if nxt is not None and any(
+            d["kind"] == "iteration" and d["row"]["id"] == str(nxt.id) for d in batch["deltas"]
+        ):
+            events.append("row sent")
+
+    pusher = Pusher(run, send, lambda s: None, min_interval=30.0)
+    pusher.prime()
+    pusher.flush()
+    monkeypatch.setattr(push, "iteration_detail", pieces)
+    pusher.start()
+    try:
+        done = run.iteration("ends")
+        state["building"] = str(done.id)
+        done.start()
+        done.update("validation", sweep.y_true[:50], y_proba=sweep.proba["GaussianNB"][:50])
+        done.complete()
+        assert started.wait(20), "no detail was built for the finished iteration"
+        assert wait_until(lambda: "piece 3" in events and "row sent" in events, 20), events
+        assert events.index("row sent") < events.index("piece 2"), events
+    finally:
+        pusher.stop()
+    state["nxt"].complete()
+
+
+def test_an_iteration_that_starts_as_one_ends_is_not_held_by_the_wake_gap(db, monkeypatch):
+    # The end wakes the beat, and the start a moment later wakes it again: a fixed
+    # gap between woken beats held the new row back (50 ms, and the detail lane's
+    # work in it). A few woken beats in a row go at once.
+    import runwatch.widget._push as push
+
+    monkeypatch.setattr(push, "WAKE_GAP", 30.0)  # a gap no test would wait out
+    run = Run("back-to-back", store=db)
+    rec = Recorder()
+    pusher = Pusher(run, rec.send, rec.publish, min_interval=30.0)
+    pusher.prime()
+    pusher.start()
+
+    def sent(it, status):
+        return any(
+            d["kind"] == "iteration"
+            and d["row"]["id"] == str(it.id)
+            and d["row"]["status"] == status
+            for b in list(rec.batches)
+            for d in b["deltas"]
+        )
+
+    try:
+        first = run.iteration("first")
+        first.start()
+        assert wait_until(lambda: sent(first, "running"), 10, pause=0.02)
+        first.complete()
+        assert wait_until(lambda: sent(first, "completed"), 10, pause=0.02)
+        second = run.iteration("second")
+        second.start()
+        assert wait_until(lambda: sent(second, "running"), 10, pause=0.02), (
+            "the new row waited for the gap between woken beats"
+        )
+    finally:
+        pusher.stop()
+    second.complete()
+
+
+def test_wake_delay_allows_a_burst_then_keeps_the_rate():
+    from runwatch.widget._push import WAKE_BURST, WAKE_GAP, wake_delay
+
+    window = WAKE_BURST * WAKE_GAP
+    assert wake_delay([], 10.0) == 0.0
+    assert wake_delay([10.0] * (WAKE_BURST - 1), 10.0) == 0.0
+    burst = [10.0 + 0.001 * k for k in range(WAKE_BURST)]
+    now = burst[-1]
+    assert wake_delay(burst, now) == pytest.approx(burst[0] + window - now)
+    assert wake_delay(burst, burst[0] + window) == 0.0  # the oldest left the window

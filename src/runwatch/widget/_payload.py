@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 
 import numpy as np
@@ -242,7 +242,9 @@ CURVE_CHARTS = ("roc", "pr", "lift", "gains", "calibration")
 REGRESSION_CHARTS = ("predicted_vs_true", "residuals")
 
 
-def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict[str, Any]]:
+def chart_specs(
+    curves: dict[str, Any], per_class: Any = None, pause: Callable[[], Any] | None = None
+) -> dict[str, dict[str, Any]]:
     """Vega-Lite specs of a split's charts, from :mod:`runwatch.views`.
 
     Classification: ROC, PR, lift, cumulative gains, calibration (curves
@@ -251,7 +253,8 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
     :data:`SHOWN_CLASSES` classes (those with the lowest F1; semantic
     segmentation: IoU bars, lowest IoU first); regression:
     predicted vs true and the residual histogram. Empty when the views layer is not installed or
-    the split has no data.
+    the split has no data. ``pause`` is called before each chart (see
+    :func:`iteration_detail`).
     """
     try:
         from runwatch.views import chart_spec
@@ -295,6 +298,8 @@ def chart_specs(curves: dict[str, Any], per_class: Any = None) -> dict[str, dict
         frame = curves.get(name)
         if frame is None or len(frame) == 0:
             continue
+        if pause is not None:
+            pause()
         if name in CURVE_CHARTS:
             smooth = name in ("lift", "gains")
             frame = thin_curve(frame, SMOOTH_CURVE_POINTS if smooth else CURVE_POINTS)
@@ -349,12 +354,15 @@ def split_detail(
     charts: bool,
     primary: str | None = None,
     failures: bool = False,
+    pause: Callable[[], Any] | None = None,
 ) -> SplitDetail:
     """The detail panels of one split: metrics by group, per-class table, matrix, charts.
 
     ``failures``: with the by-attribute tables, attribute importance and top
-    losses (``_samples.failures_detail``).
+    losses (``_samples.failures_detail``). ``pause`` is called between the
+    costly pieces (see :func:`iteration_detail`).
     """
+    step = pause if pause is not None else _no_pause
     per_class: list[PerClassRow] = []
     columns: list[list[str]] = []
     table = None
@@ -365,16 +373,18 @@ def split_detail(
         per_class = per_class_rows(table, columns)
     if hasattr(engine, "confusion_matrix"):
         matrix = confusion(engine.confusion_matrix())
+    step()
     plots: dict[str, Any] = {}
     if is_detection(engine):  # COCO's PR curves and matched IoUs, not the classifier's curves
-        specs = chart_specs({}, table) if charts else {}
+        specs = chart_specs({}, table, pause) if charts else {}
         found, plots = detection_charts(
             engine, table, SHOWN_CLASSES, CHART_WIDTH, CHART_HEIGHT, charts
         )
         specs.update(found)
     else:
         curves = engine.curves() if charts and hasattr(engine, "curves") else {}
-        specs = chart_specs(curves, table) if charts else {}
+        specs = chart_specs(curves, table, pause) if charts else {}
+    step()
     thresholds = split_table(engine, table, SHOWN_CLASSES) if charts else None
     values = {name: number(value) for name, value in metrics.items()}
     reasons: dict[str, str] = {}
@@ -404,6 +414,10 @@ def _failures(engine: Any) -> Any:
     return failures_detail(engine)
 
 
+def _no_pause() -> None:
+    return None
+
+
 def param_text(value: Any) -> str:
     """A parameter's value as the detail panel prints it: text as it is, anything else as JSON."""
     if isinstance(value, str):
@@ -415,13 +429,20 @@ def param_text(value: Any) -> str:
 
 
 def iteration_detail(
-    iteration: Any, charts: bool | None = None, failures: bool | None = None
+    iteration: Any,
+    charts: bool | None = None,
+    failures: bool | None = None,
+    pause: Callable[[], Any] | None = None,
 ) -> Detail:
     """An iteration's details for every split it has data for.
 
     ``charts`` and ``failures`` (the failure panels' tables) default to "once
-    it has ended" (curves and quantiles cost most to build).
+    it has ended" (curves and quantiles cost most to build). ``pause`` is
+    called between the pieces of the work (each split's metrics, tables,
+    curves, every chart: a few ms to tens of ms each), so a thread that
+    builds details can let another have the GIL at once (the widget's rows).
     """
+    step = pause if pause is not None else _no_pause
     final = iteration.status in ENDED
     if charts is None:
         charts = final
@@ -433,7 +454,10 @@ def iteration_detail(
         if engine is None:
             continue
         primary = getattr(getattr(iteration, "run", None), "primary_metric", None)
-        splits[split] = split_detail(engine, dict(engine.compute()), charts, primary, failures)
+        step()
+        metrics = dict(engine.compute())
+        step()
+        splits[split] = split_detail(engine, metrics, charts, primary, failures, pause)
     importance = importance_spec(getattr(iteration, "feature_importance", None))
     params = getattr(iteration, "params", None) or {}
     return {

@@ -40,7 +40,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ._contract import Batch, Delta, Detail, LossPoint, RunInfo, Snapshot, empty_snapshot
+from ._batches import apply_batch, coalesce, snapshot_copy, thin_losses
+from ._contract import Batch, Delta, Detail, RunInfo, Snapshot, empty_snapshot
 from ._payload import (
     ENDED,
     iteration_detail,
@@ -67,108 +68,20 @@ SNAPSHOT_BYTES_PER_SECOND = 25_000
 #: that runs a loop cannot answer its request for a snapshot. Later, views
 #: follow the batches and a snapshot is published only on demand.
 SNAPSHOT_STARTUP = 10.0
-#: Seconds between a beat and one woken early by an iteration created, started or
-#: ended in this process at the least: a sweep of tiny iterations makes at most
-#: 20 rows' batches a second.
+#: Beats woken early by an iteration created, started or ended in this process:
+#: at most WAKE_BURST of them in any WAKE_BURST * WAKE_GAP seconds. An iteration
+#: that ends and the next that starts a moment later get a batch each at once;
+#: a sweep of tiny iterations makes at most 20 rows' batches a second.
 WAKE_GAP = 0.05
+WAKE_BURST = 3
+#: Seconds the detail lane waits for the rows lane at one checkpoint at the most
+#: (it then goes on: a stuck beat must not stop the details).
+YIELD_TIMEOUT = 2.0
 #: Seconds between two detail deltas of one running iteration at the most.
 LIVE_DETAIL_INTERVAL = 1.0
 #: Seconds of detail building per detail batch: the page gets the details a
 #: budget at a time rather than all at the end of a long run of them.
 DETAIL_BUDGET = 0.1
-#: Loss points per iteration the state (and so the snapshot) keeps: past twice
-#: this, the history is thinned evenly to this many, first and last kept. Views
-#: that are open receive every point; a view opened later starts from the thinned
-#: history, so neither memory nor the snapshot grows with a long loop.
-LOSS_POINTS_KEPT = 1000
-
-
-def coalesce(deltas: list[Delta]) -> list[Delta]:
-    """Merge a list of deltas into the fewest that have the same effect.
-
-    The last run header wins, the last row and the last details of an
-    iteration win, and loss points of an iteration are concatenated in order.
-    Order of the result: run, rows, details, losses.
-    """
-    run: Delta | None = None
-    rows: dict[str, Delta] = {}
-    details: dict[str, Delta] = {}
-    losses: dict[str, list[LossPoint]] = {}
-    for d in deltas:
-        if d["kind"] == "run":
-            run = d
-        elif d["kind"] == "iteration":
-            rows[d["row"]["id"]] = d
-        elif d["kind"] == "detail":
-            details[d["detail"]["iteration"]] = d
-        elif d["kind"] == "loss":
-            losses.setdefault(d["iteration"], []).extend(d["points"])
-    out: list[Delta] = [] if run is None else [run]
-    out += rows.values()
-    out += details.values()
-    out += [{"kind": "loss", "iteration": i, "points": p} for i, p in losses.items()]
-    return out
-
-
-def apply_batch(state: Snapshot, batch: Batch) -> bool:
-    """Apply ``batch`` to ``state`` in place; False (and no change) on a gap in ``seq``.
-
-    The Python twin of ``applyBatch`` in ``js/live.ts``.
-    """
-    if batch["seq"] != state["seq"] + 1:
-        return False
-    rows = state["iterations"]
-    at: dict[str, int] | None = None  # row positions, built once per batch (1,000 rows)
-    for d in batch["deltas"]:
-        if d["kind"] == "run":
-            state["run"] = d["run"]
-        elif d["kind"] == "iteration":
-            row = d["row"]
-            if at is None:
-                at = {r["id"]: i for i, r in enumerate(rows)}
-            i = at.get(row["id"])
-            if i is None:
-                at[row["id"]] = len(rows)
-                rows.append(row)
-            else:
-                rows[i] = row
-            if row["is_best"]:
-                for other in rows:
-                    if other["is_best"] and other["id"] != row["id"]:
-                        other["is_best"] = False
-        elif d["kind"] == "detail":
-            state["details"][d["detail"]["iteration"]] = d["detail"]
-        elif d["kind"] == "loss":
-            state["losses"].setdefault(d["iteration"], []).extend(d["points"])
-    state["seq"] = batch["seq"]
-    return True
-
-
-def thin_losses(points: list[LossPoint], kept: int = LOSS_POINTS_KEPT) -> list[LossPoint]:
-    """``points`` itself while shorter than ``2 * kept``; else ``kept`` evenly spread, ends kept."""
-    n = len(points)
-    if n < 2 * kept:
-        return points
-    step = (n - 1) / (kept - 1)
-    return [points[round(i * step)] for i in range(kept)]
-
-
-def snapshot_copy(state: Snapshot) -> Snapshot:
-    """A copy of ``state`` that later batches cannot change, without a deep copy.
-
-    Batches replace the header, details and rows rather than editing them,
-    except the ``is_best`` flag of rows and the loss lists, which are copied.
-    """
-    return {
-        "seq": state["seq"],
-        "run": state["run"],
-        "iterations": [dict(row) for row in state["iterations"]],  # type: ignore[misc]
-        "details": dict(state["details"]),
-        "losses": {k: list(v) for k, v in state["losses"].items()},
-        "loss_chart": state["loss_chart"],
-        "iterations_chart": state["iterations_chart"],
-        "goals": state["goals"],
-    }
 
 
 class Pusher:
@@ -237,7 +150,12 @@ class Pusher:
         self.sent = 0  # batches sent
         self._stop = threading.Event()
         self._details_due = threading.Event()
-        self._wake = threading.Event()  # an iteration changed in this process: beat now
+        # The rows lane is idle: no beat runs and none is due at once. The detail
+        # lane builds only then (checkpoints between the pieces of a detail).
+        self._rows_idle = threading.Event()
+        self._rows_idle.set()
+        self._wake = _Wake(self._rows_idle)  # an iteration changed in this process: beat now
+        self._woken: list[float] = []  # when the last woken beats ran (WAKE_BURST)
         self._beaten = threading.Event()  # the first beat is done: the detail lane may start
         self._thread: threading.Thread | None = None
         self._detail_thread: threading.Thread | None = None
@@ -355,14 +273,21 @@ class Pusher:
             self._details_due.set()
         return batch
 
-    def flush_details(self, budget: float | None = None, send: bool = True) -> list[Batch]:
+    def flush_details(
+        self,
+        budget: float | None = None,
+        send: bool = True,
+        pause: Callable[[], Any] | None = None,
+    ) -> list[Batch]:
         """The detail lane: build the due details and send them, the preferred ones first.
 
         The preferred iterations' details are built regardless of ``budget``
         and sent at once, in a batch of their own; then the others, as many as
         ``budget`` seconds of building allow (None: all), in one batch. What
         does not fit, and running iterations' details asked again within
-        :data:`LIVE_DETAIL_INTERVAL`, stay due. Returns the batches sent.
+        :data:`LIVE_DETAIL_INTERVAL`, stay due. ``pause`` is called between
+        the pieces of a detail (the detail lane's thread passes
+        :meth:`yield_to_rows`). Returns the batches sent.
         """
         out: list[Batch] = []
         with self._detail_lock:
@@ -379,7 +304,7 @@ class Pusher:
             for group, limit in ((first, None), (rest, budget)):
                 if not group:
                     continue
-                deltas = self._detail_deltas(group, limit, held)
+                deltas = self._detail_deltas(group, limit, held, pause)
                 with self._flush_lock:
                     batch = self._emit(deltas, send)
                 if batch is not None:
@@ -389,7 +314,13 @@ class Pusher:
                     self._dirty.update(held)
         return out
 
-    def _detail_deltas(self, order: list[int], budget: float | None, held: set[int]) -> list[Delta]:
+    def _detail_deltas(
+        self,
+        order: list[int],
+        budget: float | None,
+        held: set[int],
+        pause: Callable[[], Any] | None = None,
+    ) -> list[Delta]:
         deltas: list[Delta] = []
         now = self._clock()
         by_id: dict[int, Any] | None = None  # read once, and only for many
@@ -416,7 +347,7 @@ class Pusher:
             ):
                 held.add(iteration_id)
                 continue
-            detail = self._detail(it)
+            detail = self._detail(it, pause)
             if detail is None:
                 continue
             self._detail_sent[key] = now
@@ -448,12 +379,27 @@ class Pusher:
             self._on_run(self.state["run"])
         return batch
 
-    def _detail(self, iteration: Any) -> Detail | None:
+    def _detail(self, iteration: Any, pause: Callable[[], Any] | None = None) -> Detail | None:
         try:
-            return iteration_detail(iteration)
+            if pause is None:
+                return iteration_detail(iteration)
+            return iteration_detail(iteration, pause=pause)
         except Exception:  # one bad iteration must not stop the others' updates
             logger.exception("runwatch: building the details of iteration %s failed", iteration.id)
             return None
+
+    def yield_to_rows(self) -> None:
+        """Wait while the rows lane works: a beat runs, or one is due at once.
+
+        The detail lane calls it between the pieces of a detail. Both lanes
+        share the GIL, and a beat is mostly short calls that release it
+        (SQLite, the writer's commit, the send): against a thread that builds
+        details it waited up to a switch interval (5 ms) for each, and a
+        beat of a millisecond took 0.1-0.5 s. Waiting here, the detail lane
+        leaves the beat the GIL. At most :data:`YIELD_TIMEOUT` seconds.
+        """
+        if not self._rows_idle.is_set() and not self._stop.is_set():
+            self._rows_idle.wait(YIELD_TIMEOUT)
 
     # ------------------------------------------------------------- snapshot
 
@@ -501,12 +447,17 @@ class Pusher:
         if self._started is None:
             self._started = now
         first = self.state["seq"] == 0
-        if follow:
-            try:
-                self.poll()
-            except Exception:  # a store another process holds locked: the next beat reads it
-                logger.exception("runwatch: reading the run failed")
-        self.flush_rows()
+        self._rows_idle.clear()
+        try:
+            if follow:
+                try:
+                    self.poll()
+                except Exception:  # a store another process holds locked: the next beat reads it
+                    logger.exception("runwatch: reading the run failed")
+            self.flush_rows()
+        finally:
+            if not self._wake.is_set():  # else another beat is due at once
+                self._rows_idle.set()
         if details:
             self.flush_details(budget=DETAIL_BUDGET)
         if first and self.state["seq"] > 0:
@@ -583,7 +534,9 @@ class Pusher:
             # row then reaches the page in milliseconds, not up to a beat later).
             woke = self._wake.wait(due - time.monotonic()) and not self._stop.is_set()
             if woke:
-                self._stop.wait(max(0.0, last + WAKE_GAP - time.monotonic()))
+                now = time.monotonic()
+                self._stop.wait(wake_delay(self._woken, now))
+                self._woken = [*self._woken, max(now, time.monotonic())][-WAKE_BURST:]
         self._watcher.close()
 
     def _detail_loop(self) -> None:
@@ -598,7 +551,9 @@ class Pusher:
             self._details_due.wait(self.min_interval)
             self._details_due.clear()
             try:
-                while not self._stop.is_set() and self.flush_details(budget=DETAIL_BUDGET):
+                while not self._stop.is_set() and self.flush_details(
+                    budget=DETAIL_BUDGET, pause=self.yield_to_rows
+                ):
                     pass
             except Exception:
                 logger.exception("runwatch: pushing a widget update failed")
@@ -608,10 +563,41 @@ class Pusher:
         self._stop.set()
         self._details_due.set()
         self._wake.set()
+        self._rows_idle.set()
         self.run._store.iteration_events.discard(self._wake)
         for thread in (self._thread, self._detail_thread):
             if thread is not None and threading.current_thread() is not thread:
                 thread.join(5.0)
+
+
+class _Wake(threading.Event):
+    """The beat's wake-up call, which also tells the detail lane to wait for that beat.
+
+    The store sets it from the thread that created, started or ended an
+    iteration (``Store.iteration_events``).
+    """
+
+    def __init__(self, rows_idle: threading.Event) -> None:
+        super().__init__()
+        self._rows_idle = rows_idle
+
+    def set(self) -> None:
+        self._rows_idle.clear()
+        super().set()
+
+
+def wake_delay(woken: list[float], now: float) -> float:
+    """Seconds a beat woken at ``now`` waits, given when the last woken beats ran.
+
+    None while fewer than :data:`WAKE_BURST` ran in the last
+    ``WAKE_BURST * WAKE_GAP`` seconds; else until the oldest of them leaves
+    that window.
+    """
+    window = WAKE_BURST * WAKE_GAP
+    recent = [t for t in woken if now - t < window]
+    if len(recent) < WAKE_BURST:
+        return 0.0
+    return min(recent) + window - now
 
 
 def warm_up() -> None:

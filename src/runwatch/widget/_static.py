@@ -54,8 +54,9 @@ def build_snapshot(run: Any, reuse: Snapshot | None = None) -> Snapshot:
     pushes got. The final details found in ``reuse`` (a live widget's state)
     are taken as they are; the others are built here.
     """
+    from ._batches import thin_losses
     from ._payload import iteration_detail, iteration_rows, run_info
-    from ._push import Pusher, thin_losses
+    from ._push import Pusher
 
     try:
         run.flush()
