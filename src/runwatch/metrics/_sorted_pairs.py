@@ -37,25 +37,34 @@ def sort_pairs(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def pred_order(p: np.ndarray) -> PredOrder:
     """The order of ``p`` (one stable sort), for pairs whose run has none yet."""
     order = np.argsort(p, kind="stable")
-    return PredOrder(order, p[order])
+    return PredOrder(order.astype(index_type(p.size), copy=False), p[order])
 
 
-def slots_of_new(old: np.ndarray, new: np.ndarray) -> np.ndarray:
-    """Mask over the merge of two sorted runs: True where an element of ``new`` lands.
+def index_type(n: int) -> type:
+    """int32 while it can index ``n`` pairs: half the memory traffic of int64."""
+    return np.int32 if n < 2**31 else np.int64
 
-    On ties the elements of ``old`` come first, so a merge is stable.
-    ``new`` is searched in ``old`` (``len(new) · log len(old)``); the rest is linear.
+
+def slots_of_new(old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the elements of ``new`` land in the merge of two sorted runs, and where ``old``'s do.
+
+    Returns the positions of ``new``'s elements (ascending) and a mask that
+    is True at ``old``'s. On ties the elements of ``old`` come first, so a
+    merge is stable. ``new`` is searched in ``old`` (``len(new) · log
+    len(old)``); the rest is linear.
     """
-    mask = np.zeros(old.size + new.size, bool)
-    mask[np.searchsorted(old, new, side="right") + np.arange(new.size)] = True
-    return mask
+    at = np.searchsorted(old, new, side="right")
+    at += np.arange(new.size, dtype=at.dtype)
+    keep = np.ones(old.size + new.size, bool)
+    keep[at] = False
+    return at, keep
 
 
-def merge_run(old: np.ndarray, new: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The sorted runs ``old`` and ``new`` as one, ``new`` at ``mask`` (``slots_of_new``)."""
-    out = np.empty(mask.size, np.result_type(old, new))
-    out[mask] = new
-    out[~mask] = old
+def merge_run(old: np.ndarray, new: np.ndarray, at: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """The sorted runs ``old`` and ``new`` as one: ``new`` at ``at``, ``old`` where ``keep``."""
+    out = np.empty(keep.size, np.result_type(old, new))
+    out[at] = new  # positions, not a mask: a scatter of len(new), not a pass over everything
+    out[keep] = old
     return out
 
 
@@ -72,29 +81,38 @@ def add_pairs(
     either); the one returned is the order of the merged ``p``.
     """
     new_y, new_p = sort_pairs(new_y, new_p)
-    slots = slots_of_new(y, new_y)
-    merged_y, merged_p = merge_run(y, new_y, slots), merge_run(p, new_p, slots)
+    at, keep = slots_of_new(y, new_y)
+    merged_y, merged_p = merge_run(y, new_y, at, keep), merge_run(p, new_p, at, keep)
     if order is None:
         return merged_y, merged_p, None
     # Where each old and each new pair sits in the merged run.
-    position_old = np.flatnonzero(~slots)
-    position_new = np.flatnonzero(slots)
+    kind = index_type(keep.size)
+    position_old = np.flatnonzero(keep).astype(kind, copy=False)
+    position_new = at.astype(kind, copy=False)
     batch = pred_order(new_p)
-    p_slots = slots_of_new(order.values, batch.values)
-    merged_order = merge_run(position_old[order.order], position_new[batch.order], p_slots)
-    return (
-        merged_y,
-        merged_p,
-        PredOrder(merged_order, merge_run(order.values, batch.values, p_slots)),
-    )
+    p_at, p_keep = slots_of_new(order.values, batch.values)
+    merged_order = merge_run(position_old[order.order], position_new[batch.order], p_at, p_keep)
+    values = merge_run(order.values, batch.values, p_at, p_keep)
+    return merged_y, merged_p, PredOrder(merged_order, values)
 
 
 def midranks_sorted(values: np.ndarray) -> np.ndarray:
     """The average rank (1-based, as ``scipy.stats.rankdata``) of each value of a sorted run."""
     n = values.size
-    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
-    sizes = np.diff(np.r_[starts, n])
-    return np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    tied = values[1:] == values[:-1]  # tied[i]: values i and i + 1 share a rank
+    n_tied = int(np.count_nonzero(tied))
+    if 2 * n_tied >= n:  # mostly ties (few distinct values): one rank per group, repeated
+        starts = np.flatnonzero(np.r_[True, ~tied])
+        sizes = np.diff(np.r_[starts, n])
+        return np.repeat(starts + (sizes + 1) / 2.0, sizes)
+    ranks = np.arange(1, n + 1, dtype=np.float64)  # mostly distinct: fix the few tied groups
+    if n_tied:
+        edges = np.diff(tied.astype(np.int8), prepend=0, append=0)
+        first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        sizes = last - first + 1
+        offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+        ranks[np.repeat(first, sizes) + offsets] = np.repeat((first + last) / 2.0 + 1, sizes)
+    return ranks
 
 
 def pair_ranks(y_sorted: np.ndarray, order: PredOrder) -> tuple[np.ndarray, np.ndarray]:
@@ -102,3 +120,17 @@ def pair_ranks(y_sorted: np.ndarray, order: PredOrder) -> tuple[np.ndarray, np.n
     rank_p = np.empty(order.order.size)
     rank_p[order.order] = midranks_sorted(order.values)
     return midranks_sorted(y_sorted), rank_p
+
+
+def rank_correlation(rank_y: np.ndarray, rank_p: np.ndarray) -> float:
+    """Pearson correlation of two midrank vectors of ``n`` pairs (Spearman's rho).
+
+    Midranks are half-integers averaging exactly ``(n + 1) / 2``, so the
+    centred ranks are exact and the three sums are dot products.
+    """
+    centre = (rank_y.size + 1) / 2.0
+    dy, dp = rank_y - centre, rank_p - centre
+    syy, spp = float(np.dot(dy, dy)), float(np.dot(dp, dp))
+    if syy <= 0 or spp <= 0:
+        return float("nan")
+    return float(np.clip(float(np.dot(dy, dp)) / np.sqrt(syy * spp), -1.0, 1.0))

@@ -55,7 +55,7 @@ DEFAULT_MAX_BUCKETS = 16384
 #: Most bins per axis of the binned Spearman grid (cells <= bins**2).
 DEFAULT_GRID_BINS = 1024
 #: Binned mode folds raw values into the sketches once this many are waiting.
-PENDING_LIMIT = 65536
+PENDING_LIMIT = 262144
 
 # Names with an error bound in binned mode; names that ignore sample_weight; the others.
 _BOUNDED = ("median_absolute_error", "normalized_median_absolute_error", "spearman_correlation")
@@ -375,7 +375,8 @@ class RegressionMetrics(Metric):
         self, values: dict, reasons: dict, bounds: dict, span: float, no_range: str
     ) -> None:
         if self._mode == "exact":
-            median = float(np.median(np.abs(self.y_pred_values - self.y_true_values)))
+            errors = self.y_pred_values - self.y_true_values
+            median = float(np.median(np.abs(errors, out=errors), overwrite_input=True))
         else:
             median, bounds["median_absolute_error"] = _sketch.binned_median(
                 self._binned(), int(self.n_samples), self._alpha, DEFAULT_MAX_BUCKETS
@@ -398,7 +399,7 @@ class RegressionMetrics(Metric):
                 return
         if self._mode == "exact":
             rank_y, rank_p = _sorted_pairs.pair_ranks(self.y_true_values, self._pred_order())
-            values["spearman_correlation"] = _sketch.weighted_pearson(rank_y, rank_p, np.ones(n))
+            values["spearman_correlation"] = _sorted_pairs.rank_correlation(rank_y, rank_p)
             return
         rho, bounds["spearman_correlation"] = _sketch.binned_spearman(self._binned(), n)
         values["spearman_correlation"] = rho
