@@ -55,7 +55,7 @@ DEFAULT_MAX_BUCKETS = 16384
 #: Most bins per axis of the binned Spearman grid (cells <= bins**2).
 DEFAULT_GRID_BINS = 1024
 #: Binned mode folds raw values into the sketches once this many are waiting.
-PENDING_LIMIT = 262144
+PENDING_LIMIT = 65536
 
 # Names with an error bound in binned mode; names that ignore sample_weight; the others.
 _BOUNDED = ("median_absolute_error", "normalized_median_absolute_error", "spearman_correlation")
