@@ -363,6 +363,7 @@ def test_mismatched_chunks_are_refused_before_any_work(client):
     ("call", "message"),
     [
         (lambda y: evaluate(np.zeros(3), y_pred=y), r"^y_true must be a dask Array"),
+        (lambda y: evaluate(None, y_pred=y), r"^y_true is required"),
         (
             lambda y: evaluate(y, y_proba=y, task="regression"),
             r"^y_proba is not used by a regression evaluation",

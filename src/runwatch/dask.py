@@ -122,6 +122,8 @@ def evaluate(
     given = {"y_true": y_true, "y_proba": y_proba, "y_pred": y_pred,
              "sample_weight": sample_weight}  # fmt: skip
     given = {name: value for name, value in given.items() if value is not None}
+    if "y_true" not in given:
+        raise ValueError("y_true is required: the true values, as a dask collection.")
     accepted = ARGUMENTS[spec_task]
     for name in given:
         if name not in accepted:
@@ -130,7 +132,7 @@ def evaluate(
     batches = isinstance(y_true, db.Bag) and len(given) == 1
     if not batches:
         _check_needed(spec_task, given)
-    parts = {name: _partitions(name, value, spec_task) for name, value in given.items()}
+    parts = {name: _partitions(name, value) for name, value in given.items()}
     _check_aligned(parts)
     names = tuple(parts) if batches else tuple(accepted[name] for name in parts)
     spec = _Spec(spec_task, labels, dict(engine_options), names, batches)
@@ -196,7 +198,7 @@ def _new_engine(task: str, labels: Any, options: dict[str, Any]) -> Any:
     return cls(**kwargs)
 
 
-def _partitions(name: str, value: Any, task: str) -> _Parts:
+def _partitions(name: str, value: Any) -> _Parts:
     """``value``'s partitions; arrays are rechunked to whole rows (one chunk across columns)."""
     if isinstance(value, da.Array):
         if value.ndim == 0:
