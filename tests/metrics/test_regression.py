@@ -623,3 +623,70 @@ def test_a_perfect_fit_scores_zero_never_minus_zero(mode, rng):
             assert values["max_error"] == skm.max_error(y, y) == 0.0
             negative_zeros = [k for k, v in values.items() if v == 0 and math.copysign(1, v) < 0]
             assert negative_zeros == []
+
+
+# ------------------------------------------------- exact mode: sorted pairs
+class _SortCounter:
+    """numpy, as seen by the regression modules, counting the elements each sort is given."""
+
+    SORTS = ("sort", "argsort", "unique", "lexsort")
+
+    def __init__(self) -> None:
+        self.sorted = 0
+
+    def __getattr__(self, name):
+        attr = getattr(np, name)
+        if name not in self.SORTS:
+            return attr
+
+        def counted(values, *args, **kwargs):
+            self.sorted += int(np.size(values))
+            return attr(values, *args, **kwargs)
+
+        return counted
+
+
+def test_exact_computes_sort_each_pair_once_not_at_every_compute(monkeypatch, rng):
+    # Issue 17: each compute re-sorted all the data for the median and Spearman
+    # (c computes over n points: c·n log n). Kept sorted, a point is sorted once, in
+    # its batch (by y_true and by y_pred), however many computes follow.
+    import runwatch.metrics._sketch as sketch_module
+    import runwatch.metrics._sorted_pairs as pairs_module
+    import runwatch.metrics.regression as regression_module
+
+    counter = _SortCounter()
+    for module in (regression_module, sketch_module, pairs_module):
+        monkeypatch.setattr(module, "np", counter)
+    y = np.round(rng.gamma(2.0, 10.0, 20_000), 1)  # ties
+    p = np.round(y + rng.normal(0, 3, y.size), 1)
+    m = RegressionMetrics()
+    for part in np.array_split(np.arange(y.size), 20):
+        m.update(y[part], p[part])
+        m.compute()
+    monkeypatch.undo()
+    assert counter.sorted <= 2 * y.size
+    assert m.compute()["spearman_correlation"] == pytest.approx(
+        scipy.stats.spearmanr(y, p).statistic, rel=1e-12
+    )
+
+
+@pytest.mark.parametrize("kind", ["ties", "weights", "plain", "constant_y"])
+def test_exact_interleaved_computes_merges_and_loads_equal_the_oracle(kind, rng):
+    # The order of y_pred is kept across batches, merges and a reload: each compute
+    # along the way equals scipy/scikit-learn on the data so far.
+    y, p, w = make_case(rng, kind, 3000)
+    cuts = np.sort(rng.choice(np.arange(1, y.size), 9, replace=False))
+    m = RegressionMetrics()
+    for i, part in enumerate(np.split(np.arange(y.size), cuts)):
+        other = RegressionMetrics()
+        other.update(y[part], p[part], None if w is None else w[part])
+        if i % 3 == 0:
+            m.update(y[part], p[part], None if w is None else w[part])
+        elif i % 3 == 1:
+            m.merge(other)
+        else:
+            m = RegressionMetrics.from_state_dict(m.state_dict()).merge(other)
+        seen = np.arange(part[-1] + 1)
+        assert_metrics_close(
+            m.compute(), oracle(y[seen], p[seen], None if w is None else w[seen])
+        )

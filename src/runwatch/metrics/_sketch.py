@@ -34,6 +34,8 @@ import numpy as np
 #: Finest grid exponent: ``asinh`` of any float64 is below 711 and
 #: 711 * 2**52 < 2**63, so keys always fit in int64.
 GRID_MIN_EXPONENT = -52
+#: Keys spanning at most this many values are summed with a dense ``bincount``, not a sort.
+DENSE_SPAN = 1 << 20  # a fitted grid's cells: 1024 bins by 1024
 
 
 # ---------------------------------------------------------------- log sketch
@@ -64,16 +66,40 @@ def add_to_store(
     max_buckets: int,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sorted distinct keys with summed counts, the lowest folded past ``max_buckets``."""
-    all_keys = np.concatenate([keys, new_keys])
-    all_counts = np.concatenate([counts, new_counts])
-    out_keys, inverse = np.unique(all_keys, return_inverse=True)
-    out_counts = np.bincount(inverse.ravel(), weights=all_counts, minlength=out_keys.size)
-    out_counts = np.rint(out_counts).astype(np.int64)
+    out_keys, out_counts = sum_by_key(
+        np.concatenate([keys, new_keys]), np.concatenate([counts, new_counts])
+    )
     if out_keys.size > max_buckets:
         cut = out_keys.size - max_buckets
         out_counts[cut] += out_counts[:cut].sum()
         out_keys, out_counts = out_keys[cut:], out_counts[cut:]
     return out_keys, out_counts
+
+
+def sum_by_key(keys: np.ndarray, counts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct ``keys`` and the summed ``counts`` of each (``None``: 1 per key).
+
+    Keys within a span of a few times their number (a batch's sketch keys,
+    grid cells: the usual case) are counted with one ``bincount``, linear;
+    wider spans are sorted. Counts are int64 and summed exactly.
+    """
+    if keys.size == 0:
+        return keys.astype(np.int64), np.zeros(0, np.int64)
+    low = int(keys.min())
+    span = int(keys.max()) - low + 1
+    if span <= max(4 * keys.size, DENSE_SPAN):
+        offsets = keys - low
+        if counts is None:
+            dense = np.bincount(offsets, minlength=span)
+        else:  # exact while the total is below 2**53 (float64 integers)
+            dense = np.rint(np.bincount(offsets, weights=counts, minlength=span)).astype(np.int64)
+        at = np.flatnonzero(dense)
+        return at + low, dense[at]
+    unique, inverse = np.unique(keys, return_inverse=True)
+    if counts is None:
+        return unique, np.bincount(inverse.ravel(), minlength=unique.size).astype(np.int64)
+    summed = np.bincount(inverse.ravel(), weights=counts, minlength=unique.size)
+    return unique, np.rint(summed).astype(np.int64)
 
 
 def order_statistic(
@@ -91,8 +117,8 @@ def log_insert(
     keys: np.ndarray, counts: np.ndarray, values: np.ndarray, alpha: float, max_buckets: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """The store ``keys``/``counts`` with the positive ``values`` added."""
-    new_keys, new_counts = np.unique(log_keys(values, alpha), return_counts=True)
-    return add_to_store(keys, counts, new_keys, new_counts.astype(np.int64), max_buckets)
+    new_keys, new_counts = sum_by_key(log_keys(values, alpha))
+    return add_to_store(keys, counts, new_keys, new_counts, max_buckets)
 
 
 # ---------------------------------------------------------------------- grid
@@ -128,10 +154,9 @@ def grid_add(
         return x, y, c
     x_lo, y_lo = int(x.min()), int(y.min())
     width = int(y.max()) - y_lo + 1
-    if (int(x.max()) - x_lo + 1) * width < 2**62:  # one sort of a combined key (the usual case)
-        cell, inverse = np.unique((x - x_lo) * width + (y - y_lo), return_inverse=True)
-        counts = np.bincount(inverse.ravel(), weights=c, minlength=cell.size)
-        return cell // width + x_lo, cell % width + y_lo, np.rint(counts).astype(np.int64)
+    if (int(x.max()) - x_lo + 1) * width < 2**62:  # one combined key (always, on a fitted grid)
+        cell, summed = sum_by_key((x - x_lo) * width + (y - y_lo), c)
+        return cell // width + x_lo, cell % width + y_lo, summed
     order = np.lexsort((y, x))
     x, y, c = x[order], y[order], c[order]
     start = np.r_[True, (np.diff(x) != 0) | (np.diff(y) != 0)]
@@ -174,11 +199,18 @@ def grid_values(keys: np.ndarray, exponent: int) -> np.ndarray:
 
 
 def midranks(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Average rank of each cell's bin along one axis, and the largest bin's count."""
-    unique, inverse = np.unique(keys, return_inverse=True)
-    per_bin = np.bincount(inverse.ravel(), weights=counts, minlength=unique.size)
+    """Average rank of each cell's bin along one axis, each bin's count and the largest."""
+    low = int(keys.min()) if keys.size else 0
+    span = int(keys.max()) - low + 1 if keys.size else 0
+    if keys.size and span <= max(4 * keys.size, DENSE_SPAN):  # a fitted grid: < bins bins
+        where = keys - low
+        per_bin = np.bincount(where, weights=counts, minlength=span)
+    else:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        where = inverse.ravel()
+        per_bin = np.bincount(where, weights=counts, minlength=unique.size)
     ranks = np.cumsum(per_bin) - per_bin + (per_bin + 1) / 2
-    return ranks[inverse.ravel()], per_bin, int(per_bin.max(initial=0))
+    return ranks[where], per_bin, int(per_bin.max(initial=0))
 
 
 def weighted_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _moments, _sketch
+from . import _moments, _sketch, _sorted_pairs
 from ._base import Metric
 from ._moments import EW, MAPE_EPSILON, YW, E, P, Y
 
@@ -161,6 +161,8 @@ class RegressionMetrics(Metric):
             self._add_state("grid_counts", np.zeros(0, np.int64), "cat")
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
         self._pending_size = 0
+        # Exact mode: the order of y_pred over the y-sorted pairs (None: rebuilt when needed).
+        self._order: _sorted_pairs.PredOrder | None = _sorted_pairs.pred_order(np.zeros(0))
         self._cache = None
 
     @property
@@ -216,8 +218,7 @@ class RegressionMetrics(Metric):
         p = np.concatenate([c[1] for c in self._pending])
         self._pending, self._pending_size = [], 0
         if self._mode == "exact":
-            self.y_true_values = np.concatenate([self.y_true_values, y])
-            self.y_pred_values = np.concatenate([self.y_pred_values, p])
+            self._add_pairs(y, p)
             return
         with np.errstate(over="ignore", invalid="ignore"):  # only near the float limit
             binned = _sketch.binned_add(
@@ -230,6 +231,17 @@ class RegressionMetrics(Metric):
                 DEFAULT_MAX_BUCKETS,
             )
         self._set_binned(binned)
+
+    def _add_pairs(self, y: np.ndarray, p: np.ndarray) -> None:
+        """Merge pairs into the y-sorted exact state (and the order of y_pred, if built)."""
+        self.y_true_values, self.y_pred_values, self._order = _sorted_pairs.add_pairs(
+            self.y_true_values, self.y_pred_values, self._order, y, p
+        )
+
+    def _pred_order(self) -> _sorted_pairs.PredOrder:
+        if self._order is None:  # after a load: one sort, kept up to date from then on
+            self._order = _sorted_pairs.pred_order(self.y_pred_values)
+        return self._order
 
     def _binned(self) -> dict[str, np.ndarray]:
         """The binned mode's sketch and grid (``_sketch.BINNED_STATE``), by name."""
@@ -363,7 +375,8 @@ class RegressionMetrics(Metric):
         self, values: dict, reasons: dict, bounds: dict, span: float, no_range: str
     ) -> None:
         if self._mode == "exact":
-            median = float(np.median(np.abs(self.y_pred_values - self.y_true_values)))
+            errors = self.y_pred_values - self.y_true_values
+            median = float(np.median(np.abs(errors, out=errors), overwrite_input=True))
         else:
             median, bounds["median_absolute_error"] = _sketch.binned_median(
                 self._binned(), int(self.n_samples), self._alpha, DEFAULT_MAX_BUCKETS
@@ -385,10 +398,8 @@ class RegressionMetrics(Metric):
                 reasons["spearman_correlation"] = why
                 return
         if self._mode == "exact":
-            ones = np.ones(n, np.int64)
-            rank_y = _sketch.midranks(self.y_true_values, ones)[0]
-            rank_p = _sketch.midranks(self.y_pred_values, ones)[0]
-            values["spearman_correlation"] = _sketch.weighted_pearson(rank_y, rank_p, np.ones(n))
+            rank_y, rank_p = _sorted_pairs.pair_ranks(self.y_true_values, self._pred_order())
+            values["spearman_correlation"] = _sorted_pairs.rank_correlation(rank_y, rank_p)
             return
         rho, bounds["spearman_correlation"] = _sketch.binned_spearman(self._binned(), n)
         values["spearman_correlation"] = rho
@@ -468,6 +479,11 @@ class RegressionMetrics(Metric):
         self._load_declared(state)
         if self._mode == "exact" and self.y_true_values.shape != self.y_pred_values.shape:
             raise ValueError("state['y_true_values'] and state['y_pred_values'] differ in length.")
+        if self._mode == "exact":  # a state of this version is sorted already: a linear pass
+            self.y_true_values, self.y_pred_values = _sorted_pairs.sort_pairs(
+                self.y_true_values, self.y_pred_values
+            )
+            self._order = None
         if self._mode == "binned":
             _sketch.check_binned(self._binned())
 
@@ -479,7 +495,11 @@ class RegressionMetrics(Metric):
         y_moments = _moments.chan(self.y_moments, other.y_moments)
         e_moments = _moments.chan(self.e_moments, other.e_moments)
         mine = self._binned() if self._mode == "binned" else None
-        self._merge_declared(other)  # the sketch and grid (if any) are redone below
+        pairs = (self.y_true_values, self.y_pred_values) if self._mode == "exact" else None
+        self._merge_declared(other)  # the pairs, sketch and grid are redone below
+        if pairs is not None:
+            self.y_true_values, self.y_pred_values = pairs
+            self._add_pairs(other.y_true_values, other.y_pred_values)
         if mine is not None:
             binned = _sketch.binned_merge(
                 mine, other._binned(), self._extremes(), self._grid_bins, DEFAULT_MAX_BUCKETS

@@ -46,6 +46,39 @@ def count_samples(
     return n + int(arr.size), _add_counts(counts, arr)
 
 
+def count_engine(
+    n: int, counts: dict[Any, int], engine: Any, task: str
+) -> tuple[int, dict[Any, int]]:
+    """Return `n` and `counts` with an engine's data added (``Iteration.update_from``).
+
+    What ``count_samples`` counts batch by batch, read from the engine's state:
+    classification samples per true class (the unweighted confusion
+    matrix's rows), detection and instance segmentation images and their
+    ground truths per class (COCO's: crowd regions are not counted),
+    regression samples. A segmentation engine does not count its masks, so
+    its ``n`` is left as it was. The `counts` given is never changed.
+    """
+    if task == "classification":
+        per_true = np.asarray(engine.counts).sum(axis=1)
+        found = {label: int(c) for label, c in zip(engine.labels, per_true.tolist()) if c}
+        return n + int(engine.n_samples), _add_found(counts, found)
+    if task in ("detection", "instance_segmentation"):
+        per_class = np.asarray(engine.gt_count)[:, 0]  # area range "all"
+        found = {label: int(c) for label, c in zip(engine.labels, per_class.tolist()) if c}
+        return n + engine.n_images, _add_found(counts, found)
+    if task == "segmentation":
+        return n, counts
+    return n + int(engine.n_samples), counts
+
+
+def _add_found(counts: dict[Any, int], found: dict[Any, int]) -> dict[Any, int]:
+    counts = dict(counts)
+    for label, size in found.items():
+        key = plain_label(label)
+        counts[key] = counts.get(key, 0) + size
+    return counts
+
+
 def _array(value: Any) -> np.ndarray:
     """`value` as numpy; torch tensors on a device or requiring grad too."""
     if hasattr(value, "detach") and hasattr(value, "cpu"):

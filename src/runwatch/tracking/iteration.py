@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._codec import loads_metrics
-from ._stats import count_samples, load_class_counts
+from ._stats import count_engine, count_samples, load_class_counts
 from ._validate import (
     ENDED,
     SPLITS,
@@ -323,6 +323,55 @@ class Iteration:
                 self._engines[split] = engine
             n, counts = self._counts.get(split, (0, {}))
             self._counts[split] = count_samples(n, counts, given, task)
+            self._ensure_running()
+            self._q.append(("state", self, split))
+
+    def update_from(self, engine: Any, split: str = "validation") -> None:
+        """Merge a metrics engine's data into a split, as if its batches were fed here.
+
+        For engines filled elsewhere: ``runwatch.dask.evaluate`` on a cluster,
+        another process, a state loaded with ``from_state_dict``. The split's
+        engine becomes its merge with a copy of `engine` (which stays yours),
+        its dataset stats grow by what `engine` holds, and it reaches the
+        store like an ``update``, so a ``RunDetails`` following the run shows it.
+
+        Parameters
+        ----------
+        engine : ClassificationMetrics, RegressionMetrics, ...
+            An engine of this run's task, made with the run's labels and
+            ``metric_options`` (its merge refuses other arguments).
+        split : {"train", "validation", "test"}, default "validation"
+
+        Raises
+        ------
+        ValueError
+            On an unknown split, an engine of another class or one that does
+            not merge with the split's (other labels or options); nothing is
+            recorded then.
+        """
+        check_split(split)
+        task = self.run.task
+        cls = engine_class(task)
+        if type(engine) is not cls:
+            raise ValueError(
+                f"engine must be a {cls.__name__} for this {task} run; got {type(engine).__name__}"
+            )
+        incoming = cls.from_state_dict(engine.state_dict())  # a copy: `engine` stays the caller's
+        with self._lock:
+            self._check_open()
+            current = self._engines.get(split)
+            if current is None:
+                merged = new_engine(task, self.run.labels, self.run.metric_options)
+            else:
+                merged = cls.from_state_dict(current.state_dict())  # the split's, if merge refuses
+            try:
+                merged.merge(incoming)
+            except ValueError as exc:
+                why = f"engine does not merge into this run's {split} metrics: {exc}"
+                raise ValueError(why) from None
+            self._engines[split] = merged
+            n, counts = self._counts.get(split, (0, {}))
+            self._counts[split] = count_engine(n, counts, incoming, task)
             self._ensure_running()
             self._q.append(("state", self, split))
 
