@@ -304,9 +304,8 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                         seq,
                     ),
                 ).fetchone()[0]
-                conn.executemany(
-                    "INSERT INTO points (run_id, iteration_id, kind, name, step, value, time) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                opened.insert_points(
+                    conn,
                     [
                         (run_id, iteration_id, kind, key, step, float(value), float(t))
                         for kind, key, step, value, t in it["points"]

@@ -157,12 +157,12 @@ class Run:
             conn = opened.connect()
             with transaction(conn):
                 seq = tick(conn)
-                # OR IGNORE: another process may create the same run at the same
+                # DO NOTHING: another process may create the same run at the same
                 # time; then both append to the one row, compared below.
                 conn.execute(
-                    "INSERT OR IGNORE INTO runs "
+                    "INSERT INTO runs "
                     "(name, task, primary_metric, goal, labels, created, seq, metric_options) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
                     (
                         name,
                         new_task,
