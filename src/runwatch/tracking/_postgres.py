@@ -159,7 +159,8 @@ class PgConnection:
 
     def execute(self, sql: str, args: Any = None) -> psycopg.Cursor:
         """Run one statement; return its cursor."""
-        return self.raw.execute(_sql(sql), args)
+        # Without arguments psycopg sends the text as it is: no "%" to escape.
+        return self.raw.execute(sql if args is None else _sql(sql), args)
 
     def executemany(self, sql: str, rows: Any) -> None:
         """Run one statement for each row of arguments (pipelined by psycopg)."""
