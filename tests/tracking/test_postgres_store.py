@@ -14,7 +14,7 @@ import pytest
 from runwatch.tracking import Run, open_run
 from runwatch.tracking import store as store_module
 from runwatch.tracking._postgres import MIGRATIONS
-from runwatch.tracking.store import APPLICATION_ID, SCHEMA_VERSION, Store
+from runwatch.tracking.store import APPLICATION_ID, SCHEMA_VERSION, Store, tick, transaction
 
 from .conftest import TABLES, query, run_child, spawn
 
@@ -235,3 +235,28 @@ def test_without_psycopg_a_postgresql_url_says_which_extra_to_install(monkeypatc
     with pytest.raises(ImportError, match=r"^store: .*pip install 'runwatch\[postgres\]'"):
         Run("r", store="postgresql://u@127.0.0.1:1/runs")
     assert Store._instances == {}
+
+
+def test_every_commit_wakes_followers_and_only_iteration_changes_wake_the_widget(pg):
+    Run("e", store=pg)
+    store = Store.open(pg)
+    any_commit, iteration_change = threading.Event(), threading.Event()
+    store.change_events.add(any_commit)
+    store.iteration_events.add(iteration_change)
+    assert any_commit.wait(5.0)  # the listener announces itself once listening
+    time.sleep(0.1)
+    any_commit.clear()
+    iteration_change.clear()
+    conn = store.new_connection()  # another connection, as another process would commit
+    try:
+        with transaction(conn):
+            tick(conn)  # a commit of points or a heartbeat
+        assert any_commit.wait(5.0)
+        time.sleep(0.2)
+        assert not iteration_change.is_set()
+        any_commit.clear()
+        with transaction(conn):
+            tick(conn, iterations=True)
+        assert iteration_change.wait(5.0) and any_commit.is_set()
+    finally:
+        conn.close()

@@ -358,15 +358,17 @@ def transaction(conn: Any) -> Iterator[Any]:
     conn.execute("COMMIT")
 
 
-def tick(conn: Any) -> int:
+def tick(conn: Any, iterations: bool = False) -> int:
     """Advance the store's clock inside the current write transaction; return the new tick.
 
     The clock's row lock is what orders write transactions on every backend;
-    a backend that announces commits (PostgreSQL) does it here too.
+    a backend that announces commits (PostgreSQL) does it here too, saying
+    whether the transaction creates or changes iterations (`iterations`), what
+    :attr:`Store.iteration_events` wait for.
     """
     if isinstance(conn, sqlite3.Connection):
         return conn.execute("UPDATE clock SET seq = seq + 1 RETURNING seq").fetchone()[0]
-    return conn.tick()
+    return conn.tick(iterations)
 
 
 def _with_status(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -281,7 +281,7 @@ class Run:
             conn = self._store.connect()
             created = _now()
             with transaction(conn):
-                seq = tick(conn)
+                seq = tick(conn, iterations=True)
                 iteration_id = conn.execute(
                     "INSERT INTO iterations (run_id, name, params, tags, status, created, "
                     "writer_id, seq) VALUES (?, ?, ?, '{}', 'queued', ?, ?, ?) RETURNING id",

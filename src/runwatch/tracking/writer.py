@@ -207,7 +207,7 @@ class Writer:
         conn = self.store.connect()
         try:
             with transaction(conn):
-                seq = tick(conn)
+                seq = tick(conn, iterations=bool(updates))
                 if points:
                     self.store.insert_points(conn, self._number(conn, points))
                 for _, iteration_id, fields in updates:
