@@ -35,3 +35,9 @@ if [ ! -f "$bundle" ] || [ ! -f src/runwatch/static/widget.js ] \
     npm run --silent build
 fi
 [ -s "$bundle" ] || { echo "error: $bundle was not built" >&2; exit 1; }
+# The PostgreSQL store's tests start a server of their own from Debian's packages
+# (which keep initdb in /usr/lib/postgresql/<version>/bin, off PATH).
+if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    echo "== apt-get install postgresql"
+    apt-get update -qq && apt-get install -y -qq postgresql
+fi

@@ -91,7 +91,7 @@ def test_wheel_ships_the_bundle_built_from_a_clean_checkout(tmp_path):
 
 @pytest.mark.parametrize("module", ["runwatch", "runwatch.metrics", "runwatch.tracking"])
 def test_importing_the_engine_leaves_the_widget_stack_unloaded(module):
-    heavy = ["anywidget", "ipywidgets", "traitlets", "altair", "runwatch.widget"]
+    heavy = ["anywidget", "ipywidgets", "traitlets", "altair", "runwatch.widget", "psycopg"]
     if module == "runwatch.metrics":
         heavy.append("pandas")  # DESIGN.md: the engine never imports pandas at import time
     code = (

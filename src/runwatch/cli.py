@@ -2,13 +2,16 @@
 
 ::
 
-    runwatch [--store PATH] ls
-    runwatch [--store PATH] show RUN
-    runwatch [--store PATH] export RUN -o FILE
-    runwatch [--store PATH] import FILE [--name NAME]
+    runwatch [--store STORE] ls
+    runwatch [--store STORE] show RUN
+    runwatch [--store STORE] export RUN -o FILE
+    runwatch [--store STORE] import FILE [--name NAME]
 
-The store defaults to ``$RUNWATCH_STORE``, else ``./runwatch.db``. Errors are
-one line on stderr and exit status 1 (2 for a bad command line).
+STORE is an SQLite file (a path or ``sqlite:///path``) or a PostgreSQL URL
+(``postgresql://user@host:5432/db``); it defaults to ``$RUNWATCH_STORE``, else
+``./runwatch.db``. Moving a run between stores is an export from one and an
+import into the other. Errors are one line on stderr and exit status 1 (2 for
+a bad command line).
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--store",
         default=None,
-        help="the SQLite store (default: $RUNWATCH_STORE, else ./runwatch.db)",
+        metavar="STORE",
+        help="an SQLite file or a postgresql://user@host:port/db URL "
+        "(default: $RUNWATCH_STORE, else ./runwatch.db)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("ls", help="list the runs of the store")
@@ -123,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             run = import_json(args.file, args.store, name=args.name)
             print(f"imported run {run.name} ({len(run.iteration_list())} iterations)")
-    except (ValueError, FileNotFoundError, OSError) as exc:
+    except (ValueError, OSError, ImportError) as exc:  # FileNotFoundError, TimeoutError too
         print(f"runwatch: error: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -9,6 +9,8 @@ import pytest
 from runwatch.cli import main
 from runwatch.tracking import Run
 
+from .conftest import batches
+
 
 @pytest.fixture
 def filled(db):
@@ -94,3 +96,27 @@ def test_usage_errors_exit_2(capsys):
     assert main(["export", "run"]) == 2  # -o is required
     assert main(["--help"]) == 0
     capsys.readouterr()
+
+
+def test_a_run_moves_sqlite_to_postgresql_and_back_byte_identical(postgres, tmp_path, capsys):
+    source = str(tmp_path / "laptop.db")
+    run = Run("sweep", primary_metric="AUC_weighted", labels=["a", "b", "c"], store=source)
+    for k, (y, p) in enumerate(batches(2, 3, 64, seed=7)):
+        with run.iteration(f"model-{k}", params={"C": 10.0**-k}) as it:
+            it.update("validation", [["a", "b", "c"][i] for i in y], y_proba=p)
+            for step in range(5):
+                it.log_loss(1.0 / (step + 1), split="train", step=step)
+            it.log_metric("lr", 0.1, step=0.5)  # a float step stays a float
+            it.tags["team"] = "vision"
+    team = postgres.new_schema()
+    first, second, third = (tmp_path / f"{n}.json" for n in ("first", "second", "third"))
+    assert main(["--store", source, "export", "sweep", "-o", str(first)]) == 0
+    assert main(["--store", team, "import", str(first)]) == 0
+    assert main(["--store", team, "export", "sweep", "-o", str(second)]) == 0
+    back = str(tmp_path / "back.db")
+    assert main(["--store", back, "import", str(second)]) == 0
+    assert main(["--store", back, "export", "sweep", "-o", str(third)]) == 0
+    assert first.read_bytes() == second.read_bytes() == third.read_bytes()
+    capsys.readouterr()
+    assert main(["--store", team, "show", "sweep"]) == 0
+    assert "model-1" in capsys.readouterr().out

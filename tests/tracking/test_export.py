@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import copy
 import json
-import sqlite3
 
 import numpy as np
 import pytest
@@ -16,18 +15,14 @@ from sklearn.metrics import roc_auc_score
 from runwatch.tracking import Run, import_json, open_run
 from runwatch.tracking.store import Store
 
-from .conftest import batches
+from .conftest import batches, query, store_dump
 
 
 def table_counts(db: str) -> dict[str, int]:
-    conn = sqlite3.connect(db)
-    try:
-        return {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-            for t in ("runs", "iterations", "points", "splits", "states")
-        }
-    finally:
-        conn.close()
+    return {
+        t: query(db, f"SELECT count(*) FROM {t}")[0][0]
+        for t in ("runs", "iterations", "points", "splits", "states")
+    }
 
 
 @pytest.fixture
@@ -255,15 +250,6 @@ def existing_store(db: str) -> list[str]:
         it.log_loss(0.5)
     run.flush()
     return store_dump(db)
-
-
-def store_dump(db: str) -> list[str]:
-    """Every row of every table of the store, as SQL: equal dumps, equal stores."""
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 #: Small but realistic JSON files of other tools, each of which someone may pass by mistake.

@@ -17,15 +17,18 @@ from runwatch.tracking.store import (
     APPLICATION_ID,
     MIGRATIONS,
     SCHEMA_VERSION,
+    SQLiteStore,
     Store,
     effective_status,
     url_scheme,
 )
 
-from .conftest import spawn
+from .conftest import query, spawn, write_lock_held
 
 
-def test_new_store_is_wal_versioned_and_marked(db):
+def test_new_store_is_wal_versioned_and_marked(sqlite_db):
+    # SQLite only: WAL and the file's PRAGMA marks (PostgreSQL: test_postgres_store.py).
+    db = sqlite_db
     Run("r", store=db)
     conn = sqlite3.connect(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -36,14 +39,16 @@ def test_new_store_is_wal_versioned_and_marked(db):
     conn.close()
 
 
-def test_a_store_from_a_newer_runwatch_is_refused(db):
+def test_a_store_from_a_newer_runwatch_is_refused(sqlite_db):
+    # SQLite only: the version is a PRAGMA of the file (PostgreSQL: test_postgres_store.py).
+    db = sqlite_db
     Run("r", store=db)
     Store._instances.clear()
     conn = sqlite3.connect(db)
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(ValueError, match="newer"):
-        Store(db)
+        SQLiteStore(db)
 
 
 def test_another_programs_sqlite_file_is_refused(tmp_path):
@@ -64,8 +69,8 @@ def test_migrations_run_once_from_an_older_version(tmp_path):
     path = str(tmp_path / "old.db")
     calls = []
     # A fresh file is version 0: the one migration runs; opening again runs none.
-    Store(path)
-    Store(path)
+    SQLiteStore(path)
+    SQLiteStore(path)
     conn = sqlite3.connect(path)
     calls.append(conn.execute("SELECT count(*) FROM clock").fetchone()[0])
     conn.close()
@@ -76,9 +81,7 @@ def test_states_in_the_store_are_plain_rows(db):
     run = Run("s", store=db)
     with run.iteration("it") as it:
         it.update("train", [0, 1, 1], y_pred=[0, 1, 0])
-    conn = sqlite3.connect(db)
-    rows = conn.execute("SELECT key, dtype, shape, data FROM states").fetchall()
-    conn.close()
+    rows = query(db, "SELECT key, dtype, shape, data FROM states")
     assert rows
     for _key, dtype, _shape, data in rows:
         assert np.dtype(dtype).kind in "biufUSc"
@@ -220,7 +223,9 @@ def _hold_write_lock(path: str) -> sqlite3.Connection:
     return holder
 
 
-def test_opening_a_new_store_waits_for_a_connection_writing_it(db):
+def test_opening_a_new_store_waits_for_a_connection_writing_it(sqlite_db):
+    # SQLite only: the file's lock (PostgreSQL's advisory lock: test_postgres_store.py).
+    db = sqlite_db
     holder = _hold_write_lock(db)
     release = threading.Timer(0.3, holder.execute, ("ROLLBACK",))
     release.start()
@@ -234,7 +239,9 @@ def test_opening_a_new_store_waits_for_a_connection_writing_it(db):
     assert list(open_run("r", store=db).get("it").losses()["value"]) == [0.5]
 
 
-def test_opening_gives_up_after_the_stated_timeout_and_changes_nothing(db, monkeypatch):
+def test_opening_gives_up_after_the_stated_timeout_and_changes_nothing(sqlite_db, monkeypatch):
+    # SQLite only: the file's lock and size (PostgreSQL: test_postgres_store.py).
+    db = sqlite_db
     monkeypatch.setattr(store_module, "OPEN_TIMEOUT", 0.3)
     holder = _hold_write_lock(db)
     try:
@@ -251,14 +258,11 @@ def test_opening_gives_up_after_the_stated_timeout_and_changes_nothing(db, monke
 def test_opening_an_up_to_date_store_takes_no_write_lock(db, monkeypatch):
     # A watcher opens the store while a writer is in a long transaction.
     Run("r", store=db)
-    Store._instances[db].close()
+    Store.open(db).close()
     monkeypatch.setattr(store_module, "OPEN_TIMEOUT", 0.3)
-    holder = _hold_write_lock(db)
-    try:
+    with write_lock_held(db):
+        Store.open(db).close()
         assert open_run("r", store=db).name == "r"
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
 
 
 def test_a_folder_is_refused_as_a_file_system_error(tmp_path):
@@ -272,7 +276,7 @@ def test_a_folder_is_refused_as_a_file_system_error(tmp_path):
 @pytest.mark.parametrize(
     "url",
     [
-        "postgresql://user:secret@db.example:5432/runs",
+        "mysql+pymysql://user:secret@db.example/runs",
         "mysql+pymysql://db.example/runs",
         "HTTPS://example.com/runs.db",
         "file:///tmp/runs.db",

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import pickle
-import sqlite3
 
 import numpy as np
 import pytest
@@ -24,7 +23,7 @@ from runwatch.tracking import import_json, open_run
 
 from ..metrics.test_detection import coco_eval, coco_stats, random_scene
 from ..metrics.test_instance_segmentation import coco_eval_segm, random_mask_scene
-from .conftest import run_child
+from .conftest import run_child, store_dump
 
 SEG_LABELS = ["sky", "road", "car", "person"]
 
@@ -329,12 +328,7 @@ def test_states_of_two_processes_merge_to_one_pass(task, db, tmp_path):
 # ---------------------------------------------------------------- bad input
 def snapshot(db):
     """Every row of every table of the store."""
-    conn = sqlite3.connect(db)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: conn.execute(f"SELECT * FROM {t} ORDER BY rowid").fetchall() for t in tables}
-    finally:
-        conn.close()
+    return store_dump(db)
 
 
 def _det():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,17 +12,13 @@ import pytest
 
 from runwatch.tracking import Run, open_run
 
-from .conftest import child_env, run_child, spawn
+from .conftest import child_env, query, run_child, spawn, write_lock_held
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uses SIGKILL")
 
 
 def count_points(db: str) -> int:
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute("SELECT count(*) FROM points").fetchone()[0]
-    finally:
-        conn.close()
+    return query(db, "SELECT count(*) FROM points")[0][0]
 
 
 def test_logged_points_are_committed_within_a_second_unasked(db):
@@ -44,16 +39,11 @@ def test_logging_does_not_wait_for_a_locked_store(db):
     it = run.iteration("it")
     it.start()
     run.flush()
-    blocker = sqlite3.connect(db, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # holds the write lock
-    try:
+    with write_lock_held(db):
         t0 = time.perf_counter()
         for i in range(10_000):
             it.log_loss(float(i))
         elapsed = time.perf_counter() - t0
-    finally:
-        blocker.execute("COMMIT")
-        blocker.close()
     assert elapsed < 0.5  # the disk is locked, yet 10,000 calls returned at once
     it.complete()
     assert len(it.losses()) == 10_000

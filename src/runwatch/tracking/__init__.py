@@ -3,9 +3,10 @@
 A :class:`Run` holds iterations (the models of a sweep, the epochs of a
 loop); an :class:`Iteration` feeds predictions to one metrics engine per split
 and records losses, metrics, parameters and tags. Everything goes to one
-SQLite file (``./runwatch.db`` unless ``store=`` or ``$RUNWATCH_STORE`` says
-otherwise) through a background writer, so logging never waits for the disk,
-and another process can watch the run while it is written.
+store (the SQLite file ``./runwatch.db`` unless ``store=`` or
+``$RUNWATCH_STORE`` names another file or a ``postgresql://`` database)
+through a background writer, so logging never waits for the disk, and other
+processes can watch the run while it is written.
 
 This package imports numpy (and pandas when a table is asked for), never the
 widget stack.

@@ -23,14 +23,9 @@ def records(store: Store, run_id: int, primary_metric: str, goal: str) -> list[d
     """One record per iteration of run `run_id`, oldest first (see the module docstring)."""
     with store.snapshot() as conn:
         rows = store.iteration_rows(run_id)
-        # The primary metric only, picked out of each split's JSON by SQLite
+        # The primary metric only, picked out of each split's JSON by the database
         # (a present null is NaN: computed, undefined; no row: not computed).
-        primary = conn.execute(
-            "SELECT s.iteration_id, s.split, j.value FROM splits s "
-            "JOIN iterations i ON i.id = s.iteration_id, json_each(s.metrics) j "
-            "WHERE i.run_id = ? AND j.key = ?",
-            (run_id, primary_metric),
-        ).fetchall()
+        primary = store.split_metric_rows(run_id, primary_metric)
         # Through the iterations (the points_series index), not a scan of points.
         logged = conn.execute(
             "SELECT iteration_id, value FROM points WHERE iteration_id IN "

@@ -267,7 +267,7 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                     f"name: a run called {run['name']!r} already exists in {opened.path}; "
                     "pass name= to import it under another name"
                 )
-            seq = tick(conn)
+            seq = tick(conn, iterations=True)
             run_id = conn.execute(
                 "INSERT INTO runs (name, task, primary_metric, goal, labels, created, seq, "
                 "metric_options) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -304,9 +304,8 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                         seq,
                     ),
                 ).fetchone()[0]
-                conn.executemany(
-                    "INSERT INTO points (run_id, iteration_id, kind, name, step, value, time) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                opened.insert_points(
+                    conn,
                     [
                         (run_id, iteration_id, kind, key, step, float(value), float(t))
                         for kind, key, step, value, t in it["points"]

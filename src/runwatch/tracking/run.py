@@ -157,12 +157,12 @@ class Run:
             conn = opened.connect()
             with transaction(conn):
                 seq = tick(conn)
-                # OR IGNORE: another process may create the same run at the same
+                # DO NOTHING: another process may create the same run at the same
                 # time; then both append to the one row, compared below.
                 conn.execute(
-                    "INSERT OR IGNORE INTO runs "
+                    "INSERT INTO runs "
                     "(name, task, primary_metric, goal, labels, created, seq, metric_options) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
                     (
                         name,
                         new_task,
@@ -281,7 +281,7 @@ class Run:
             conn = self._store.connect()
             created = _now()
             with transaction(conn):
-                seq = tick(conn)
+                seq = tick(conn, iterations=True)
                 iteration_id = conn.execute(
                     "INSERT INTO iterations (run_id, name, params, tags, status, created, "
                     "writer_id, seq) VALUES (?, ?, ?, '{}', 'queued', ?, ?, ?) RETURNING id",

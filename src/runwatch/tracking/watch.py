@@ -1,12 +1,17 @@
 """Watching a run: read only what changed since the last look.
 
-Points have AUTOINCREMENT ids and the rows that change in place (iterations,
-splits) carry the store clock's tick of their last write; SQLite serialises
-write transactions, so everything committed after a reader's snapshot has a
-larger id or tick. A :class:`Watcher` keeps the largest of each it has seen
-and asks for ``> last`` only. The one thing no write announces is a writer
-dying, so each poll also looks at the run's queued and running iterations
-(few) and reports those that now read as interrupted.
+Points have ids that grow with commits and the rows that change in place
+(iterations, splits) carry the store clock's tick of their last write; every
+backend serialises write transactions on the clock, so everything committed
+after a reader's snapshot has a larger id or tick. A :class:`Watcher` keeps
+the largest of each it has seen and asks for ``> last`` only. The one thing
+no write announces is a writer dying, so each poll also looks at the run's
+queued and running iterations (few) and reports those that now read as
+interrupted.
+
+A :class:`Subscription` polls every ``interval`` on SQLite; on PostgreSQL it
+is woken by the NOTIFY of each commit and looks on its own only every second
+(:meth:`Store.follow_interval`), for dead writers.
 """
 
 from __future__ import annotations
@@ -144,6 +149,9 @@ class Subscription:
         self._callback = callback
         self._interval = interval
         self._stopped = threading.Event()
+        # Set by a commit the store announces, or by cancel().
+        self._wake = threading.Event()
+        store.change_events.add(self._wake)
         self._thread = threading.Thread(target=self._loop, name="runwatch-watch", daemon=True)
         self._thread.start()
 
@@ -159,7 +167,9 @@ class Subscription:
                     self._callback(change)
                 except Exception:  # a broken callback must not end the subscription
                     logger.exception("runwatch: on_change callback raised")
-            self._stopped.wait(self._interval)
+            self._wake.wait(self._watcher.store.follow_interval(self._interval))
+            self._wake.clear()
+        self._watcher.store.change_events.discard(self._wake)
         self._watcher.close()
 
     @property
@@ -170,6 +180,7 @@ class Subscription:
     def cancel(self, timeout: float | None = 5.0) -> None:
         """Stop polling (waits for a callback in progress to return)."""
         self._stopped.set()
+        self._wake.set()
         if threading.current_thread() is not self._thread:
             self._thread.join(timeout)
 

@@ -207,13 +207,9 @@ class Writer:
         conn = self.store.connect()
         try:
             with transaction(conn):
-                seq = tick(conn)
+                seq = tick(conn, iterations=bool(updates))
                 if points:
-                    conn.executemany(
-                        "INSERT INTO points (run_id, iteration_id, kind, name, step, value, time) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        self._number(conn, points),
-                    )
+                    self.store.insert_points(conn, self._number(conn, points))
                 for _, iteration_id, fields in updates:
                     cols = [c for c in fields if c in _ITERATION_COLUMNS]
                     sets = ", ".join(f"{c} = ?" for c in cols)
@@ -307,9 +303,11 @@ def _write_snapshot(conn: Any, seq: int, snap: dict[str, Any]) -> None:
         rows,
     )
     conn.execute(
-        "INSERT OR REPLACE INTO splits "
+        "INSERT INTO splits "
         "(iteration_id, split, n_samples, class_counts, metrics, reasons, seq) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (iteration_id, split) DO UPDATE SET "
+        "n_samples = excluded.n_samples, class_counts = excluded.class_counts, "
+        "metrics = excluded.metrics, reasons = excluded.reasons, seq = excluded.seq",
         (
             iteration_id,
             split,
