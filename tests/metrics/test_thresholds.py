@@ -264,3 +264,28 @@ def test_detection_state_keeps_four_bytes_more_per_detection(rng):
     state = m.state_dict()
     n = state["det_label"].size
     assert state["det_cm_true"].shape == (n,) and state["det_cm_true"].dtype == np.int32
+
+
+def test_a_detection_state_stored_before_the_confusion_rows_still_opens(rng):
+    images = random_scene(rng, "crowd", n_images=12, n_classes=3)
+    m = feed(images, np.arange(12), rng, DetectionMetrics)
+    old = {k: v for k, v in m.state_dict().items() if k != "det_cm_true"}  # as stored before
+    loaded = DetectionMetrics.from_state_dict(old)
+    assert loaded.compute() == pytest.approx(m.compute(), nan_ok=True)
+    np.testing.assert_array_equal(
+        loaded.confusion_matrix().to_numpy(), m.confusion_matrix().to_numpy()
+    )
+    before = loaded.state_dict()
+    with pytest.raises(ValueError, match="^threshold: .*stored before"):
+        loaded.at_threshold(0.3)
+    with pytest.raises(ValueError, match="^threshold: "):
+        loaded.threshold_table()
+    assert all(
+        np.array_equal(before[k], v, equal_nan=v.dtype.kind == "f")
+        for k, v in loaded.state_dict().items()
+    )
+    # Merged with new detections, the old ones keep the matrix unknown away from its threshold.
+    more = random_scene(rng, "random", n_images=3, n_classes=3)
+    loaded.merge(feed(more, np.arange(100, 103), rng, DetectionMetrics))
+    with pytest.raises(ValueError, match="^threshold: "):
+        loaded.at_threshold(0.3)

@@ -8,6 +8,8 @@ held as columns of equal length (one row per detection):
 - ``det_cm_true``: its row of the detection confusion matrix when every kept
   detection counts (a class, K for background, -1 left out), which makes
   the matrix exact at any score threshold (``_detection_confusion.matrix_at``);
+  ``UNKNOWN_ROW`` (-2) in a state stored before runwatch kept it, whose
+  matrix is then known only at its own ``score_threshold``;
 - ``det_image`` and ``det_auto``: the image's id, or for an image given
   without one its arrival number and ``True`` (those sort after the ids);
 - ``det_matched`` and ``det_ignored``: one bit per (area range, IoU
@@ -36,6 +38,9 @@ from ._labels import labels_to_array
 N_AREA = len(_coco.AREA_RANGES)
 
 #: The per-detection columns stored as given per image (``det_image``/``det_auto`` are per image).
+#: ``det_cm_true`` of a detection loaded from a state stored without that column.
+UNKNOWN_ROW = -2
+
 ROW_COLUMNS = ("label", "score", "rank", "matched", "ignored", "iou", "cm_true")
 
 
@@ -120,8 +125,8 @@ def relabel(
 
 
 def relabel_rows(cm_true: np.ndarray, where: np.ndarray, k: int) -> np.ndarray:
-    """``det_cm_true`` for ``k`` classes: background moves to ``k``, -1 stays."""
-    lookup = np.r_[where, k, -1].astype(np.int32)  # index -1 reads the last entry
+    """``det_cm_true`` for ``k`` classes: background moves to ``k``, -1 and -2 stay."""
+    lookup = np.r_[where, k, UNKNOWN_ROW, -1].astype(np.int32)  # indices -1, -2 read the end
     return lookup[cm_true]
 
 
@@ -154,7 +159,7 @@ def check_loaded(arrays: dict[str, np.ndarray], k: int, n_thresholds: int) -> No
     if n and (labels.min() < 0 or labels.max() >= k):
         raise ValueError(f"state array 'det_label' has classes outside the {k} labels.")
     rows = arrays["det_cm_true"]
-    if n and (rows.min() < -1 or rows.max() > k):
+    if n and (rows.min() < UNKNOWN_ROW or rows.max() > k):
         raise ValueError(f"state array 'det_cm_true' has rows outside the {k} labels.")
 
 
@@ -188,3 +193,19 @@ def config_from_arrays(config: dict[str, np.ndarray]) -> dict[str, Any]:
         }
     except KeyError as missing:
         raise ValueError(f"state is missing config.{missing.args[0]}.") from None
+
+
+def with_row_column(state: Any) -> Any:
+    """``state`` with ``det_cm_true`` all ``UNKNOWN_ROW`` when it was stored without it.
+
+    Detection states written before the column existed (runwatch before the
+    score-threshold control) must still open; anything else is returned as
+    it is, for ``from_state_dict`` to check.
+    """
+    if not isinstance(state, dict) or "det_cm_true" in state or "det_label" not in state:
+        return state
+    try:
+        n = int(np.shape(state["det_label"])[0])
+    except (TypeError, IndexError, ValueError):
+        return state
+    return {**state, "det_cm_true": np.full(n, UNKNOWN_ROW, np.int32)}

@@ -542,7 +542,9 @@ class DetectionMetrics(Metric):
         Raises
         ------
         ValueError
-            When ``threshold`` is not a finite number; nothing changes.
+            When ``threshold`` is not a finite number, or the metric holds
+            detections of a state stored before runwatch kept their
+            confusion rows; nothing changes.
         """
         t = _thresholds.check_score_threshold(threshold)
         self._flush()
@@ -552,7 +554,25 @@ class DetectionMetrics(Metric):
             "confusion_matrix": self._matrix_frame(self._matrix_at(t)),
         }
 
+    @classmethod
+    def from_state_dict(cls, state: dict[str, Any]) -> DetectionMetrics:
+        """As :meth:`Metric.from_state_dict`; also opens states stored before ``det_cm_true``.
+
+        Those open with every confusion row unknown: everything works but
+        the matrix at another threshold (:meth:`at_threshold` refuses).
+        """
+        return super().from_state_dict(_state.with_row_column(state))
+
+    def _check_rows_known(self) -> None:
+        if np.any(self.det_cm_true == _state.UNKNOWN_ROW):
+            raise ValueError(
+                "threshold: this metric holds detections stored before runwatch kept "
+                "each one's confusion row, so its matrix is known only at its "
+                f"score_threshold ({self._score_threshold:g})"
+            )
+
     def _matrix_at(self, threshold: float) -> np.ndarray:
+        self._check_rows_known()
         n_true = self.confmat[:-1].sum(axis=1)  # every non-crowd ground truth is in its row
         return _confusion.matrix_at(
             self.det_cm_true, self.det_label, self.det_score, n_true, threshold
@@ -573,6 +593,7 @@ class DetectionMetrics(Metric):
         every threshold of the grid.
         """
         self._flush()
+        self._check_rows_known()
         k = len(self._labels)
         grid = _thresholds.detection_grid(self.det_score)
         bucket = np.searchsorted(grid, self.det_score, side="right") - 1
