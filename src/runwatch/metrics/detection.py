@@ -37,6 +37,7 @@ import numpy as np
 from . import _coco, _thresholds
 from . import _detection_batch as _batch
 from . import _detection_confusion as _confusion
+from . import _detection_curves as _curves
 from . import _detection_match as _match
 from . import _detection_state as _state
 from . import _detection_table as _table
@@ -466,8 +467,6 @@ class DetectionMetrics(Metric):
         -1); recalls never reached read 0. Like COCO's AP, the curves use
         every kept detection, whatever ``score_threshold``.
         """
-        from . import _detection_curves as _curves  # here: the import block is busy elsewhere
-
         precision, _ = self._accumulated()
         return {"pr": _curves.pr_frame(precision[self._at_50, :, :, 0], self._labels)}
 
@@ -485,8 +484,6 @@ class DetectionMetrics(Metric):
         pandas.DataFrame
             Ten rows: ``lo``, ``hi`` (the bin's edges) and ``count``.
         """
-        from . import _detection_curves as _curves
-
         threshold = _curves.check_threshold(score_threshold, self._score_threshold)
         matched, ignored = self._table_bits()
         tp = _table.true_positives(matched, ignored, self.det_score, threshold)
