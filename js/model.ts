@@ -150,20 +150,36 @@ export interface ClassificationThresholds {
 }
 
 /**
- * Detection: an ascending grid; `tp`, `fp` as [class, i, n] and `cells` as
- * [row, column, i, n]: n detections scoring from threshold[i] to the next.
+ * Per-class entries by column: `n` of class `class[j]` scoring from
+ * threshold[at[j]] to the next (columns, not a list per entry: fewer
+ * objects for the kernel's garbage collector).
  */
+export interface ClassEntries {
+  class: number[];
+  at: number[];
+  n: number[];
+}
+
+/** Confusion-matrix entries by column: `n` of (row, column) scoring from threshold[at] on. */
+export interface CellEntries {
+  row: number[];
+  column: number[];
+  at: number[];
+  n: number[];
+}
+
+/** Detection: an ascending grid; `tp`, `fp`, `iou` (summed IoU) and `cells` as entries. */
 export interface DetectionThresholds {
   kind: "detection";
   labels: string[];
   threshold: number[];
   support: number[];
   n_true: number[];
-  tp: [number, number, number][];
-  fp: [number, number, number][];
-  /** The true positives' summed IoU, as [class, i, sum]. */
-  iou: [number, number, number][];
-  cells: [number, number, number, number][];
+  tp: ClassEntries;
+  fp: ClassEntries;
+  /** The true positives' summed IoU. */
+  iou: ClassEntries;
+  cells: CellEntries;
 }
 
 export type ThresholdTable = ClassificationThresholds | DetectionThresholds;

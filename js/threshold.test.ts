@@ -70,8 +70,8 @@ describe("threshold", () => {
     const det: DetectionThresholds = {
       kind: "detection", labels: ["cat", "dog"], threshold: [0, 0.5, 1], support: [2, 1], n_true: [2, 1],
       // cat hit at 0.9 (bucket 1), cat taken by a dog box at 0.2 (bucket 0), a dog box on nothing at 0.6
-      cells: [[0, 0, 1, 1], [0, 1, 0, 1], [2, 1, 1, 1]],
-      tp: [[0, 1, 1]], fp: [[1, 0, 1], [1, 1, 1]], iou: [[0, 1, 0.75]],
+      cells: { row: [0, 0, 2], column: [0, 1, 1], at: [1, 0, 1], n: [1, 1, 1] },
+      tp: { class: [0], at: [1], n: [1] }, fp: { class: [1, 1], at: [0, 1], n: [1, 1] }, iou: { class: [0], at: [1], n: [0.75] },
     };
     const high = detectionAt(det, 0.5, null);
     expect(high.confusion.counts).toEqual([[1, 0, 1], [0, 0, 1], [0, 1, 0]]);

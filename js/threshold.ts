@@ -6,6 +6,7 @@
 // iteration, split and threshold shown. Pure functions first (vitest), the
 // panel last. Text goes in with textContent only.
 import type {
+  ClassEntries,
   ClassThresholds,
   ClassificationThresholds,
   Confusion,
@@ -154,21 +155,32 @@ export function detectionAt(table: DetectionThresholds, t: number, exact: Thresh
   }
   const i = Math.max(0, nearestIndex(table.threshold, t));
   const m = Array.from({ length: k + 1 }, () => new Array<number>(k + 1).fill(0));
-  for (const [r, c, at, n] of table.cells) if (at >= i) (m[r] as number[])[c] = ((m[r] as number[])[c] ?? 0) + n;
+  const cells = table.cells;
+  for (let j = 0; j < cells.n.length; j++) {
+    if ((cells.at[j] ?? -1) < i) continue;
+    const row = m[cells.row[j] ?? 0] as number[];
+    const c = cells.column[j] ?? 0;
+    row[c] = (row[c] ?? 0) + (cells.n[j] ?? 0);
+  }
   for (let r = 0; r < k; r++) {
     const row = m[r] as number[];
     let taken = 0;
     for (let c = 0; c < k; c++) taken += row[c] ?? 0;
     row[k] = (table.n_true[r] ?? 0) - taken;
   }
-  const sum = (entries: readonly [number, number, number][]): number[] => {
+  const sum = (entries: ClassEntries | undefined): number[] => {
     const out = new Array<number>(k).fill(0);
-    for (const [c, at, n] of entries) if (at >= i) out[c] = (out[c] ?? 0) + n;
+    if (entries === undefined) return out;
+    for (let j = 0; j < entries.n.length; j++) {
+      if ((entries.at[j] ?? -1) < i) continue;
+      const c = entries.class[j] ?? 0;
+      out[c] = (out[c] ?? 0) + (entries.n[j] ?? 0);
+    }
     return out;
   };
   const at = table.threshold[i] ?? t;
   const tp = sum(table.tp);
-  const iou = sum(table.iou ?? []);
+  const iou = sum(table.iou);
   const meanIou = tp.map((n, c) => (n > 0 ? (iou[c] ?? 0) / n : null));
   return { threshold: at, exact: at === t, confusion: { labels, counts: m, cells: null }, tp, fp: sum(table.fp), support: table.support, meanIou };
 }

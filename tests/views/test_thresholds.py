@@ -32,14 +32,44 @@ def test_detection_steps_add_back_up_to_the_cumulative_counts():
              "cells": np.array([[0, 0, 2, 1], [3, 1, 0, 2]])}  # fmt: skip
     out = views.detection_table(table, ["a", "b", "c"])
     back = np.zeros((3, 6), np.int64)
-    for c, i, n in out["tp"]:
+    tp = out["tp"]
+    for c, i, n in zip(tp["class"], tp["at"], tp["n"], strict=True):
+        assert type(n) is int
         back[c, i] = n
     np.testing.assert_array_equal(np.cumsum(back[:, ::-1], axis=1)[:, ::-1], cumulative)
-    assert out["cells"] == [[0, 0, 2, 1], [3, 1, 0, 2]] and out["n_true"] == [4, 5, 7]
+    cells = out["cells"]
+    columns = [cells["row"], cells["column"], cells["at"], cells["n"]]
+    assert columns == [[0, 3], [0, 1], [2, 0], [1, 2]]
+    assert out["n_true"] == [4, 5, 7]
     iou = np.zeros((3, 6))
-    for c, i, s in out["iou"]:
+    for c, i, s in zip(out["iou"]["class"], out["iou"]["at"], out["iou"]["n"], strict=True):
         iou[c, i] = s
     np.testing.assert_allclose(np.cumsum(iou[:, ::-1], axis=1)[:, ::-1], cumulative * 0.5)
+
+
+def test_a_large_detection_table_is_a_few_flat_lists():
+    # A list per entry (thousands per detail) made the kernel's garbage
+    # collector run a full pass every ~20 details; the count of containers
+    # must not grow with the entries.
+    rng = np.random.default_rng(1)
+    steps = rng.integers(0, 3, (80, 200))
+    cumulative = np.cumsum(steps[:, ::-1], axis=1)[:, ::-1]
+    cells = np.column_stack([rng.integers(0, 81, 5000), rng.integers(0, 81, 5000),
+                             rng.integers(0, 200, 5000), rng.integers(1, 4, 5000)])  # fmt: skip
+    table = {"threshold": np.linspace(0, 1, 200), "tp": cumulative, "fp": cumulative,
+             "iou_sum": cumulative * 0.5, "support": np.full(80, 9), "n_true": np.full(80, 9),
+             "cells": cells}  # fmt: skip
+    out = views.detection_table(table, list(range(80)))
+
+    def containers(value: object) -> int:
+        if isinstance(value, dict):
+            return 1 + sum(containers(v) for v in value.values())
+        if isinstance(value, list):
+            return 1 + sum(containers(v) for v in value)
+        return 0
+
+    assert containers(out) <= 30
+    assert sum(out["cells"]["n"]) == cells[:, 3].sum()
 
 
 def test_detection_exact_sends_the_non_zero_cells():

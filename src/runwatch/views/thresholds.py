@@ -71,31 +71,36 @@ def classification_exact(results: dict[Any, dict[str, Any]]) -> list[dict[str, A
     ]
 
 
-def _sparse(matrix: np.ndarray) -> list[list[Any]]:
-    """Non-cumulative per-threshold values of a (K, T) cumulative matrix as [class, i, n].
+def _sparse(matrix: np.ndarray) -> dict[str, list[Any]]:
+    """Non-cumulative per-threshold values of a (K, T) cumulative matrix, by column.
 
-    Counts are ints; sums (of IoUs) the difference of the cumulative ones.
+    ``class``, ``at`` and ``n``: ``n`` of ``class`` from ``threshold[at]`` to
+    the next. Counts are ints; sums (of IoUs) the difference of the
+    cumulative ones. Columns, not a list per entry: thousands of small lists
+    per detail made the kernel's cyclic garbage collector run a full pass
+    every ~20 details (a 100+ ms pause; three flat lists are three objects).
     """
     whole = np.asarray(matrix).dtype.kind in "iu"
     cumulative = np.asarray(matrix, np.int64 if whole else np.float64)
     after = np.concatenate([cumulative[:, 1:], np.zeros((cumulative.shape[0], 1))], 1)
     steps = cumulative - after.astype(cumulative.dtype)
     rows, cols = np.nonzero(steps)
-    cast = int if whole else float
-    return [[int(r), int(c), cast(steps[r, c])] for r, c in zip(rows, cols)]
+    return {"class": rows.tolist(), "at": cols.tolist(), "n": steps[rows, cols].tolist()}
 
 
 def detection_table(table: dict[str, np.ndarray], labels: list[Any]) -> dict[str, Any]:
     """A detection engine's ``threshold_table`` as the page reads it.
 
     ``threshold`` (ascending grid), ``support`` and ``n_true`` per class;
-    ``tp`` and ``fp`` as ``[class, i, n]``: ``n`` detections of ``class``
-    scoring from ``threshold[i]`` to the next (the count at ``threshold[i]``
-    sums the entries from ``i`` on), ``iou`` the same for the true
-    positives' summed IoU; ``cells`` as ``[row, column, i, n]`` the
-    same for the confusion matrix, whose last row and column are the
-    background (missed ground truths: ``n_true`` minus what the row took).
+    ``tp`` and ``fp`` as columns ``class``, ``at``, ``n``: ``n`` detections
+    of ``class`` scoring from ``threshold[at]`` to the next (the count at
+    ``threshold[i]`` sums the entries from ``i`` on), ``iou`` the same for
+    the true positives' summed IoU; ``cells`` as columns ``row``,
+    ``column``, ``at``, ``n`` the same for the confusion matrix, whose last
+    row and column are the background (missed ground truths: ``n_true``
+    minus what the row took).
     """
+    cells = np.asarray(table["cells"], np.int64).reshape(-1, 4)
     return {
         "kind": "detection",
         "labels": [_text(x) for x in labels],
@@ -105,7 +110,7 @@ def detection_table(table: dict[str, np.ndarray], labels: list[Any]) -> dict[str
         "tp": _sparse(table["tp"]),
         "fp": _sparse(table["fp"]),
         "iou": _sparse(table["iou_sum"]),
-        "cells": np.asarray(table["cells"], np.int64).tolist(),
+        "cells": {key: cells[:, j].tolist() for j, key in enumerate(("row", "column", "at", "n"))},
     }
 
 
