@@ -190,32 +190,82 @@ def test_instance_segmentation_curves_and_histogram_equal_pycocotools_segm(rng):
     assert checked >= 4
 
 
-def test_interpolated_precision_is_pycocotools_row_loop_bit_for_bit(rng):
-    # pycocotools' accumulate, one IoU threshold's row at a time (cocoeval.py).
-    from runwatch.metrics._coco import RECALL_POINTS, interpolated_precision
+def coco_accumulate(cats, scores, images, rank, matched, ignored, gt_count, max_dets):
+    """pycocotools' ``accumulate`` loops (cocoeval.py), one category, area and row at a time."""
+    from runwatch.metrics._coco import RECALL_POINTS
 
-    def coco_rows(tps, fps, npig):
-        out = np.zeros((tps.shape[0], len(RECALL_POINTS)))
-        for t, (tp, fp) in enumerate(zip(tps, fps)):
-            rc = tp / npig
-            pr = (tp / (fp + tp + np.spacing(1))).tolist()
-            for i in range(len(tp) - 1, 0, -1):
-                if pr[i] > pr[i - 1]:
-                    pr[i - 1] = pr[i]
-            inds = np.searchsorted(rc, RECALL_POINTS, side="left")
-            for ri, pi in enumerate(inds):
-                if pi < len(pr):
-                    out[t, ri] = pr[pi]
-        return out
+    n_cat, n_area = gt_count.shape
+    n_thr = matched.shape[2]
+    precision = -np.ones((n_thr, len(RECALL_POINTS), n_cat, n_area))
+    recall = -np.ones((n_thr, n_cat, n_area, len(max_dets)))
+    for k in range(n_cat):
+        for a in range(n_area):
+            npig = int(gt_count[k, a])
+            if npig == 0:
+                continue
+            for m, max_det in enumerate(max_dets):
+                # images in ascending order, each in rank order, then a stable sort by -score
+                idx = np.flatnonzero((cats == k) & (rank < max_det))
+                idx = idx[np.lexsort((rank[idx], images[idx]))]
+                idx = idx[np.argsort(-scores[idx], kind="mergesort")]
+                hit, skip = matched[idx, a, :].T, ignored[idx, a, :].T
+                tps = np.cumsum(hit & ~skip, axis=1).astype(float)
+                fps = np.cumsum(~hit & ~skip, axis=1).astype(float)
+                recall[:, k, a, m] = tps[:, -1] / npig if idx.size else 0.0
+                if m != len(max_dets) - 1:
+                    continue
+                for t, (tp, fp) in enumerate(zip(tps, fps)):
+                    rc = tp / npig
+                    pr = (tp / (fp + tp + np.spacing(1))).tolist()
+                    for i in range(len(tp) - 1, 0, -1):
+                        if pr[i] > pr[i - 1]:
+                            pr[i - 1] = pr[i]
+                    inds = np.searchsorted(rc, RECALL_POINTS, side="left")
+                    q = np.zeros(len(RECALL_POINTS))
+                    for ri, pi in enumerate(inds):
+                        if pi < len(pr):
+                            q[ri] = pr[pi]
+                    precision[t, :, k, a] = q
+    return precision, recall
 
-    for _ in range(300):
-        n_thr, n = int(rng.integers(1, 11)), int(rng.integers(0, 60))
-        npig = int(rng.choice([1, 3, 7, 10, 25, 100, int(rng.integers(1, 80))]))
-        hit = rng.random((n_thr, n)) < rng.random()
-        skip = rng.random((n_thr, n)) < 0.1
-        tps = np.cumsum(hit & ~skip, axis=1).astype(float)
-        fps = np.cumsum(~hit & ~skip, axis=1).astype(float)
-        tps = np.minimum(tps, npig)  # a class never has more hits than ground truths
-        np.testing.assert_array_equal(
-            interpolated_precision(tps, fps, npig), coco_rows(tps, fps, npig)
-        )
+
+def test_accumulate_is_pycocotools_loops_bit_for_bit(rng):
+    # Every category in one vectorized pass must give pycocotools' numbers
+    # exactly: categories without detections or without ground truth, ties in
+    # scores, rank cuts, empty inputs.
+    from runwatch.metrics._coco import accumulate
+
+    max_dets = (1, 10, 100)
+    for trial in range(120):
+        n_cat, n_thr, n_area = int(rng.integers(1, 12)), int(rng.integers(1, 11)), 4
+        n = 0 if trial % 20 == 0 else int(rng.integers(1, 400))
+        images = rng.integers(0, int(rng.integers(1, 30)), n)
+        cats = rng.integers(0, n_cat, n)
+        scores = np.round(rng.random(n), int(rng.integers(1, 4)))  # ties
+        rank = np.zeros(n, np.int64)
+        for key in set(zip(images.tolist(), cats.tolist())):
+            mine = np.flatnonzero((images == key[0]) & (cats == key[1]))
+            rank[mine] = rng.permutation(mine.size)
+        hit = rng.random((n, n_area, n_thr)) < rng.random()
+        skip = rng.random((n, n_area, n_thr)) < 0.1
+        gt_count = rng.integers(0, 40, (n_cat, n_area)) * (rng.random((n_cat, n_area)) < 0.8)
+        # a category never has more hits than ground truths: drop the surplus
+        for k in range(n_cat):
+            for a in range(n_area):
+                mine = np.flatnonzero(cats == k)
+                for t in range(n_thr):
+                    good = mine[hit[mine, a, t] & ~skip[mine, a, t]]
+                    hit[good[int(gt_count[k, a]) :], a, t] = False
+        got = accumulate(cats, scores, (images,), rank, hit, skip, gt_count, max_dets)
+        want = coco_accumulate(cats, scores, images, rank, hit, skip, gt_count, max_dets)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_array_equal(got[1], want[1])
+
+
+def test_least_counts_are_pycocotools_recall_search():
+    # pycocotools: searchsorted(tp / npig, recThrs, "left") over every count tp.
+    from runwatch.metrics._coco import RECALL_POINTS, _least_counts
+
+    npig = np.arange(1, 3001)
+    want = [np.searchsorted(np.arange(c + 1) / c, RECALL_POINTS, side="left") for c in npig]
+    np.testing.assert_array_equal(_least_counts(npig), np.array(want))

@@ -252,6 +252,11 @@ def accumulate(
     ``image_key`` orders images (most significant first), ``rank`` orders a
     detection within its image; ``gt_count`` is (K, A). Categories or area
     ranges without non-ignored ground truth hold -1, as in pycocotools.
+
+    pycocotools loops over categories, area ranges and max_dets; here every
+    category of one (area, max_det) is one segment of a single array, so a
+    compute costs 12 vectorized passes instead of ~1,000 small ones for 80
+    classes (the per-category loop is the reference of the tests).
     """
     n_cat, n_area = gt_count.shape
     n_thr = matched.shape[2]
@@ -260,51 +265,111 @@ def accumulate(
     # pycocotools concatenates images in ascending id order, each in rank order,
     # then stable-sorts by -score: a lexsort on (category, -score, image, rank).
     order = np.lexsort((rank, *reversed(image_key), -scores, cats))
-    starts = np.searchsorted(cats[order], np.arange(n_cat + 1))
-    for k in range(n_cat):
-        idx = order[starts[k] : starts[k + 1]]
+    for m, max_det in enumerate(max_dets):
+        sel = order[rank[order] < max_det]
+        seg = cats[sel].astype(np.int64)
+        starts = np.searchsorted(seg, np.arange(n_cat + 1))
+        sizes = np.diff(starts)
         for a in range(n_area):
-            npig = int(gt_count[k, a])
-            if npig == 0:
+            npig = gt_count[:, a].astype(np.int64)
+            has = npig > 0
+            if not has.any():
                 continue
-            for m, max_det in enumerate(max_dets):
-                sel = idx[rank[idx] < max_det]
-                hit = matched[sel, a, :].T  # (T, n)
-                skip = ignored[sel, a, :].T
-                tps = np.cumsum(hit & ~skip, axis=1).astype(float)
-                fps = np.cumsum(~hit & ~skip, axis=1).astype(float)
-                n = sel.size
-                recall[:, k, a, m] = tps[:, -1] / npig if n else 0.0
-                if m != len(max_dets) - 1:
-                    continue
-                precision[:, :, k, a] = interpolated_precision(tps, fps, npig)
+            hit = matched[sel, a, :].T  # (T, n)
+            skip = ignored[sel, a, :].T
+            tps = _segment_cumsum(hit & ~skip, starts, seg)
+            last = np.maximum(starts[1:] - 1, 0)
+            if sel.size:
+                reached = np.where(sizes > 0, tps[:, last] / np.maximum(npig, 1), 0.0)
+            else:
+                reached = np.zeros((n_thr, n_cat))
+            recall[:, has, a, m] = reached[:, has]
+            if m == len(max_dets) - 1:
+                fps = _segment_cumsum(~hit & ~skip, starts, seg)
+                precision[:, :, has, a] = _segment_precision(tps, fps, starts, seg, npig)[:, :, has]
     return precision, recall
 
 
-def interpolated_precision(tps: np.ndarray, fps: np.ndarray, npig: int) -> np.ndarray:
-    """COCO's precision at the recall points, (T, R), for every threshold's row at once.
+def _segment_cumsum(bits: np.ndarray, starts: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Per row, the running count of ``bits`` restarted at each segment, as floats.
 
-    pycocotools, row by row: ``rc = tp / npig``, ``pr = tp / (fp + tp + eps)``,
-    the right-to-left maximum of ``pr``, read at ``searchsorted(rc, recThrs,
-    "left")`` (0 past the last detection). ``tp`` is a whole number, and
-    ``tp / npig`` grows with it, so "``rc >= r``" is "``tp >= c``" for the
-    least count ``c`` with ``c / npig >= r`` (found with the same division):
-    the search runs on whole numbers, every row in one ``searchsorted`` (rows
-    offset so they follow each other), with pycocotools' exact result.
+    Whole numbers, so equal to a cumulative sum per segment (pycocotools').
+    """
+    running = np.cumsum(bits, axis=1, dtype=np.int64)
+    before = np.concatenate([np.zeros((bits.shape[0], 1), np.int64), running], axis=1)
+    return (running - before[:, starts[seg]]).astype(float)
+
+
+def _segment_precision(
+    tps: np.ndarray, fps: np.ndarray, starts: np.ndarray, seg: np.ndarray, npig: np.ndarray
+) -> np.ndarray:
+    """COCO's precision at the recall points of every segment (category) at once: (T, R, K).
+
+    The right-to-left maximum restarts at each segment (a maximum is exact,
+    so the values are pycocotools' bit for bit). The recall search runs on
+    whole true-positive counts offset by row and segment: "``rc >= r``" is "``tp >= c``" for
+    the least count ``c`` with ``c / npig >= r`` (the same division), and
+    recalls never reached read 0, as in pycocotools.
     """
     n_thr, n = tps.shape
+    n_cat = starts.size - 1
+    out = np.zeros((n_thr, len(RECALL_POINTS), n_cat))
     if n == 0:
-        return np.zeros((n_thr, len(RECALL_POINTS)))
+        return out
     pr = tps / (fps + tps + np.spacing(1))
-    envelope = np.maximum.accumulate(pr[:, ::-1], axis=1)[:, ::-1]
-    least = np.searchsorted(np.arange(npig + 1) / npig, RECALL_POINTS, side="left")
-    offset = np.arange(n_thr)[:, None] * float(max(n, npig) + 2)
-    flat = (tps + offset).ravel()
-    where = np.searchsorted(flat, (least[None, :] + offset).ravel(), side="left")
-    where = where.reshape(n_thr, -1) - np.arange(n_thr)[:, None] * n
-    inside = where < n
-    rows = np.broadcast_to(np.arange(n_thr)[:, None], where.shape)
-    return np.where(inside, envelope[rows, np.minimum(where, n - 1)], 0.0)
+    envelope = _segment_suffix_max(pr, seg)
+    least = _least_counts(npig)
+    block = n + 2  # tps <= n: keys of one (row, segment) stay below the next's
+    offset = (np.arange(n_thr)[:, None] * n_cat + seg[None, :]) * block
+    keys = (tps.astype(np.int64) + offset).ravel()
+    # (T, K, R): ascending, so the search walks the keys once
+    query = (np.arange(n_thr)[:, None, None] * n_cat + np.arange(n_cat)[None, :, None]) * block
+    query = query + least[None, :, :]
+    where = np.searchsorted(keys, query.ravel(), side="left").reshape(query.shape)
+    where = where - np.arange(n_thr)[:, None, None] * n - starts[:-1][None, :, None]
+    sizes = np.diff(starts)[None, :, None]
+    inside = where < sizes
+    column = starts[:-1][None, :, None] + np.clip(where, 0, np.maximum(sizes - 1, 0))
+    rows = np.broadcast_to(np.arange(n_thr)[:, None, None], where.shape)
+    column = np.minimum(column, n - 1)
+    return np.where(inside, envelope[rows, column], 0.0).transpose(0, 2, 1)
+
+
+def _segment_suffix_max(values: np.ndarray, seg: np.ndarray) -> np.ndarray:
+    """Per row, the maximum of ``values`` from each entry to the end of its segment.
+
+    A doubling scan: after the pass with shift ``s`` an entry holds the
+    maximum over the next ``2 s`` entries of its segment (segments are
+    contiguous, so "same segment ``s`` ahead" means every entry between is
+    too): log2 of the longest segment passes over the array.
+    """
+    out = values.copy()
+    n = seg.size
+    shift = 1
+    while shift < n:
+        same = seg[:-shift] == seg[shift:]
+        if not same.any():
+            break
+        ahead = np.where(same, out[:, shift:], -np.inf)
+        np.maximum(out[:, :-shift], ahead, out=out[:, :-shift])
+        shift *= 2
+    return out
+
+
+def _least_counts(npig: np.ndarray) -> np.ndarray:
+    """(K, R): the least whole ``c`` with ``c / npig >= r`` for each recall point ``r``.
+
+    pycocotools reads ``searchsorted(tp / npig, r, "left")``; ``tp / npig``
+    grows with the whole count ``tp``, so the search is for this ``c``,
+    found with the same float division (ceil, then corrected by one where
+    rounding moved it). Zero where ``npig`` is 0 (never read).
+    """
+    count = np.maximum(npig, 1)[:, None].astype(np.float64)
+    least = np.ceil(RECALL_POINTS[None, :] * count)
+    for _ in range(2):
+        least = np.where((least > 0) & ((least - 1) / count >= RECALL_POINTS), least - 1, least)
+        least = np.where(least / count < RECALL_POINTS, least + 1, least)
+    return least.astype(np.int64)
 
 
 def summarize(values: np.ndarray) -> float:
