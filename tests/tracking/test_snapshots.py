@@ -56,8 +56,13 @@ def assert_same_metrics(got: dict, want: dict) -> None:
             assert got[name] == pytest.approx(value, rel=1e-12, abs=1e-12), name
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_the_matrix_at_step_k_is_a_fresh_engine_fed_the_first_k_epochs(db, seed):
+@pytest.mark.parametrize(
+    "seed, commits",
+    # commits: when the writer commits the split (a step's end is then in the store
+    # already, or only part of it), or never until the end (each step copies its state)
+    [(0, "never"), (1, "never"), (2, "after_epoch"), (3, "mid_epoch"), (4, "after_epoch")],
+)
+def test_the_matrix_at_step_k_is_a_fresh_engine_fed_the_first_k_epochs(db, seed, commits):
     data = epochs(seed, weights=seed % 2 == 1)
     run = rw.Run("r", store=db)
     with run.iteration("net") as it:
@@ -66,8 +71,12 @@ def test_the_matrix_at_step_k_is_a_fresh_engine_fed_the_first_k_epochs(db, seed)
             half = len(y) // 2
             it.update("validation", y[:half], y_pred=pred[:half],
                       sample_weight=None if w is None else w[:half], step=e)  # fmt: skip
+            if commits == "mid_epoch":
+                run.flush()
             it.update("validation", y[half:], y_pred=pred[half:],
                       sample_weight=None if w is None else w[half:], step=e)  # fmt: skip
+            if commits == "after_epoch":
+                run.flush()
     snaps = it.steps("validation")
     assert [s.step for s in snaps] == list(range(len(data)))
     for k, snap in enumerate(snaps):
@@ -87,6 +96,23 @@ def test_the_matrix_at_step_k_is_a_fresh_engine_fed_the_first_k_epochs(db, seed)
     np.testing.assert_array_equal(
         snaps[-1].confusion_matrix().to_numpy(), it.confusion_matrix("validation").to_numpy()
     )
+
+
+def test_a_step_committed_before_the_next_opens_is_not_copied(db, monkeypatch):
+    from runwatch.tracking import _snapshots
+
+    copies = []
+    real = _snapshots.copy_state
+    monkeypatch.setattr(_snapshots, "copy_state", lambda e: copies.append(1) or real(e))
+    run = rw.Run("r", store=db)
+    with run.iteration("net") as it:
+        for e, (y, pred, _) in enumerate(epochs(9)):
+            it.update("validation", y, y_pred=pred, step=e)
+            run.flush()  # as an epoch of training would give the writer time to
+        assert copies == []
+        it.update("validation", ["cat"], y_pred=["dog"], step=9)  # not committed yet
+        it.update("validation", ["cat"], y_pred=["dog"], step=10)
+        assert copies == [1]
 
 
 def test_steps_with_scores_float_steps_and_batches_without_a_step(db):

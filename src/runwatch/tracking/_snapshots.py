@@ -11,10 +11,13 @@ engine fed the first k epochs"): the snapshot of step k is the split's state
 after every update with a step at most k, cumulative like the split's engine
 itself. Batches without a step count in the current step (or, before the
 first step, in the first). The last step's snapshot is the split's current
-state, written again with each engine snapshot of the background writer;
-when a batch opens a new step, the state as the previous step left it is
-copied on the caller's thread (a memcpy of the engine's arrays, once per
-step) and its matrix and metrics are computed on the writer's thread.
+state, written again with each engine snapshot of the background writer.
+When a batch opens a new step, the previous step's snapshot is final if the
+writer committed it after the split's last batch (the usual case in a
+training loop, where an epoch of training separates two evaluations);
+otherwise the state it ended with is copied on the caller's thread (a memcpy
+of the engine's arrays) and its matrix and metrics are computed on the
+writer's thread.
 
 Labels are kept by name per snapshot (the matrix's true labels, its rows,
 and predicted labels, its columns), so snapshots taken as the engine learns
@@ -90,11 +93,33 @@ class StepLog:
     """The steps an iteration's splits have seen, in order (the caller holds its lock).
 
     ``plan`` checks a step before the batch is fed, ``commit`` records it once
-    the engine took the batch: a refused batch leaves the log as it was.
+    the engine took the batch: a refused batch leaves the log as it was. Each
+    batch a split takes bumps its version (``fed``); the writer marks the
+    (version, position) it committed (``mark_stored``), so a new step knows
+    whether the previous one's snapshot in the store is final (``is_stored``).
     """
 
     def __init__(self) -> None:
         self._steps: dict[str, list[int | float]] = {}
+        self._versions: dict[str, int] = {}
+        self._stored: dict[str, tuple[int, int]] = {}
+
+    def fed(self, split: str) -> None:
+        """The split took a batch."""
+        self._versions[split] = self._versions.get(split, 0) + 1
+
+    def version(self, split: str) -> int:
+        """How many batches the split took (in this process)."""
+        return self._versions.get(split, 0)
+
+    def mark_stored(self, split: str, version: int, pos: int) -> None:
+        """The writer committed the split's snapshot at ``pos`` as of ``version``."""
+        self._stored[split] = (version, pos)
+
+    def is_stored(self, split: str) -> bool:
+        """Whether the store's snapshot of the current step holds every batch the split took."""
+        current = self.current(split)
+        return current is not None and self._stored.get(split) == (self.version(split), current[0])
 
     def load(self, split: str, steps: list[int | float]) -> None:
         """Continue a split whose steps the store holds (a resumed iteration)."""

@@ -346,14 +346,16 @@ class Iteration:
 
     def _closing(self, split: str, engine: Any, fresh: bool, opens: bool) -> Any:
         # The state the split's current step ends with, when this batch opens
-        # the next one: copied now, before the batch changes the engine.
+        # the next one: copied now, before the batch changes the engine, unless
+        # the writer already committed it (then the store's snapshot is final).
         current = self._steps.current(split)
-        if not opens or current is None or fresh:
+        if not opens or current is None or fresh or self._steps.is_stored(split):
             return None
         return (*current, _snapshots.copy_state(engine))
 
     def _record_step(self, split: str, step: Any, opens: bool, closing: Any) -> None:
         # After the engine took the batch: a refused batch records no step.
+        self._steps.fed(split)
         if closing is not None:
             pos, closed, state = closing
             self._q.append(("step", self, split, pos, closed, state))

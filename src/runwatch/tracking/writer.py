@@ -240,6 +240,9 @@ class Writer:
             self._failures += 1
             raise
         self._last_beat = now
+        for snap, it in zip(snaps, states.values()):
+            if snap is not None and snap["step"] is not None:  # committed: final if no batch since
+                it._steps.mark_stored(snap["split"], snap["version"], snap["step"][0])
         if take_states:
             self._last_states = now
             for key in states:
@@ -285,6 +288,7 @@ def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
         n, counts = iteration._counts.get(split, (0, {}))
         count_list = [[k, v] for k, v in counts.items()]
         current_step = iteration._steps.current(split)
+        version = iteration._steps.version(split)
     metrics = reasons = step = None
     try:
         copy = type(engine).from_state_dict(state)
@@ -303,6 +307,7 @@ def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
         "metrics": metrics,
         "reasons": reasons,
         "step": step,
+        "version": version,
     }
 
 
