@@ -275,6 +275,7 @@ def test_a_malformed_steps_entry_is_refused_and_nothing_is_written(db, tmp_path)
         (lambda s: s[0].update(matrix=[[1, 2]]), r"steps\.validation\[0\]\.matrix must be"),
         (lambda s: s[0].update(step="0"), r"steps\.validation\[0\]\.step must be a finite"),
         (lambda s: s[0].pop("metrics"), r"steps\.validation\[0\]\.metrics is missing"),
+        (lambda s: s[0].update(labels=[{"a": 1}, "b"]), r"\[0\]\.labels must be a list of labels"),
     ):
         bad = json.loads(json.dumps(doc))
         change(bad["iterations"][0]["steps"]["validation"])

@@ -297,8 +297,12 @@ def from_document(doc: Any, where: str, fail: Any) -> dict[str, Any]:
     if step is None:
         fail(f"{where}.step", f"must be a finite number, got {doc['step']!r}")
     true_labels, labels = doc["true_labels"], doc["labels"]
-    if not isinstance(true_labels, list) or not isinstance(labels, list):
-        fail(where, "must have true_labels and labels lists")
+    for key, names in (("true_labels", true_labels), ("labels", labels)):
+        if not isinstance(names, list) or not all(
+            isinstance(v, (str, int, float)) and not (isinstance(v, float) and not math.isfinite(v))
+            for v in names
+        ):
+            fail(f"{where}.{key}", "must be a list of labels (strings or numbers)")
     matrix = doc["matrix"]
     arr = None
     if matrix is not None:
