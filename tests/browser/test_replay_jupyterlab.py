@@ -126,13 +126,18 @@ def _diff(root) -> list[list[float]]:
 
 
 def test_replay_slider_and_python_agree_in_jupyterlab(lab, browser):
+    check_replay(lab, browser, "replay")
+
+
+def check_replay(server, browser, tag: str) -> None:
+    """The whole check in one front end (JupyterLab, Notebook 7); artifacts named by `tag`."""
     ARTIFACTS.mkdir(exist_ok=True)
     cells = [SETUP, READ_BACK, SET_FROM_PYTHON, DELTA, LIVE_WIDGET, LIVE_LOOP]
-    write_notebook(lab.root / "replay.ipynb", cells)
+    write_notebook(server.root / "replay.ipynb", cells)
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     log = PageLog(page)
-    with kept_on_failure(page, log, ARTIFACTS / "failure-replay"):
-        open_notebook(page, lab.notebook_url("replay.ipynb"))
+    with kept_on_failure(page, log, ARTIFACTS / f"failure-{tag}"):
+        open_notebook(page, server.notebook_url("replay.ipynb"))
         run_cell(page, 0)
         wait_cell_done(page, 0)
         root = page.locator(".rw-root").first
@@ -169,7 +174,7 @@ def test_replay_slider_and_python_agree_in_jupyterlab(lab, browser):
         )
         assert _matrix(root) == there["matrix"]
         assert _accuracy(root) == pytest.approx(there["accuracy"], abs=5e-5)
-        root.screenshot(path=str(ARTIFACTS / "replay-step.png"))
+        root.screenshot(path=str(ARTIFACTS / f"{tag}-step.png"))
 
         # Δ vs best at step 2: compare's diverging cells, equal to views.replay's.
         run_cell(page, 3)
@@ -182,7 +187,7 @@ def test_replay_slider_and_python_agree_in_jupyterlab(lab, browser):
         assert labels == oracle["labels"]
         np.testing.assert_allclose(_diff(root), oracle["diff"], atol=1e-12)
         assert "best #2" in root.locator(".rw-diff-note").first.inner_text()
-        root.screenshot(path=str(ARTIFACTS / "replay-delta.png"))
+        root.screenshot(path=str(ARTIFACTS / f"{tag}-delta.png"))
         control.locator("input[type=checkbox]").uncheck()
         root.locator(".rw-replay-matrix .rw-matrix").wait_for(timeout=10_000)
 
@@ -209,7 +214,7 @@ def test_replay_slider_and_python_agree_in_jupyterlab(lab, browser):
         grown = sorted({int(m) for m, _ in seen})
         assert len(grown) >= 3, seen  # seen growing while the cell ran
         assert all(m == v for m, v in seen), seen  # at the latest it followed each new step
-        lroot.screenshot(path=str(ARTIFACTS / "replay-live.png"))
-        (ARTIFACTS / "replay-latency.json").write_text(json.dumps(latency, indent=1))
-        print(json.dumps(latency))
+        lroot.screenshot(path=str(ARTIFACTS / f"{tag}-live.png"))
+        (ARTIFACTS / f"{tag}-latency.json").write_text(json.dumps(latency, indent=1))
+        print(tag, json.dumps(latency))
         log.assert_offline()
