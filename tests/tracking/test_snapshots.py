@@ -368,3 +368,21 @@ def test_a_version_2_postgres_store_migrates_and_keeps_its_runs(postgres):
         it.update("validation", ["a", "b"], y_pred=["a", "b"], step=1)
     assert [s.step for s in it.steps("validation")] == [1]
     assert query(pg, "SELECT version FROM runwatch_schema") == [(SCHEMA_VERSION,)]
+
+
+def test_a_step_snapshot_that_fails_loses_no_point_of_its_commit(db, monkeypatch):
+    from runwatch.tracking import _snapshots
+
+    def broken(engine, metrics):
+        raise RuntimeError("no matrix today")
+
+    monkeypatch.setattr(_snapshots, "take", broken)
+    run = rw.Run("r", store=db)
+    it = run.iteration("net")
+    it.update("validation", ["a"], y_pred=["a"], step=0)
+    it.update("validation", ["b"], y_pred=["a"], step=1)  # queues step 0's end
+    it.log_loss(0.5)
+    it.complete()
+    assert list(it.losses()["value"]) == [0.5]
+    assert it.status == "completed" and run.get("net").status == "completed"
+    assert it.metrics("validation")["accuracy"] == 0.5

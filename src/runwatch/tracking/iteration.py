@@ -290,8 +290,9 @@ class Iteration:
         metrics per step for the replay (:meth:`steps`): the snapshot of step
         k holds every batch with a step up to k (cumulative, as the split's
         engine does), a batch without a step counts in the current step. A
-        batch that opens a new step copies the engine state once (the
-        previous step's end). What follows ``split`` is the task's:
+        batch that opens a new step before the writer committed the last one
+        copies the engine state once (that step's end). What follows
+        ``split`` is the task's:
 
         - classification: ``(y_true, y_proba=None, y_pred=None, sample_weight=None,
           sample_ids=None, attributes=None)`` (``ClassificationMetrics.update``;

@@ -212,7 +212,7 @@ class Writer:
         # Snapshot engines and compute their metrics before taking the write
         # lock: that is CPU work other processes need not wait for.
         snaps = [_snapshot(it, split) for (_, split), it in states.items()]
-        ended_steps = [_closed_step(op) for op in closed]
+        ended_steps = [e for e in map(_closed_step, closed) if e is not None]
         ops = [op for op in ops if op[0] != "state"]
         conn = self.store.connect()
         try:
@@ -311,17 +311,22 @@ def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
     }
 
 
-def _closed_step(op: tuple[Any, ...]) -> tuple[Any, ...]:
+def _closed_step(op: tuple[Any, ...]) -> tuple[Any, ...] | None:
     # ("step", iteration, split, pos, step, state): the matrix and metrics of
     # the state a step ended with, computed here, off the training thread.
+    # Never raises: this runs before the commit's try, whose batch must not be lost.
     _, iteration, split, pos, step, state = op
     metrics = None
-    copy = type(iteration._engines[split]).from_state_dict(state)
     try:
-        metrics = copy.compute()
+        copy = type(iteration._engines[split]).from_state_dict(state)
+        try:
+            metrics = copy.compute()
+        except Exception:
+            logger.exception("runwatch: computing metrics failed for iteration %s", iteration.id)
+        return iteration.id, split, pos, step, _snapshots.take(copy, metrics)
     except Exception:
-        logger.exception("runwatch: computing metrics failed for iteration %s", iteration.id)
-    return iteration.id, split, pos, step, _snapshots.take(copy, metrics)
+        logger.exception("runwatch: a step snapshot failed for iteration %s", iteration.id)
+        return None
 
 
 def _write_snapshot(conn: Any, seq: int, snap: dict[str, Any]) -> None:
