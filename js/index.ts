@@ -16,6 +16,7 @@ import { CSS } from "./style";
 import { IterationsTable } from "./table";
 import { applyBars, applyMarks, exactFor, markedSpecs, THRESHOLD_CSS, ThresholdPanel, thresholdView } from "./threshold";
 import { ModelWriter } from "./writer";
+import { REPLAY_CSS, ReplayPanel, deltaVsBest, replayView, stepsOf } from "./replay";
 
 /**
  * A view's live state, fed by the model's snapshot trait and custom messages.
@@ -79,7 +80,7 @@ function ago(ms: number): string {
 function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): () => void {
   const { live, stop: stopFollowing } = follow(model);
   const style = document.createElement("style");
-  style.textContent = CSS + THRESHOLD_CSS + COMPARE_CSS + GAP_CSS;
+  style.textContent = CSS + THRESHOLD_CSS + COMPARE_CSS + GAP_CSS + REPLAY_CSS;
   const root = el("div", "rw-root");
   root.tabIndex = -1; // a click inside focuses the widget, so Esc reaches it
   const header = el("div", "rw-header");
@@ -87,9 +88,12 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   // Every write goes through it: it sets only what differs (writer.ts says why).
   const writer = new ModelWriter(model);
 
+  // A replay step of one iteration or split means nothing for another (the kernel
+  // resets it too); written only when set (a page saved before it has none).
+  const latestStep = (): { replay_step?: null } => ((model.get("replay_step") ?? null) === null ? {} : { replay_step: null });
   const select = (id: string): void => {
     picked = id;
-    writer.write({ selected: id, _auto_selected: false });
+    writer.write({ selected: id, _auto_selected: false, ...latestStep() });
     drawAll();
   };
   // Compare mode: a second iteration beside the shown one, from the details in the page.
@@ -127,6 +131,48 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   // The score threshold (threshold.ts): what it draws on, and the class scored against the rest.
   let thresholdOn: { sd: SplitDetail; id: string | null; split: string | null; perClass: HTMLElement | null } | null = null;
   let thresholdClass: string | null = null;
+  // The replay (replay.ts): the shown split's steps, where its matrix and metrics go.
+  let replayOn: { sd: SplitDetail; id: string; split: string; metrics: HTMLElement; matrix: HTMLElement; perClass: HTMLElement | null } | null = null;
+  let replayDelta = false;
+  /** The matrix of a past step the replay shows, or null at the latest (the detail's own). */
+  const replayPast = (): SplitDetail["confusion"] => {
+    if (replayOn === null) return null;
+    const view = replayView(stepsOf(live.state, replayOn.id, replayOn.split), model.get("replay_step") ?? null);
+    return view.latest ? null : (view.snapshot?.confusion ?? null);
+  };
+  const drawReplay = (): void => {
+    if (replayOn === null) return;
+    const { sd, id, split, metrics, matrix, perClass } = replayOn;
+    const steps = stepsOf(live.state, id, split);
+    const view = replayView(steps, model.get("replay_step") ?? null);
+    const bestId = live.state.run.best;
+    const bestRow = live.state.iterations.find((r) => r.id === bestId);
+    const best = bestId === null ? undefined : live.state.details[bestId]?.splits[split]?.confusion;
+    const bestName = best && bestRow ? `best #${bestRow.index}` : "";
+    replay.show(steps, view, replayDelta, bestName);
+    const shown = view.latest || view.snapshot === null ? sd : { ...sd, metrics: view.snapshot.metrics };
+    metrics.replaceChildren(metricsTable(shown, live.state.run.primary_metric));
+    // The snapshots keep the matrix and metrics only: the per-class panel stays the latest's.
+    if (perClass !== null) perClass.textContent = view.latest ? "Per class" : "Per class (latest step)";
+    const cm = view.latest ? sd.confusion : (view.snapshot?.confusion ?? sd.confusion);
+    if (replayDelta && best && cm) {
+      matrix.replaceChildren(deltaVsBest(cm, best, `step ${view.snapshot?.step ?? ""}`, bestName));
+    } else {
+      if (matrix.firstChild !== confusion.el) matrix.replaceChildren(confusion.el);
+      if (view.latest && thresholdOn !== null) drawThreshold();
+      else if (cm) confusion.update(cm, model.get("selected_cell"), live.state.run.task);
+    }
+  };
+  const replay = new ReplayPanel({
+    onStep: (step) => {
+      writer.write({ replay_step: step });
+      drawReplay();
+    },
+    onDelta: (on) => {
+      replayDelta = on;
+      drawReplay();
+    },
+  });
   const drawThreshold = (): void => {
     if (thresholdOn === null) return;
     const { sd, id, split, perClass } = thresholdOn;
@@ -135,7 +181,8 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const sent = model.get("_threshold_exact") ?? null;
     const view = thresholdView(sd, t, t !== null && exactFor(sent, id, split, t) ? sent : null, thresholdClass);
     if (sd.thresholds) thresholdPanel.show(sd.thresholds, view, t, thresholdClass);
-    confusion.update(view?.confusion ?? sd.confusion, model.get("selected_cell"));
+    // A past step of the replay shows that step's matrix, not the threshold's.
+    confusion.update(replayPast() ?? view?.confusion ?? sd.confusion, model.get("selected_cell"));
     if (perClass !== null && sd.thresholds?.kind === "detection") {
       perClass.replaceChildren(perClassTable(view?.perClass ? { ...sd, per_class: view.perClass } : sd));
       applyBars(perClassChart, view?.perClass ?? null);
@@ -237,12 +284,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     }
     children.push(
       splitSelector(d, split, (s) => {
-        if (writer.write({ split: s })) drawDetail();
+        if (writer.write({ split: s, ...latestStep() })) drawDetail();
       }),
     );
     if (row !== undefined) children.push(compareBar(live.state.iterations, id, null, compareWith));
     const sd = d !== undefined && split !== null ? d.splits[split] : undefined;
     thresholdOn = null;
+    replayOn = null;
     const importance = d?.importance ?? null; // absent in payloads older than it
     if (sd === undefined) {
       const losses = row === undefined ? [] : (live.state.losses[row.id] ?? []);
@@ -253,16 +301,20 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       failures.setData(fd);
       const panels = el("div", "rw-panels");
       const m = el("div", "rw-panel rw-metrics-wrap");
-      m.append(el("h4", "", "Metrics"), metricsTable(sd, live.state.run.primary_metric));
+      const metricsBox = el("div", "rw-replay-metrics");
+      metricsBox.append(metricsTable(sd, live.state.run.primary_metric));
+      m.append(el("h4", "", "Metrics"), metricsBox);
       panels.append(m);
       const { per_class: perClassSpec, ...detailCharts } = sd.charts;
+      let perClassTitle: HTMLElement | null = null;
       if (sd.per_class.length > 0) {
         const pc = el("div", "rw-panel rw-per-class-panel");
         const pcTable = el("div", "rw-metrics-wrap");
         pcTable.append(perClassTable(sd));
         if (sd.thresholds) thresholdOn = { sd, id, split, perClass: pcTable };
         perClassChart.show(perClassSpec === undefined ? {} : { per_class: perClassSpec }, "");
-        pc.append(el("h4", "", "Per class"), pcTable, perClassChart.el);
+        perClassTitle = el("h4", "", "Per class");
+        pc.append(perClassTitle, pcTable, perClassChart.el);
         panels.append(pc);
       }
       if (sd.confusion !== null) {
@@ -273,7 +325,14 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
           cm.append(thresholdPanel.el);
         }
         confusion.update(sd.confusion, model.get("selected_cell"), live.state.run.task);
-        cm.append(confusion.el);
+        const matrixBox = el("div", "rw-replay-matrix");
+        matrixBox.append(confusion.el);
+        cm.append(matrixBox);
+        // The replay slider, under the matrix, once the split has two steps.
+        if (id !== null && split !== null && stepsOf(live.state, id, split).length >= 2) {
+          replayOn = { sd, id, split, metrics: metricsBox, matrix: matrixBox, perClass: perClassTitle };
+          cm.append(replay.el);
+        }
         panels.append(cm);
       }
       failures.draw(); // with the classes the matrix drew just now
@@ -293,6 +352,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       const curves = sd.thresholds?.kind === "classification" ? markedSpecs(detailCharts) : detailCharts;
       charts.show(importance === null ? curves : { ...curves, importance }, waiting);
       drawThreshold();
+      drawReplay();
     }
     gap.show(d, id === null ? [] : (live.state.losses[id] ?? []));
     children.push(gap.el);
@@ -420,16 +480,23 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     drawHeader();
     if (u.deltas.some((d) => d.kind === "iteration" || d.kind === "run")) drawTable();
     let detailChanged = false;
+    let replayDue = false;
     for (const d of u.deltas) {
       if (d.kind === "detail" && (d.detail.iteration === id || d.detail.iteration === comparedId())) detailChanged = true;
       if (d.kind === "iteration" && d.row.id === id) detailChanged = true;
       if (d.kind === "run" && picked === null && model.get("selected") === null) detailChanged = true;
+      if (d.kind === "step" && d.iteration === id) {
+        // The slider grows (and follows, at the latest); it appears at the second step.
+        if (replayOn !== null && replayOn.split === d.split) replayDue = true;
+        else if (replayOn === null && d.pos >= 1 && d.split === pickSplit(live.state.details[id], model.get("split"))) detailChanged = true;
+      }
       if (d.kind === "loss" && d.iteration === id && shownLoss === id) {
         loss.append(d.points);
         if (comparedId() === null) gap.showLoss(live.state.losses[id] ?? []);
       }
     }
     const moved = selectedId() !== id;
+    if (replayDue && !detailChanged && !moved) drawReplay();
     drawChartsLater(moved || u.deltas.some((d) => d.kind !== "loss"), detailChanged || moved);
   };
 
@@ -485,6 +552,10 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   model.on("change:_threshold_exact", onThreshold);
   model.on("change:compared", onCompared);
   model.on("change:_gallery", onGallery);
+  const onReplay = (): void => {
+    if (!writer.busy) drawReplay();
+  };
+  model.on("change:replay_step", onReplay);
   const ticker = setInterval(() => {
     const status = live.state.run.status;
     if (status !== "running" && status !== "queued") return;
@@ -522,6 +593,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     model.off("change:threshold", onThreshold);
     model.off("change:_threshold_exact", onThreshold);
     model.off("change:compared", onCompared);
+    model.off("change:replay_step", onReplay);
     gap.finalize();
     model.off("change:_gallery", onGallery);
     failures.clear();

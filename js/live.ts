@@ -2,6 +2,7 @@
 // A batch applies only right after the one before it; after a gap the view
 // waits for the next `_snapshot` (messages sent before a view exists are lost).
 import type { Batch, Delta, Snapshot } from "./model";
+import { applyStep } from "./replay";
 
 /** What happened to a batch handed to `applyBatch`. */
 export type Outcome = "applied" | "stale" | "gap";
@@ -47,6 +48,9 @@ function applyDelta(state: Snapshot, d: Delta): void {
       list.push(...d.points);
       break;
     }
+    case "step":
+      applyStep(state, d);
+      break;
   }
 }
 

@@ -214,6 +214,14 @@ export interface LossPoint {
   value: number;
 }
 
+/** A split at the end of one step (the replay): its matrix and metrics. */
+export interface StepSnapshot {
+  step: number;
+  /** null for tasks without a matrix (regression). */
+  confusion: Confusion | null;
+  metrics: Record<string, number | null>;
+}
+
 /** Everything a freshly opened view needs, as of batch `seq`. */
 export interface Snapshot {
   seq: number;
@@ -224,6 +232,8 @@ export interface Snapshot {
   loss_chart: Spec | null;
   iterations_chart: Spec | null;
   goals: Record<string, string>;
+  /** Iteration id -> split -> its snapshot per step, in step order; absent in pages saved before it. */
+  steps?: Record<string, Record<string, StepSnapshot[]>>;
 }
 
 /** The widget's synced traits (RunDetails in src/runwatch/widget/__init__.py). */
@@ -236,6 +246,8 @@ export interface Model {
   _threshold_exact: ThresholdExact;
   /** A second iteration shown beside `selected` (compare mode); null: none. */
   compared: string | null;
+  /** The replay slider's step (a step of the shown split); null: the latest. Absent in a page saved before it. */
+  replay_step?: number | null;
   _auto_selected: boolean;
   /** JSON text of a Snapshot from the kernel (a Snapshot where a page embeds one). */
   _snapshot: Snapshot | string;
@@ -253,7 +265,11 @@ export type Delta =
   | { kind: "run"; run: RunInfo }
   | { kind: "iteration"; row: IterationRow }
   | { kind: "detail"; detail: Detail }
-  | { kind: "loss"; iteration: string; points: LossPoint[] };
+  | { kind: "loss"; iteration: string; points: LossPoint[] }
+  | { kind: "step"; iteration: string; split: string; pos: number; snapshot: StepSnapshot };
+
+/** A step snapshot is new (`pos` = the split's count) or rewritten. */
+export type StepDelta = Extract<Delta, { kind: "step" }>;
 
 /** One custom message from the kernel: the deltas since batch seq - 1. */
 export interface Batch {

@@ -26,7 +26,7 @@ from .._postgres import Server, postgres_server
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 #: Every table of a store, in dependency order.
-TABLES = ("runs", "writers", "iterations", "points", "splits", "states", "clock")
+TABLES = ("runs", "writers", "iterations", "points", "splits", "states", "steps", "clock")
 
 
 @pytest.fixture(scope="session")

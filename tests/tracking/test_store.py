@@ -121,7 +121,7 @@ def test_a_version_1_store_gains_metric_options_and_keeps_its_runs(tmp_path):
               store=path)  # fmt: skip
     assert seg.metric_options == {"ignore_index": 9}
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()
 
 

@@ -52,6 +52,7 @@ def test_model_interface_lists_exactly_the_synced_traits():
         "TopLoss",
         "FailureDetail",
         "Gallery",
+        "StepSnapshot",
     ],
 )
 def test_payload_types_have_the_same_fields_on_both_sides(name):
@@ -66,7 +67,7 @@ def test_delta_kinds_agree():
         typing.get_args(typing.get_type_hints(t)["kind"])[0]
         for t in typing.get_args(_contract.Delta)
     }
-    assert ts_kinds == py_kinds == {"run", "iteration", "detail", "loss"}
+    assert ts_kinds == py_kinds == {"run", "iteration", "detail", "loss", "step"}
 
 
 def test_splits_agree():

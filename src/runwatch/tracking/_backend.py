@@ -2,7 +2,7 @@
 
 A store is one database (an SQLite file, a PostgreSQL database or schema)
 holding the tables described in :mod:`runwatch.tracking._sqlite` (schema
-version 2, the same tables, columns and migrations on every backend). A
+version 3, the same tables, columns and migrations on every backend). A
 backend subclasses :class:`Store` and supplies:
 
 - ``new_connection()``: a DB-API connection in autocommit mode whose

@@ -18,6 +18,7 @@ import json
 import math
 from typing import Any
 
+from . import _snapshots
 from ._codec import decode_array
 from ._validate import SPLITS, STATUSES, TASKS
 from .engines import engine_class
@@ -111,6 +112,25 @@ def _check_state(engine: type, arrays: dict[str, Any], where: str) -> None:
         engine.from_state_dict(arrays)
     except ValueError as exc:
         _Doc.fail(where, f"is not a state {engine.__name__} reads: {exc}")
+
+
+def _steps(it: dict[str, Any], where: str) -> dict[str, list[dict[str, Any]]]:
+    """An iteration's replay snapshots by split (documents before them have none)."""
+    if "steps" not in it:
+        return {}
+    steps = _Doc.get(it, "steps", where, dict)
+    _check_split_keys(steps, f"{where}.steps")
+    out = {}
+    for split, snaps in steps.items():
+        w = f"{where}.steps.{split}"
+        if not isinstance(snaps, list):
+            _Doc.fail(w, "must be a list of snapshots")
+        parts = [_snapshots.from_document(s, f"{w}[{i}]", _Doc.fail) for i, s in enumerate(snaps)]
+        for i in range(1, len(parts)):
+            if parts[i]["step"] <= parts[i - 1]["step"]:
+                _Doc.fail(f"{w}[{i}].step", "must be above the step before it")
+        out[split] = parts
+    return out
 
 
 def _check_split_keys(obj: dict[str, Any], where: str) -> None:
@@ -284,5 +304,6 @@ def _parse(doc: dict[str, Any]) -> dict[str, Any]:
                 points.append(("metric", name, *row))
         parsed["splits"] = splits
         parsed["points"] = points
+        parsed["steps"] = _steps(it, where)
         iterations.append(parsed)
     return {"run": out_run, "iterations": iterations}

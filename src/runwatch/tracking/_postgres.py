@@ -130,8 +130,26 @@ def _migration_2(conn: Any) -> None:
     conn.execute(f"ALTER TABLE runs ADD COLUMN metric_options {_TEXT}")
 
 
+def _migration_3(conn: Any) -> None:
+    conn.execute(
+        f"""CREATE TABLE steps (
+            iteration_id bigint NOT NULL,
+            split {_TEXT} NOT NULL,
+            pos bigint NOT NULL,
+            step {_TEXT} NOT NULL,
+            true_labels {_TEXT} NOT NULL,
+            labels {_TEXT} NOT NULL,
+            dtype {_TEXT},
+            matrix bytea,
+            metrics {_TEXT},
+            seq bigint NOT NULL,
+            PRIMARY KEY (iteration_id, split, pos))"""
+    )
+    conn.execute("CREATE INDEX steps_seq ON steps(seq)")
+
+
 # MIGRATIONS[k] takes the schema from version k to k + 1, as SQLite's do. Append, never edit.
-MIGRATIONS: list[Callable[[Any], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[Any], None]] = [_migration_1, _migration_2, _migration_3]
 assert len(MIGRATIONS) == SCHEMA_VERSION, "each backend has every migration"
 
 

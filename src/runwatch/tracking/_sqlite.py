@@ -1,6 +1,6 @@
 """The SQLite backend: one file in WAL mode, its schema and migrations.
 
-Layout (schema version 2; :mod:`runwatch.tracking._postgres` builds the same
+Layout (schema version 3; :mod:`runwatch.tracking._postgres` builds the same
 tables):
 
 - ``runs``: one row per run (name unique, task, primary metric, goal, labels,
@@ -16,6 +16,8 @@ tables):
   writer computed from the engine state it saved with them.
 - ``states``: the engine state, one row per array (raw bytes, dtype, shape):
   plain arrays, never pickle (:mod:`runwatch.tracking._codec`).
+- ``steps``: per iteration, split and step, the confusion matrix and metrics
+  at the end of that step (:mod:`runwatch.tracking._snapshots`, the replay).
 - ``clock``: one counter bumped by every write transaction; rows that change
   in place (iterations, splits) carry the tick that last touched them, so a
   watcher reads ``seq > last_seen`` instead of everything.
@@ -129,8 +131,29 @@ def _migration_2(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE runs ADD COLUMN metric_options TEXT")
 
 
+def _migration_3(conn: sqlite3.Connection) -> None:
+    # One snapshot per step of a split (tracking/_snapshots.py): the matrix
+    # and metrics of the replay, never the engine state. step is JSON text,
+    # so an int step reads back as an int on every backend.
+    conn.execute(
+        """CREATE TABLE steps (
+            iteration_id INTEGER NOT NULL,
+            split TEXT NOT NULL,
+            pos INTEGER NOT NULL,
+            step TEXT NOT NULL,
+            true_labels TEXT NOT NULL,
+            labels TEXT NOT NULL,
+            dtype TEXT,
+            matrix BLOB,
+            metrics TEXT,
+            seq INTEGER NOT NULL,
+            PRIMARY KEY (iteration_id, split, pos))"""
+    )
+    conn.execute("CREATE INDEX steps_seq ON steps(seq)")
+
+
 # MIGRATIONS[k] takes the schema from version k to k + 1. Append, never edit.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

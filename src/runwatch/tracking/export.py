@@ -15,7 +15,12 @@ Layout (format ``"runwatch.run"``, version 1)::
          "feature_importance": null | {names, values, per_class},
          "confusion_matrices": {split: {labels: [...], matrix: [[...]]}},
          "curves": {split: {curve: {columns: [...], data: [[...], ...]}}},
-         "engine_states": {split: {key: {dtype, shape, data (base64)}}}}, ...]}
+         "engine_states": {split: {key: {dtype, shape, data (base64)}}},
+         "steps": {split: [{step, true_labels, labels, matrix, metrics}, ...]}}, ...]}
+
+``steps`` (the replay's snapshots, :mod:`runwatch.tracking._snapshots`) is
+written only for iterations that have some, so a run without steps exports
+as it did before them.
 
 Times are seconds since the epoch. Keys are sorted, floats written by
 ``repr`` (shortest round trip), so export -> import -> export gives the same
@@ -36,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _snapshots
 from ._codec import encode_array, loads_metrics
 from ._document import FORMAT, VERSION, parse_document
 from ._validate import plain_label
@@ -95,6 +101,7 @@ def export_document(run: Run) -> dict[str, Any]:
             (s["iteration_id"], s["split"]): store.state(s["iteration_id"], s["split"])
             for s in split_rows
         }
+        step_rows = _snapshots.read_rows(store, ids)
     try:
         cls: Any = engine_class(run.task)
     except ValueError:
@@ -104,6 +111,11 @@ def export_document(run: Run) -> dict[str, Any]:
     for iteration_id, kind, name, step, value, t in points:
         series = by_iteration.setdefault(iteration_id, {"loss": {}, "metric": {}})[kind]
         series.setdefault(name, []).append((step, value, t))
+
+    steps_of: dict[int, dict[str, list[Any]]] = {}
+    for r in step_rows:
+        snap = _snapshots.to_document(_snapshots.decode_row(r))
+        steps_of.setdefault(r["iteration_id"], {}).setdefault(r["split"], []).append(snap)
 
     splits_of: dict[int, list[dict[str, Any]]] = {}
     for s in split_rows:
@@ -151,8 +163,10 @@ def export_document(run: Run) -> dict[str, Any]:
                     }
         series = by_iteration.get(row["id"], {"loss": {}, "metric": {}})
         started, ended = row["started"], row["ended"]
+        extra = {"steps": steps_of[row["id"]]} if row["id"] in steps_of else {}
         iterations.append(
             {
+                **extra,
                 "name": row["name"],
                 "params": json.loads(row["params"]),
                 "tags": json.loads(row["tags"]),
@@ -334,6 +348,11 @@ def import_json(path: Any, store: Any = None, name: str | None = None) -> Run:
                             "INSERT INTO states (iteration_id, split, key, dtype, shape, data) "
                             "VALUES (?, ?, ?, ?, ?, ?)",
                             (iteration_id, split, key, dtype, json.dumps(shape), data),
+                        )
+                for split, snaps in it["steps"].items():
+                    for pos, parts in enumerate(snaps):
+                        _snapshots.write_step(
+                            conn, seq, iteration_id, split, pos, parts["step"], parts
                         )
     finally:
         conn.close()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _snapshots
 from ._codec import loads_metrics
 from ._stats import count_engine, count_samples, load_class_counts
 from ._validate import (
@@ -93,6 +94,7 @@ class Iteration:
         self._lock = threading.RLock()
         self._engines: dict[str, Any] = {}
         self._counts: dict[str, tuple[int, dict[Any, int]]] = {}
+        self._steps = _snapshots.StepLog()
         self._load_row(row)
         if live:
             self._writer = run._store.writer
@@ -262,6 +264,10 @@ class Iteration:
                 self._engines[split] = engine_class(self.run.task).from_state_dict(state)
             counts = load_class_counts(srow["class_counts"])
             self._counts[split] = (srow["n_samples"], counts)
+        for split in SPLITS:
+            steps = [snap.step for snap in _snapshots.read(store, self.id, split)]
+            if steps:
+                self._steps.load(split, steps)
         writer = self._writer
         self._status = "running"
         self._ended = None
@@ -275,11 +281,18 @@ class Iteration:
 
     # ---------------------------------------------------------------- logging
 
-    def update(self, split: str, *args: Any, **kwargs: Any) -> None:
+    def update(self, split: str, *args: Any, step: Any = None, **kwargs: Any) -> None:
         """Feed one batch of a split's predictions to its metrics engine.
 
         O(batch) on the calling thread; the engine's state reaches the store
-        with the next commit. What follows ``split`` is the task's:
+        with the next commit. ``step`` (an epoch: int or float, non-decreasing
+        per split) keeps a snapshot of the split's confusion matrix and
+        metrics per step for the replay (:meth:`steps`): the snapshot of step
+        k holds every batch with a step up to k (cumulative, as the split's
+        engine does), a batch without a step counts in the current step. A
+        batch that opens a new step before the writer committed the last one
+        copies the engine state once (that step's end). What follows
+        ``split`` is the task's:
 
         - classification: ``(y_true, y_proba=None, y_pred=None, sample_weight=None,
           sample_ids=None, attributes=None)`` (``ClassificationMetrics.update``;
@@ -303,20 +316,25 @@ class Iteration:
             The result set the batch belongs to.
         *args, **kwargs
             The batch, as above.
+        step : int or float, optional
+            The step (epoch) the batch belongs to, for the replay.
 
         Raises
         ------
         ValueError
-            On an unknown split or a batch the engine refuses; nothing is
+            On an unknown split, a step that is not a number or below the
+            split's last one, or a batch the engine refuses; nothing is
             recorded then.
         """
         check_split(split)
         with self._lock:
             self._check_open()
+            step, opens = self._steps.plan(split, step)
             engine = self._engines.get(split)
             fresh = engine is None
             if fresh:
                 engine = new_engine(self.run.task, self.run.labels, self.run.metric_options)
+            closing = self._closing(split, engine, fresh, opens)
             task = self.run.task
             given = update_engine(engine, task, args, kwargs)
             if fresh:
@@ -324,9 +342,28 @@ class Iteration:
             n, counts = self._counts.get(split, (0, {}))
             self._counts[split] = count_samples(n, counts, given, task)
             self._ensure_running()
+            self._record_step(split, step, opens, closing)
             self._q.append(("state", self, split))
 
-    def update_from(self, engine: Any, split: str = "validation") -> None:
+    def _closing(self, split: str, engine: Any, fresh: bool, opens: bool) -> Any:
+        # The state the split's current step ends with, when this batch opens
+        # the next one: copied now, before the batch changes the engine, unless
+        # the writer already committed it (then the store's snapshot is final).
+        current = self._steps.current(split)
+        if not opens or current is None or fresh or self._steps.is_stored(split):
+            return None
+        return (*current, _snapshots.copy_state(engine))
+
+    def _record_step(self, split: str, step: Any, opens: bool, closing: Any) -> None:
+        # After the engine took the batch: a refused batch records no step.
+        self._steps.fed(split)
+        if closing is not None:
+            pos, closed, state = closing
+            self._q.append(("step", self, split, pos, closed, state))
+        if opens:
+            self._steps.commit(split, step)
+
+    def update_from(self, engine: Any, split: str = "validation", step: Any = None) -> None:
         """Merge a metrics engine's data into a split, as if its batches were fed here.
 
         For engines filled elsewhere: ``runwatch.dask.evaluate`` on a cluster,
@@ -341,13 +378,15 @@ class Iteration:
             An engine of this run's task, made with the run's labels and
             ``metric_options`` (its merge refuses other arguments).
         split : {"train", "validation", "test"}, default "validation"
+        step : int or float, optional
+            The step the merged data belongs to, as in :meth:`update`.
 
         Raises
         ------
         ValueError
-            On an unknown split, an engine of another class or one that does
-            not merge with the split's (other labels or options); nothing is
-            recorded then.
+            On an unknown split, a bad step (as in :meth:`update`), an engine
+            of another class or one that does not merge with the split's
+            (other labels or options); nothing is recorded then.
         """
         check_split(split)
         task = self.run.task
@@ -359,6 +398,7 @@ class Iteration:
         incoming = cls.from_state_dict(engine.state_dict())  # a copy: `engine` stays the caller's
         with self._lock:
             self._check_open()
+            step, opens = self._steps.plan(split, step)
             current = self._engines.get(split)
             if current is None:
                 merged = new_engine(task, self.run.labels, self.run.metric_options)
@@ -369,10 +409,12 @@ class Iteration:
             except ValueError as exc:
                 why = f"engine does not merge into this run's {split} metrics: {exc}"
                 raise ValueError(why) from None
+            closing = self._closing(split, current, current is None, opens)
             self._engines[split] = merged
             n, counts = self._counts.get(split, (0, {}))
             self._counts[split] = count_engine(n, counts, incoming, task)
             self._ensure_running()
+            self._record_step(split, step, opens, closing)
             self._q.append(("state", self, split))
 
     def log_loss(self, value: float, split: str = "train", step: Any = None, time: Any = None):
@@ -500,6 +542,19 @@ class Iteration:
         """Return the split's confusion matrix (true label x predicted), or None."""
         engine = self.engine(split)
         return None if engine is None else engine.confusion_matrix()
+
+    def steps(self, split: str = "validation") -> list[_snapshots.StepSnapshot]:
+        """Return the split's snapshot per step, in step order (empty without steps).
+
+        Each holds the step, the confusion matrix (``.confusion_matrix()``,
+        true labels in rows, by name) and the metrics of the split after every
+        batch with a step up to it (see :meth:`update`). Read from the store,
+        after committing what this process logged.
+        """
+        check_split(split)
+        if self._live:
+            self._writer.flush()
+        return _snapshots.read(self.run._store, self.id, split)
 
     def dataset_stats(self, split: str = "validation") -> dict[str, Any]:
         """Return {"n_samples": int, "class_counts": {label: count}} for the split."""

@@ -51,14 +51,18 @@ class Change:
         New losses and metrics, in commit order.
     splits : list of (iteration_id, split)
         Splits whose engine state and metrics were saved again.
+    steps : list of (iteration_id, split, position)
+        Per-step snapshots (the replay's) written or rewritten, by iteration,
+        split and position.
     """
 
     iteration_rows: list[dict[str, Any]] = field(default_factory=list)
     points: list[Point] = field(default_factory=list)
     splits: list[tuple[int, str]] = field(default_factory=list)
+    steps: list[tuple[int, str, int]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.iteration_rows or self.points or self.splits)
+        return bool(self.iteration_rows or self.points or self.splits or self.steps)
 
     @property
     def statuses(self) -> dict[int, str]:
@@ -110,6 +114,12 @@ class Watcher:
                 "WHERE i.run_id = ? AND s.seq > ? ORDER BY s.seq, s.iteration_id, s.split",
                 (self.run_id, self.last_seq),
             ).fetchall()
+            steps = conn.execute(
+                "SELECT st.iteration_id, st.split, st.pos FROM steps st "
+                "JOIN iterations i ON i.id = st.iteration_id "
+                "WHERE i.run_id = ? AND st.seq > ? ORDER BY st.iteration_id, st.split, st.pos",
+                (self.run_id, self.last_seq),
+            ).fetchall()
         self.last_seq = seq
         if points:
             self.last_point = points[-1][0]
@@ -124,6 +134,7 @@ class Watcher:
             iteration_rows=sorted(changed.values(), key=lambda r: r["id"]),
             points=[Point._make(p) for p in points],
             splits=[tuple(s) for s in splits],
+            steps=[tuple(s) for s in steps],
         )
 
     def close(self) -> None:

@@ -17,6 +17,11 @@ Queue entries (tuples, first item a tag):
   snapshots it (state copy, then ``compute()`` on the copy) at most every
   ``STATE_INTERVAL`` seconds, and at every requested flush.
 - ``("iteration", iteration_id, {column: value})``: status, times, tags...
+- ``("step", iteration, split, pos, step, state)``: a batch opened the split's
+  next step; ``state`` is the engine state the previous step (``pos``) ended
+  with, whose matrix and metrics the writer computes and stores
+  (:mod:`runwatch.tracking._snapshots`). The current step's snapshot is
+  written with each ``"state"`` snapshot of the split.
 
 A step left as None is numbered here, off the training thread: the number of
 points of that series before it.
@@ -36,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from . import _snapshots
 from ._codec import dumps_metrics, encode_array
 from .store import HOST, Store, tick, transaction
 
@@ -187,6 +193,7 @@ class Writer:
         beat = bool(self.active) and now - self._last_beat >= HEARTBEAT
         points: list[tuple[Any, ...]] = []
         updates: list[tuple[Any, ...]] = []
+        closed: list[tuple[Any, ...]] = []
         dirty = self._dirty
         for op in ops:
             tag = op[0]
@@ -194,15 +201,18 @@ class Writer:
                 points.append(op)
             elif tag == "state":
                 dirty[(op[1].id, op[2])] = op[1]
+            elif tag == "step":
+                closed.append(op)
             else:
                 updates.append(op)
         take_states = bool(dirty) and (force or now - self._last_states >= STATE_INTERVAL)
-        if not points and not updates and not take_states and not beat:
+        if not points and not updates and not take_states and not beat and not closed:
             return
         states = dict(dirty) if take_states else {}
         # Snapshot engines and compute their metrics before taking the write
         # lock: that is CPU work other processes need not wait for.
         snaps = [_snapshot(it, split) for (_, split), it in states.items()]
+        ended_steps = [e for e in map(_closed_step, closed) if e is not None]
         ops = [op for op in ops if op[0] != "state"]
         conn = self.store.connect()
         try:
@@ -220,6 +230,8 @@ class Writer:
                 for snap in snaps:
                     if snap is not None:
                         _write_snapshot(conn, seq, snap)
+                for iteration_id, split, pos, step, parts in ended_steps:
+                    _snapshots.write_step(conn, seq, iteration_id, split, pos, step, parts)
                 conn.execute("UPDATE writers SET heartbeat = ? WHERE id = ?", (now, self.id))
         except BaseException:
             # Keep the batch for the next attempt; numbering restarts from the store.
@@ -228,6 +240,9 @@ class Writer:
             self._failures += 1
             raise
         self._last_beat = now
+        for snap, it in zip(snaps, states.values()):
+            if snap is not None and snap["step"] is not None:  # committed: final if no batch since
+                it._steps.mark_stored(snap["split"], snap["version"], snap["step"][0])
         if take_states:
             self._last_states = now
             for key in states:
@@ -272,11 +287,15 @@ def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
             return None
         n, counts = iteration._counts.get(split, (0, {}))
         count_list = [[k, v] for k, v in counts.items()]
-    metrics = reasons = None
+        current_step = iteration._steps.current(split)
+        version = iteration._steps.version(split)
+    metrics = reasons = step = None
     try:
         copy = type(engine).from_state_dict(state)
         metrics = copy.compute()
         reasons = copy.reasons() if hasattr(copy, "reasons") else {}
+        if current_step is not None:  # the current step's snapshot is this state
+            step = (*current_step, _snapshots.take(copy, metrics))
     except Exception:
         logger.exception("runwatch: computing metrics failed for iteration %s", iteration.id)
     return {
@@ -287,11 +306,34 @@ def _snapshot(iteration: Any, split: str) -> dict[str, Any] | None:
         "class_counts": count_list,
         "metrics": metrics,
         "reasons": reasons,
+        "step": step,
+        "version": version,
     }
+
+
+def _closed_step(op: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    # ("step", iteration, split, pos, step, state): the matrix and metrics of
+    # the state a step ended with, computed here, off the training thread.
+    # Never raises: this runs before the commit's try, whose batch must not be lost.
+    _, iteration, split, pos, step, state = op
+    metrics = None
+    try:
+        copy = type(iteration._engines[split]).from_state_dict(state)
+        try:
+            metrics = copy.compute()
+        except Exception:
+            logger.exception("runwatch: computing metrics failed for iteration %s", iteration.id)
+        return iteration.id, split, pos, step, _snapshots.take(copy, metrics)
+    except Exception:
+        logger.exception("runwatch: a step snapshot failed for iteration %s", iteration.id)
+        return None
 
 
 def _write_snapshot(conn: Any, seq: int, snap: dict[str, Any]) -> None:
     iteration_id, split = snap["iteration_id"], snap["split"]
+    if snap["step"] is not None:
+        pos, step, parts = snap["step"]
+        _snapshots.write_step(conn, seq, iteration_id, split, pos, step, parts)
     conn.execute("DELETE FROM states WHERE iteration_id = ? AND split = ?", (iteration_id, split))
     rows = []
     for key, arr in snap["state"].items():

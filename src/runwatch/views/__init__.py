@@ -39,6 +39,8 @@ compare
     of the row-normalised confusion matrices.
 gap
     The overfit gap (train - validation) per metric, per class and per step.
+replay
+    An iteration's matrix and metrics at each step, and "Δ vs best".
 ``attributes``
     Where the model fails: a metric per attribute bucket, attribute
     importance, top losses.

@@ -34,6 +34,7 @@ from ._contract import (
 from ._frontend import LOADER, FrontEnd, front_end
 from ._payload import ENDED as _ENDED
 from ._push import Pusher
+from ._replay import check_replay_step
 from ._samples import SampleGallery, check_thumbnail
 from ._thresholds import ExactCounts
 from ._thresholds import check as check_threshold
@@ -81,6 +82,13 @@ class RunDetails(SampleGallery, anywidget.AnyWidget):
         its row, or the "compare with" picker): both metrics columns and their
         difference, overlaid curves, the difference of the row-normalised
         confusion matrices. None (Esc, the clear button) leaves compare mode.
+    replay_step : int, float or None
+        The step the replay slider under the confusion matrix shows, for an
+        iteration updated with ``step=`` (``it.update(..., step=epoch)``):
+        its matrix and metrics as they were after that step. None: the
+        latest, following new steps while the iteration runs. Set it here
+        to one of the shown split's steps; picking another iteration or
+        split sets it back to None.
     selected_samples : list
         The ids of that cell's samples in the shown iteration and split (all
         of them, or a uniform sample of 50): set by the widget, observable.
@@ -103,6 +111,8 @@ class RunDetails(SampleGallery, anywidget.AnyWidget):
     compared = traitlets.Union(
         [traitlets.Unicode(), traitlets.Int()], default_value=None, allow_none=True
     ).tag(sync=True)
+    # Any: the check is ours (a step of the shown split, int or float).
+    replay_step = traitlets.Any(None, allow_none=True).tag(sync=True)
     # Plumbing: whether `selected` was set by the automatic selection, and the state.
     _auto_selected = traitlets.Bool(True).tag(sync=True)
     # The widget's id: a view drawn anew (the output updated after a cell)
@@ -135,6 +145,7 @@ class RunDetails(SampleGallery, anywidget.AnyWidget):
         kwargs.setdefault("_bundle", front_end())
         super().__init__(_snapshot=snapshot, **kwargs)
         self.observe(self._on_selected, names="selected")
+        self.observe(self._replay_latest, names=["selected", "split"])
         self._exact = ExactCounts(run)
         self.observe(self._on_threshold, names=["threshold", "selected", "split"])
         self._on_threshold()
@@ -189,6 +200,17 @@ class RunDetails(SampleGallery, anywidget.AnyWidget):
             return check_threshold(self.run.task, proposal["value"])
         except ValueError as e:
             raise traitlets.TraitError(str(e)) from None
+
+    @traitlets.validate("replay_step")
+    def _check_replay_step(self, proposal: dict[str, Any]) -> Any:
+        try:
+            return check_replay_step(self.run, self.selected, self.split, proposal["value"])
+        except ValueError as e:
+            raise traitlets.TraitError(str(e)) from None
+
+    def _replay_latest(self, change: Any = None) -> None:
+        # A step of one iteration's split means nothing for another's.
+        self.replay_step = None
 
     def _on_threshold(self, change: Any = None) -> None:
         self._threshold_exact = self._exact.payload(self.selected, self.split, self.threshold)

@@ -7,7 +7,7 @@ starts from, and mirrored by the page's ``js/live.ts``.
 
 from __future__ import annotations
 
-from ._contract import Batch, Delta, LossPoint, Snapshot
+from ._contract import Batch, Delta, LossPoint, Snapshot, StepDelta
 
 #: Loss points per iteration the state (and so the snapshot) keeps: past twice
 #: this, the history is thinned evenly to this many, first and last kept. Views
@@ -20,13 +20,15 @@ def coalesce(deltas: list[Delta]) -> list[Delta]:
     """Merge a list of deltas into the fewest that have the same effect.
 
     The last run header wins, the last row and the last details of an
-    iteration win, and loss points of an iteration are concatenated in order.
-    Order of the result: run, rows, details, losses.
+    iteration win, loss points of an iteration are concatenated in order, and
+    the last snapshot of an (iteration, split, position) wins.
+    Order of the result: run, rows, details, losses, step snapshots (by position).
     """
     run: Delta | None = None
     rows: dict[str, Delta] = {}
     details: dict[str, Delta] = {}
     losses: dict[str, list[LossPoint]] = {}
+    steps: dict[tuple[str, str, int], Delta] = {}
     for d in deltas:
         if d["kind"] == "run":
             run = d
@@ -36,10 +38,13 @@ def coalesce(deltas: list[Delta]) -> list[Delta]:
             details[d["detail"]["iteration"]] = d
         elif d["kind"] == "loss":
             losses.setdefault(d["iteration"], []).extend(d["points"])
+        elif d["kind"] == "step":
+            steps[(d["iteration"], d["split"], d["pos"])] = d
     out: list[Delta] = [] if run is None else [run]
     out += rows.values()
     out += details.values()
     out += [{"kind": "loss", "iteration": i, "points": p} for i, p in losses.items()]
+    out += [steps[k] for k in sorted(steps, key=lambda k: k[2])]
     return out
 
 
@@ -73,8 +78,24 @@ def apply_batch(state: Snapshot, batch: Batch) -> bool:
             state["details"][d["detail"]["iteration"]] = d["detail"]
         elif d["kind"] == "loss":
             state["losses"].setdefault(d["iteration"], []).extend(d["points"])
+        elif d["kind"] == "step":
+            apply_step(state, d)
     state["seq"] = batch["seq"]
     return True
+
+
+def apply_step(state: Snapshot, d: StepDelta) -> None:
+    """Put a step snapshot at its position (a new one at the end, else in place).
+
+    A position past the end (an earlier one never arrived) is refused: the
+    list stays in step order with no holes. The twin of ``applyStep`` in ``js/replay.ts``.
+    """
+    splits = state.setdefault("steps", {}).setdefault(d["iteration"], {})
+    snaps = splits.setdefault(d["split"], [])
+    if d["pos"] < len(snaps):
+        snaps[d["pos"]] = d["snapshot"]
+    elif d["pos"] == len(snaps):
+        snaps.append(d["snapshot"])
 
 
 def thin_losses(points: list[LossPoint], kept: int = LOSS_POINTS_KEPT) -> list[LossPoint]:
@@ -101,4 +122,8 @@ def snapshot_copy(state: Snapshot) -> Snapshot:
         "loss_chart": state["loss_chart"],
         "iterations_chart": state["iterations_chart"],
         "goals": state["goals"],
+        "steps": {
+            i: {split: list(snaps) for split, snaps in splits.items()}
+            for i, splits in state.get("steps", {}).items()
+        },
     }

@@ -26,6 +26,7 @@ MODEL_TRAITS: tuple[str, ...] = (
     "threshold",
     "_threshold_exact",
     "compared",
+    "replay_step",
     "_auto_selected",
     "_snapshot",
     "_uid",
@@ -185,6 +186,14 @@ class LossPoint(TypedDict):
     value: float
 
 
+class StepSnapshot(TypedDict):
+    """A split at the end of one step (the replay): its matrix and metrics."""
+
+    step: float  # int or float, as logged
+    confusion: Confusion | None  # None for tasks without a matrix (regression)
+    metrics: dict[str, float | None]
+
+
 class Snapshot(TypedDict):
     """Everything a freshly opened view needs, as of batch ``seq``."""
 
@@ -196,6 +205,8 @@ class Snapshot(TypedDict):
     loss_chart: dict[str, Any] | None  # Vega-Lite spec with named data "loss"
     iterations_chart: dict[str, Any] | None  # Vega-Lite spec with named data "iterations"
     goals: dict[str, str]  # metric name -> "maximize" / "minimize", for best-so-far
+    # iteration id -> split -> its snapshot per step, in step order (widget._replay)
+    steps: dict[str, dict[str, list[StepSnapshot]]]
 
 
 class RunDelta(TypedDict):
@@ -227,7 +238,17 @@ class LossDelta(TypedDict):
     points: list[LossPoint]
 
 
-Delta = RunDelta | IterationDelta | DetailDelta | LossDelta
+class StepDelta(TypedDict):
+    """A per-step snapshot is new (``pos`` = the split's count) or rewritten (replace it)."""
+
+    kind: Literal["step"]
+    iteration: str
+    split: str
+    pos: int
+    snapshot: StepSnapshot
+
+
+Delta = RunDelta | IterationDelta | DetailDelta | LossDelta | StepDelta
 
 
 class Batch(TypedDict):
@@ -254,6 +275,7 @@ def empty_snapshot(run: RunInfo) -> Snapshot:
         "loss_chart": None,
         "iterations_chart": None,
         "goals": {},
+        "steps": {},
     }
 
 

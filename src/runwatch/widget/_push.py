@@ -52,6 +52,7 @@ from ._payload import (
     metric_goals,
     run_info,
 )
+from ._replay import step_deltas
 
 logger = logging.getLogger("runwatch")
 
@@ -135,6 +136,7 @@ class Pusher:
         self._pending: set[int] = set()  # details due after the next rows' batch
         self._dirty: set[int] = set()  # details due
         self._points: list[Any] = []
+        self._steps: set[tuple[int, str, int]] = set()  # step snapshots written (the replay)
         self._preferred: list[str] = []  # details to build first (the page's selection)
         # What the views have.
         self.state: Snapshot = empty_snapshot(run_info(run, []))
@@ -176,6 +178,7 @@ class Pusher:
                     self._rows_changed = True
                     break
             self._points.extend(change.points)
+            self._steps.update(getattr(change, "steps", ()))
 
     def prefer(self, iteration_id: str | None) -> None:
         """Build this iteration's details before the others still waiting."""
@@ -246,6 +249,7 @@ class Pusher:
                 if not self._changed:
                     return None
                 points, self._points = self._points, []
+                steps, self._steps = self._steps, set()
                 rows_changed, self._rows_changed = self._rows_changed, False
                 pending, self._pending = self._pending, set()
                 self._changed = False
@@ -264,6 +268,7 @@ class Pusher:
                         deltas.append({"kind": "iteration", "row": row})
             for iteration, new in loss_points(points).items():
                 deltas.append({"kind": "loss", "iteration": iteration, "points": new})
+            deltas.extend(step_deltas(self.run, steps))  # small: a matrix and metrics each
             batch = self._emit(deltas, send)
         if pending:
             # Only now: an iteration's details never reach the page before the

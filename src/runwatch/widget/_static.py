@@ -32,8 +32,10 @@ from typing import Any, cast
 
 from ._contract import LossPoint, Snapshot
 from ._payload import ENDED, dense_counts
+from ._replay import stored_steps
 from ._static_format import esc, fmt, fmt_duration
 from ._static_gap import gap_html
+from ._static_replay import replay_html
 from ._static_svg import loss_chart, metric_chart
 from ._static_tables import (
     iterations_table,
@@ -79,6 +81,7 @@ def build_snapshot(run: Any, reuse: Snapshot | None = None) -> Snapshot:
         points = _loss_points(iteration)
         if points:
             snapshot["losses"][key] = thin_losses(points)
+    snapshot["steps"] = stored_steps(run, [int(r["id"]) for r in rows])
     return snapshot
 
 
@@ -113,6 +116,7 @@ def summary_snapshot(run: Any, selected: str | None = None) -> Snapshot:
         iteration = run.get(int(iid))
         snapshot["details"][iid] = iteration_detail(iteration, charts=False)
         snapshot["losses"][iid] = _loss_points(iteration)
+        snapshot["steps"] = stored_steps(run, [iteration.id])
     return snapshot
 
 
@@ -233,6 +237,8 @@ def summary_html(snapshot: Snapshot, selected: str | None = None, split: str | N
                 pinned = pinned_rows(run["task"], cm["labels"])
                 table = matrix_table(cm["labels"], dense_counts(cm), pinned)
                 parts.append(_block("Confusion matrix", table))
+            steps = snapshot.get("steps", {}).get(iid or "", {}).get(shown_split or "", [])
+            parts.append(replay_html(steps, run["primary_metric"], run["task"]))
             failures = sd.get("failures")  # absent in snapshots older than it
             if failures:
                 parts += failure_blocks(failures)
