@@ -180,3 +180,23 @@ def header_fits(page: Any, root: int = 0) -> None:
     # One line: the header is as tall as its tallest item (two lines would be twice that).
     assert m["height"] <= m["line"] + 1, m
     assert m["cut"] == [] and m["hidden"] <= 0, m
+
+
+def matrix_numbers(root: Any) -> list[list[float]]:
+    """The confusion matrix the widget `root` draws: the numbers of its cells, row by row."""
+    rows = root.locator(".rw-matrix tbody tr").evaluate_all(
+        "(trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))"
+    )
+    return [[float(x.replace(",", "")) for x in row] for row in rows]
+
+
+def drag_slider(page: Any, slider: Any, fraction: float) -> None:
+    """Drag a range input's thumb with the mouse from where it is to `fraction` of its track."""
+    box = slider.bounding_box()
+    value = float(slider.evaluate("(s) => Number(s.value) / Math.max(1, Number(s.max))"))
+    y = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + 8 + value * (box["width"] - 16), y)
+    page.mouse.down()
+    target = box["x"] + 8 + fraction * (box["width"] - 16)
+    page.mouse.move(target, y, steps=12)
+    page.mouse.up()

@@ -20,7 +20,7 @@ import pytest
 
 from . import _latency
 from ._marimo import no_errors, output_text, python_says, round_trip, serve_app, wait_json
-from ._page import PageLog, kept_on_failure, texts
+from ._page import PageLog, drag_slider, kept_on_failure, matrix_numbers, texts
 from ._server import Marimo
 from .conftest import ARTIFACTS
 
@@ -235,14 +235,6 @@ def _back(page, css: str) -> dict:
     return json.loads(output_text(page, css))
 
 
-def _matrix(root) -> list[list[float]]:
-    """The confusion matrix the page draws (the numbers of its cells, row by row)."""
-    rows = root.locator(".rw-matrix tbody tr").evaluate_all(
-        "(trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))"
-    )
-    return [[float(x.replace(",", "")) for x in row] for row in rows]
-
-
 def _shown(control) -> str:
     return control.locator(".rw-threshold-value").inner_text()
 
@@ -274,7 +266,7 @@ def test_threshold_reaches_python_and_back_in_marimo(marimo_app, browser):
         control = root.locator(".rw-threshold")
         root.locator(".rw-chart-roc svg").wait_for(timeout=30_000)
         assert _back(page, ".threshold-back") == {"t": None}
-        off = _matrix(root)
+        off = matrix_numbers(root)
 
         # On (0.5), then the arrow keys: the slider has the focus and takes them.
         control.locator("input[type=checkbox]").check()
@@ -289,12 +281,19 @@ def test_threshold_reaches_python_and_back_in_marimo(marimo_app, browser):
         back = wait_json(page, ".threshold-back", _python_holds(shown))
         assert back["t"] < 0.5
         assert _same(shown, back["t"]), (shown, back)
-        assert _matrix(root) == back["matrix"] != off
+        assert matrix_numbers(root) == back["matrix"] != off
         scores = control.locator(".rw-threshold-scores").inner_text()
         assert f"precision {back['precision']:.3f}" in scores and f"F1 {back['f1']:.3f}" in scores
         for chart in ("roc", "pr"):
             root.locator(f".rw-chart-{chart} g.rw_threshold_point_marks path").wait_for()
         root.screenshot(path=str(ARTIFACTS / "threshold-marimo.png"))
+
+        # The mouse: a drag to four fifths of the track; Python ends on where it stopped.
+        drag_slider(page, slider, 0.8)
+        shown = _shown(control)
+        dragged = wait_json(page, ".threshold-back", _python_holds(shown))
+        assert dragged["t"] > back["t"]
+        assert matrix_numbers(root) == dragged["matrix"]
 
         # Per event: slider input -> Python's cell rerun with the value, shown in the page.
         took = []
@@ -310,13 +309,13 @@ def test_threshold_reaches_python_and_back_in_marimo(marimo_app, browser):
         exact = wait_json(page, ".threshold-set", "v.clicks === 1")
         assert exact["t"] == 0.4237
         control.locator(".rw-threshold-value", has_text="\u2265 0.4237").wait_for(timeout=10_000)
-        assert _matrix(root) == exact["matrix"]
+        assert matrix_numbers(root) == exact["matrix"]
         assert f"F1 {exact['f1']:.3f}" in control.locator(".rw-threshold-scores").inner_text()
 
         # Off again: the arg-max matrix, and Python hears it.
         control.locator("input[type=checkbox]").uncheck()
         python_says(page, ".threshold-back", json.dumps({"t": None}))
-        assert _matrix(root) == off
+        assert matrix_numbers(root) == off
         _latency.report(
             ARTIFACTS / "threshold-marimo-latency.json",
             {"slider input -> Python's cell rerun, in the page": took},
@@ -461,7 +460,7 @@ def test_detection_threshold_and_segmentation_in_marimo(marimo_app, browser):
         shown = _shown(control)
         back = wait_json(page, ".detection-back", _python_holds(shown))
         assert _same(shown, back["t"]), (shown, back)
-        assert _matrix(det) == back["matrix"]
+        assert matrix_numbers(det) == back["matrix"]
         precision = det.locator("table.rw-per-class tbody tr td:nth-child(4)")
         np.testing.assert_allclose(
             [float(x) for x in precision.all_inner_texts()], back["precision"], atol=5e-5

@@ -18,7 +18,16 @@ import numpy as np
 import pytest
 
 from . import _latency
-from ._page import PageLog, cell_output, kept_on_failure, open_notebook, run_cell, wait_cell_done
+from ._page import (
+    PageLog,
+    cell_output,
+    drag_slider,
+    kept_on_failure,
+    matrix_numbers,
+    open_notebook,
+    run_cell,
+    wait_cell_done,
+)
 from ._server import write_notebook
 from .conftest import artifact, viewport
 
@@ -104,26 +113,6 @@ print(json.dumps(det_at(0.555)))
 """
 
 
-def _matrix(root) -> list[list[float]]:
-    """The confusion matrix the page draws (the numbers of its cells, row by row)."""
-    rows = root.locator(".rw-matrix tbody tr").evaluate_all(
-        "(trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))"
-    )
-    return [[float(x) for x in row] for row in rows]
-
-
-def _drag(page, slider, fraction: float) -> None:
-    """Drag the slider's thumb with the mouse from where it is to ``fraction`` of its track."""
-    box = slider.bounding_box()
-    value = float(slider.evaluate("(s) => Number(s.value) / Math.max(1, Number(s.max))"))
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 8 + value * (box["width"] - 16), y)
-    page.mouse.down()
-    target = box["x"] + 8 + fraction * (box["width"] - 16)
-    page.mouse.move(target, y, steps=12)
-    page.mouse.up()
-
-
 # Per move: the input event to the matrix redrawn and painted (the next frame), then to
 # the ROC chart's mark moved (vega redraws it asynchronously).
 LATENCY = """async (root) => {
@@ -159,13 +148,13 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         control = root.locator(".rw-threshold")
         control.wait_for(timeout=60_000)
         root.locator(".rw-chart-roc svg").wait_for(timeout=30_000)
-        off = _matrix(root)
+        off = matrix_numbers(root)
 
         # Switch it on (0.5), then drag the thumb with the mouse to a fifth of the track.
         control.locator("input[type=checkbox]").check()
         slider = control.locator("input[type=range]")
         assert not slider.is_disabled()
-        _drag(page, slider, 0.2)
+        drag_slider(page, slider, 0.2)
         page.wait_for_function(
             "(r) => !r.querySelector('.rw-threshold-value').textContent.includes('0.5')",
             arg=root.element_handle(),
@@ -176,7 +165,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         back = json.loads(cell_output(page, 1))
         assert back["t"] is not None and back["t"] < 0.5, back
         assert shown == "\u2265 " + repr(float(format(back["t"], ".4g"))), (shown, back)
-        assert _matrix(root) == back["matrix"] != off
+        assert matrix_numbers(root) == back["matrix"] != off
         scores = control.locator(".rw-threshold-scores").inner_text()
         assert f"precision {back['precision']:.3f}" in scores
         assert f"F1 {back['f1']:.3f}" in scores
@@ -206,7 +195,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         keyed = json.loads(cell_output(page, 2))
         assert keyed["t"] > back["t"], (keyed, back)
         assert by_keys == "\u2265 " + repr(float(format(keyed["t"], ".4g"))), (by_keys, keyed)
-        assert _matrix(root) == keyed["matrix"]
+        assert matrix_numbers(root) == keyed["matrix"]
         # A select of the widget takes its arrow keys too (ArrowDown once moved the
         # notebook to its next cell instead).
         mode = root.locator(".rw-mode select")
@@ -227,7 +216,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
             arg=root.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(root) == exact["matrix"]
+        assert matrix_numbers(root) == exact["matrix"]
 
         took = root.evaluate(LATENCY)
 
@@ -238,7 +227,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
             arg=root.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(root) == off and slider.is_disabled()
+        assert matrix_numbers(root) == off and slider.is_disabled()
 
         # Detection: the matrix with its background row and column, and the per-class table.
         run_cell(page, 4)
@@ -251,14 +240,14 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         widths = "(els) => els.map((e) => Math.round(e.getBBox().width))"
         before = bars.evaluate_all(widths)
         dcontrol.locator("input[type=checkbox]").check()
-        _drag(page, dcontrol.locator("input[type=range]"), 0.8)
+        drag_slider(page, dcontrol.locator("input[type=range]"), 0.8)
         run_cell(page, 5)
         wait_cell_done(page, 5)
         dback = json.loads(cell_output(page, 5))
         assert dback["t"] is not None and dback["t"] > 0.5, dback
         droot.locator(".rw-matrix").wait_for()
         assert "background" in droot.locator(".rw-matrix thead").inner_text()
-        assert _matrix(droot) == dback["matrix"]
+        assert matrix_numbers(droot) == dback["matrix"]
         precision = droot.locator("table.rw-per-class tbody tr td:nth-child(4)")
         got = [float(x) for x in precision.all_inner_texts()]
         np.testing.assert_allclose(got, dback["precision"], atol=5e-5)
@@ -274,7 +263,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
             arg=droot.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(droot) == dexact["matrix"]
+        assert matrix_numbers(droot) == dexact["matrix"]
         recall = droot.locator("table.rw-per-class tbody tr td:nth-child(5)")
         np.testing.assert_allclose(
             [float(x) for x in recall.all_inner_texts()], dexact["recall"], atol=5e-5
