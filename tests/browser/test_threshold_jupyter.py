@@ -217,6 +217,9 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
             timeout=10_000,
         )
         assert matrix_numbers(root) == exact["matrix"]
+        scores = control.locator(".rw-threshold-scores").inner_text()
+        for name in ("precision", "recall", "F1"):
+            assert f"{name} {exact[name.lower()]:.3f}" in scores, (name, scores, exact)
 
         took = root.evaluate(LATENCY)
 
