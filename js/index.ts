@@ -9,6 +9,7 @@ import { FailurePanels } from "./attributes";
 import { SamplesPanels, galleryOf } from "./samples";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
+import { keepKeysInControls } from "./keys";
 import { acquireLive, type Live, type Update } from "./live";
 import { viewMemory } from "./memory";
 import type { Batch, Spec, SplitDetail, WidgetModel } from "./model";
@@ -83,6 +84,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
   style.textContent = CSS + THRESHOLD_CSS + COMPARE_CSS + GAP_CSS + REPLAY_CSS;
   const root = el("div", "rw-root");
   root.tabIndex = -1; // a click inside focuses the widget, so Esc reaches it
+  keepKeysInControls(root); // not the notebook's shortcuts (keys.ts)
   const header = el("div", "rw-header");
   let picked: string | null = null; // what the user clicked in this page, until the kernel agrees
   // Every write goes through it: it sets only what differs (writer.ts says why).

@@ -3,7 +3,9 @@
 marimo's model fires a change event on every ``set``, equal or not, and applies a
 kernel update one key at a time: a shift-click must set ``compared`` once, reach
 Python (a second cell, rerun with the widget's value, prints it) and come back
-without a loop; Esc must clear it the same way.
+without a loop; Esc must clear it the same way. A button runs a cell that sets
+``compared`` from Python: the page must follow. The shift-click's round trip
+to Python is timed per event (p50, p95, max).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from .._browser import require_chromium
+from . import _latency
+from ._marimo import no_errors, python_says, round_trip, serve_app
 from ._page import PageLog, kept_on_failure
-from ._server import Marimo, start_marimo
+from ._server import Marimo
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
@@ -41,14 +44,33 @@ def _():
                     p = rng.dirichlet(np.ones(3), 200)
                     p[np.arange(200), y] += 0.3 * k + (0.4 if split == "train" else 0.0)
                     it.update(split, y, y_proba=p / p.sum(1, keepdims=True))
-    view = mo.ui.anywidget(rw.RunDetails(run))
+    # The cell that sets `compared` names the widget, not the wrapper: a cell naming
+    # the wrapper reruns on each change of its value (and would set it again).
+    widget = rw.RunDetails(run)
+    view = mo.ui.anywidget(widget)
     view
-    return mo, view
+    return mo, view, widget
 
 
 @app.cell
 def _(mo, view):
     mo.Html(f'<p class="compared">COMPARED {view.widget.compared}</p>')
+    return
+
+
+@app.cell
+def _(mo):
+    compare_first = mo.ui.button(label="compare model-1 from Python", value=0,
+                                 on_click=lambda n: n + 1)
+    compare_first
+    return (compare_first,)
+
+
+@app.cell
+def _(compare_first, mo, widget):
+    if compare_first.value:
+        widget.compared = widget.run.get("model-1").id
+    mo.Html(f'<p class="set-compared">SET {compare_first.value} {widget.compared}</p>')
     return
 
 
@@ -60,19 +82,19 @@ if __name__ == "__main__":
 @pytest.fixture(scope="module")
 def marimo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marimo]:
     """The app above, served by ``marimo run``."""
-    require_chromium()
-    app_py = tmp_path_factory.mktemp("marimo-compare") / "app.py"
-    app_py.write_text(APP)
-    with start_marimo(app_py) as server:
+    with serve_app(tmp_path_factory.mktemp("marimo-compare"), APP) as server:
         yield server
 
 
 def _python_holds(page, value: str) -> None:
-    page.wait_for_function(
-        "(want) => document.querySelector('.compared')?.textContent === want",
-        arg=f"COMPARED {value}",
-        timeout=15_000,
-    )
+    python_says(page, ".compared", f"COMPARED {value}")
+
+
+#: JS run with the widget's root: shift-click the row of the iteration whose id is in `{}`.
+SHIFT_CLICK = (
+    "root.querySelector('tr.rw-row[data-id=\"{}\"]')"
+    ".dispatchEvent(new MouseEvent('click', {{bubbles: true, shiftKey: true}}));"
+)
 
 
 def test_compare_reaches_python_in_marimo(marimo_app, browser):
@@ -101,8 +123,26 @@ def test_compare_reaches_python_in_marimo(marimo_app, browser):
         page.locator(".rw-detail-title", has_text="Iteration #1: model-0").wait_for(timeout=5_000)
         _python_holds(page, "None")
         assert page.locator(".rw-compare-title").count() == 0
+
+        # Per event: a shift-click -> Python's cell rerun with the compared id.
+        root = page.locator(".rw-root")
+        took = []
+        for k in range(12):
+            name = ("model-1", "model-2")[k % 2]
+            ms, text = round_trip(root, SHIFT_CLICK.format(ids[name]), ".compared")
+            assert text == f"COMPARED {ids[name]}", text
+            took.append(ms)
+        _latency.report(
+            ARTIFACTS / "compare-marimo-latency.json",
+            {"shift-click -> Python's cell rerun": took},
+        )
+
+        # From Python: a button's cell sets `compared`; the page follows.
+        page.get_by_role("button", name="compare model-1 from Python").click()
+        python_says(page, ".set-compared", f"SET 1 {ids['model-1']}")
+        page.locator(".rw-compare-title", has_text="#1: model-0  vs  #2: model-1").wait_for(
+            timeout=10_000
+        )
         page.wait_for_timeout(500)  # not for correctness: lets a late error or toast show
-        errors = [c for c in log.console if c.startswith(("error:", "pageerror:"))]
-        assert errors == [], errors
-        assert page.get_by_text("Failed to update model value").count() == 0
+        no_errors(page, log)
         log.assert_offline()

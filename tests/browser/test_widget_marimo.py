@@ -17,14 +17,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from .._browser import require_chromium
+from ._marimo import no_errors, serve_app
 from ._page import PageLog, header_fits, kept_on_failure
-from ._server import Marimo, start_marimo
+from ._server import Marimo
 from .conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
-APP = '''\
+APP = """\
 import marimo
 
 app = marimo.App()
@@ -61,7 +61,7 @@ def _(mo, view):
 
 if __name__ == "__main__":
     app.run()
-'''
+"""
 
 #: Clicks timed for the click -> Python -> page round trip.
 CLICKS = 20
@@ -84,23 +84,13 @@ ROUND_TRIP = """(tr, id) => new Promise((resolve, reject) => {
 @pytest.fixture(scope="module")
 def marimo_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Marimo]:
     """The app above, served by ``marimo run``."""
-    require_chromium()
-    app_py = tmp_path_factory.mktemp("marimo") / "app.py"
-    app_py.write_text(APP)
-    with start_marimo(app_py) as server:
+    with serve_app(tmp_path_factory.mktemp("marimo"), APP) as server:
         yield server
 
 
 def picked(page) -> str:
     """What the second cell printed: Python's ``view.widget.selected``."""
     return page.locator(".picked").inner_text()
-
-
-def no_errors(page, log: PageLog) -> None:
-    """No error in the console, and no toast of a failed model update."""
-    errors = [c for c in log.console if c.startswith(("error:", "pageerror:"))]
-    assert errors == [], errors
-    assert page.get_by_text("Failed to update model value").count() == 0
 
 
 def open_app(page, marimo_app: Marimo) -> None:

@@ -1,11 +1,11 @@
-"""Where the model fails, in a real JupyterLab: by attribute, importance, a cell's samples, gallery.
+"""Where the model fails, in JupyterLab and Notebook 7: by attribute, importance, samples, gallery.
 
 One notebook: cell 0 logs a finished digits classifier with per-sample ids and
 attributes and shows ``RunDetails(run, thumbnail=...)``; cell 1 runs a second,
 slow iteration in the foreground (the kernel cannot answer the page then);
 cell 2 prints what Python holds in ``widget.selected_samples`` and what the
-engine says the clicked cell's samples are. Screenshots and the latencies go
-to tests/browser/artifacts/.
+engine says the clicked cell's samples are. Screenshots and the latencies
+(p50, p95, max per event) go to tests/browser/artifacts/.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 import time
 
-import numpy as np
 import pytest
 
+from . import _latency
 from ._page import (
     PageLog,
     cell_output,
@@ -28,7 +28,7 @@ from ._page import (
     wait_cell_done,
 )
 from ._server import write_notebook
-from .conftest import ARTIFACTS
+from .conftest import artifact, viewport
 
 pytestmark = pytest.mark.browser
 
@@ -100,15 +100,6 @@ FIND_CELL = """(root) => {
 }"""
 
 
-def _stats(ms: list[float]) -> dict:
-    return {
-        "p50_ms": float(np.percentile(ms, 50)),
-        "p95_ms": float(np.percentile(ms, 95)),
-        "max_ms": max(ms),
-        "n": len(ms),
-    }
-
-
 def _click_cell(root, cell: list[str]) -> None:
     root.evaluate(
         """(r, [t, p]) => {
@@ -122,13 +113,12 @@ def _click_cell(root, cell: list[str]) -> None:
     )
 
 
-def test_failure_panels_samples_and_gallery_in_jupyterlab(lab, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    write_notebook(lab.root / "failures.ipynb", [SETUP, SLOW, READ_BACK])
-    page = browser.new_page(viewport={"width": 1400, "height": 2600})
+def test_failure_panels_samples_and_gallery(jupyter, browser):
+    write_notebook(jupyter.root / "failures.ipynb", [SETUP, SLOW, READ_BACK])
+    page = browser.new_page(viewport=viewport(jupyter, 2600))
     log = PageLog(page)
-    with kept_on_failure(page, log, ARTIFACTS / "failure-samples"):
-        open_notebook(page, lab.notebook_url("failures.ipynb"))
+    with kept_on_failure(page, log, artifact(jupyter, "failure-samples")):
+        open_notebook(page, jupyter.notebook_url("failures.ipynb"))
         run_cell(page, 0)
         root = page.locator(".rw-root").first
         root.locator(".rw-chart-by_attribute svg").wait_for(timeout=90_000)
@@ -164,7 +154,7 @@ def test_failure_panels_samples_and_gallery_in_jupyterlab(lab, browser):
         waiting.wait_for(timeout=5_000)
         assert "Asking the kernel" in waiting.inner_text()
         assert "*" in prompt(page, 1), "the cell must still run while the page waits"
-        root.screenshot(path=str(ARTIFACTS / "samples-while-busy.png"))
+        root.screenshot(path=str(artifact(jupyter, "samples-while-busy.png")))
 
         # The loop ends: the kernel reads the click and answers with the ids and images.
         wait_cell_done(page, 1, timeout=90_000)
@@ -188,8 +178,8 @@ def test_failure_panels_samples_and_gallery_in_jupyterlab(lab, browser):
         msg = root.locator(".rw-top-losses .rw-thumb-message").inner_text()
         assert msg == f"thumbnail('{bad[0]}') raised FileNotFoundError: no image file for {bad[0]}"
         assert root.locator(".rw-top-losses .rw-thumb-error").count() == len(bad)
-        root.screenshot(path=str(ARTIFACTS / "samples-gallery.png"))
-        root.locator(".rw-failures").screenshot(path=str(ARTIFACTS / "samples-panels.png"))
+        root.screenshot(path=str(artifact(jupyter, "samples-gallery.png")))
+        root.locator(".rw-failures").screenshot(path=str(artifact(jupyter, "samples-panels.png")))
         assert root.locator(".rw-failures .rw-thumb-waiting").count() == 0
 
         # Latency, kernel idle: click a cell -> its ids and thumbnails in the page.
@@ -225,12 +215,15 @@ def test_failure_panels_samples_and_gallery_in_jupyterlab(lab, browser):
                 arg=name,
             )
             switch.append(1000 * (time.perf_counter() - start))
-        (ARTIFACTS / "samples-latency.json").write_text(
-            json.dumps({"cell_click_to_gallery": _stats(took), "attribute_switch": _stats(switch)})
+        _latency.report(
+            artifact(jupyter, "samples-latency.json"),
+            {"cell click -> ids and thumbnails": took, "attribute pick -> chart": switch},
         )
         root.locator(".rw-attribute-pick select").select_option("scanner")
         labels = texts(root.locator(".rw-chart-by_attribute g.role-axis-label text"))
         assert {"flatbed", "phone", "fax"} <= set(labels)
-        root.locator(".rw-by-attribute").screenshot(path=str(ARTIFACTS / "samples-by-scanner.png"))
+        root.locator(".rw-by-attribute").screenshot(
+            path=str(artifact(jupyter, "samples-by-scanner.png"))
+        )
         log.assert_offline()
-        assert not [c for c in log.console if c.startswith("pageerror")], log.console
+        assert log.widget_errors() == [], log.console

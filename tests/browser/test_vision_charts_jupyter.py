@@ -1,10 +1,11 @@
-"""A detector's and a segmenter's charts in a real JupyterLab, read back against the engine.
+"""A detector's and a segmenter's charts in JupyterLab and Notebook 7, read back against the engine.
 
 Cell 0 logs a detection run of five classes (boxes jittered from the truth,
 some relabelled, some spurious) and shows the widget; cell 1 prints what
 the engine says (matrix, PR curves, matched IoUs); cell 2 logs a semantic
 segmentation run of ten classes and prints its engine's numbers, cell 3
-shows its widget. Screenshots go to tests/browser/artifacts/.
+shows its widget. Screenshots and the latency per event (p50, p95, max) go
+to tests/browser/artifacts/.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import time
 import numpy as np
 import pytest
 
+from . import _latency
 from ._page import (
     PageLog,
     cell_output,
@@ -25,7 +27,7 @@ from ._page import (
     wait_cell_done,
 )
 from ._server import write_notebook
-from .conftest import ARTIFACTS
+from .conftest import artifact, viewport
 
 pytestmark = pytest.mark.browser
 
@@ -100,30 +102,24 @@ def _matrix(root) -> tuple[list[str], list[list[str]]]:
 EMPTY = {"x": 280, "y": 50}
 
 
-def _summary(took: list[float]) -> dict[str, float]:
-    return {"p50_ms": float(np.percentile(took, 50)), "p95_ms": float(np.percentile(took, 95)),
-            "max_ms": max(took), "n": len(took)}  # fmt: skip
-
-
-def _timed(action, done, n=8) -> dict[str, float]:
+def _timed(action, done, n=8) -> list[float]:
     took = []
     for _ in range(n):
         start = time.perf_counter()
         action()
         done()
         took.append(1000 * (time.perf_counter() - start))
-    return _summary(took)
+    return took
 
 
-def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
+def test_detection_and_segmentation_charts(jupyter, browser):
     write_notebook(
-        lab.root / "charts.ipynb", [DETECTION, PRINT_DETECTION, SEGMENTATION, SHOW_SEGMENTATION]
+        jupyter.root / "charts.ipynb", [DETECTION, PRINT_DETECTION, SEGMENTATION, SHOW_SEGMENTATION]
     )
-    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    page = browser.new_page(viewport=viewport(jupyter, 2200))
     log = PageLog(page)
-    with kept_on_failure(page, log, ARTIFACTS / "failure-vision-charts"):
-        open_notebook(page, lab.notebook_url("charts.ipynb"))
+    with kept_on_failure(page, log, artifact(jupyter, "failure-vision-charts")):
+        open_notebook(page, jupyter.notebook_url("charts.ipynb"))
         run_cell(page, 0)
         det = page.locator(".rw-root").first
         det.locator(".rw-chart-matched_iou g.mark-rect path").first.wait_for(timeout=90_000)
@@ -143,6 +139,7 @@ def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
         assert legend == ["macro average", *want["curves"]]
         assert pr.locator("g.mark-line path").count() == len(want["curves"]) + 1
         assert texts(pr.locator("g.role-title-text text")) == ["Precision-recall at IoU 0.5"]
+
         # A legend click lights one line and fades the rest; a click on an empty spot resets.
         def faint(n_min, n_max):
             page.wait_for_function(
@@ -162,7 +159,7 @@ def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
             ".map((e) => [e.getAttribute('aria-label'), e.getAttribute('stroke-width')])"
         )
         assert len(lit) == 1 and "series: triangle;" in lit[0][0] and lit[0][1] == "3.5"
-        det.locator(".rw-chart-pr").screenshot(path=str(ARTIFACTS / "vision-pr-picked.png"))
+        det.locator(".rw-chart-pr").screenshot(path=str(artifact(jupyter, "vision-pr-picked.png")))
         pr.locator("svg").click(position=EMPTY)
         faint(0, 0)
 
@@ -175,7 +172,7 @@ def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
         np.testing.assert_allclose(
             np.array(heights) / max(heights), np.array(counts) / max(counts), atol=0.02
         )
-        det.screenshot(path=str(ARTIFACTS / "vision-detection-charts.png"))
+        det.screenshot(path=str(artifact(jupyter, "vision-detection-charts.png")))
 
         # Semantic segmentation: metrics, IoU bars weakest first, a 7 + "(other)" matrix.
         run_cell(page, 2)
@@ -198,7 +195,7 @@ def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
         assert len(heads) == 8 and heads[-1] == "(other)"
         total = sum(int(c.replace(",", "")) for row in cells for c in row)
         assert total == int(np.sum(got["matrix"]))  # folding loses no pixel
-        seg.screenshot(path=str(ARTIFACTS / "vision-segmentation-charts.png"))
+        seg.screenshot(path=str(artifact(jupyter, "vision-segmentation-charts.png")))
 
         # Latency per event: a legend pick of the PR chart until every other line is
         # faint, the reset until none is, and a mode switch of the matrix until redrawn.
@@ -220,10 +217,9 @@ def test_detection_and_segmentation_charts_in_jupyterlab(lab, browser):
                 act()
                 done()
                 latency[key].append(1000 * (time.perf_counter() - start))
-        latency = {k: _summary(v) for k, v in latency.items()}
         latency["matrix_mode"] = _timed(
             lambda: mode.select_option(next(modes)),
             lambda: det.locator("table.rw-matrix").wait_for(),
         )
-        (ARTIFACTS / "vision-charts-latency.json").write_text(json.dumps(latency))
+        _latency.report(artifact(jupyter, "vision-charts-latency.json"), latency)
         log.assert_offline()

@@ -1,4 +1,4 @@
-"""The score-threshold control in a real JupyterLab, read back in Python both ways.
+"""The score-threshold control in JupyterLab and Notebook 7, read back in Python both ways.
 
 One notebook: cell 0 logs a finished binary classification iteration and
 shows its widget; after the test drags the slider, cell 1 prints
@@ -6,8 +6,8 @@ shows its widget; after the test drags the slider, cell 1 prints
 threshold from Python (not one of the slider's stops) and prints the
 engine's matrix, which the page must show. Cells 3-5 do the same for a
 detection run (its matrix with the background row and column, and the
-per-class P/R/F1). Screenshots and the per-move latency go to
-tests/browser/artifacts/.
+per-class P/R/F1). The arrow keys move the slider as a drag does. Screenshots
+and the per-move latency (p50, p95, max) go to tests/browser/artifacts/.
 """
 
 from __future__ import annotations
@@ -17,9 +17,19 @@ import json
 import numpy as np
 import pytest
 
-from ._page import PageLog, cell_output, kept_on_failure, open_notebook, run_cell, wait_cell_done
+from . import _latency
+from ._page import (
+    PageLog,
+    cell_output,
+    drag_slider,
+    kept_on_failure,
+    matrix_numbers,
+    open_notebook,
+    run_cell,
+    wait_cell_done,
+)
 from ._server import write_notebook
-from .conftest import ARTIFACTS
+from .conftest import artifact, viewport
 
 pytestmark = pytest.mark.browser
 
@@ -103,26 +113,6 @@ print(json.dumps(det_at(0.555)))
 """
 
 
-def _matrix(root) -> list[list[float]]:
-    """The confusion matrix the page draws (the numbers of its cells, row by row)."""
-    rows = root.locator(".rw-matrix tbody tr").evaluate_all(
-        "(trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent))"
-    )
-    return [[float(x) for x in row] for row in rows]
-
-
-def _drag(page, slider, fraction: float) -> None:
-    """Drag the slider's thumb with the mouse from where it is to ``fraction`` of its track."""
-    box = slider.bounding_box()
-    value = float(slider.evaluate("(s) => Number(s.value) / Math.max(1, Number(s.max))"))
-    y = box["y"] + box["height"] / 2
-    page.mouse.move(box["x"] + 8 + value * (box["width"] - 16), y)
-    page.mouse.down()
-    target = box["x"] + 8 + fraction * (box["width"] - 16)
-    page.mouse.move(target, y, steps=12)
-    page.mouse.up()
-
-
 # Per move: the input event to the matrix redrawn and painted (the next frame), then to
 # the ROC chart's mark moved (vega redraws it asynchronously).
 LATENCY = """async (root) => {
@@ -145,36 +135,26 @@ LATENCY = """async (root) => {
 }"""
 
 
-def _stats(values: list[float]) -> dict[str, float]:
-    return {
-        "p50_ms": float(np.percentile(values, 50)),
-        "p95_ms": float(np.percentile(values, 95)),
-        "max_ms": float(max(values)),
-        "n": len(values),
-    }
-
-
-def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    cells = [BINARY, READ_BACK, SET_FROM_PYTHON, DETECTION, DET_READ_BACK, DET_SET]
-    write_notebook(lab.root / "threshold.ipynb", cells)
-    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+def test_threshold_slider_and_python_agree(jupyter, browser):
+    cells = [BINARY, READ_BACK, READ_BACK, SET_FROM_PYTHON, DETECTION, DET_READ_BACK, DET_SET]
+    write_notebook(jupyter.root / "threshold.ipynb", cells)
+    page = browser.new_page(viewport=viewport(jupyter, 1800))
     log = PageLog(page)
-    with kept_on_failure(page, log, ARTIFACTS / "failure-threshold"):
-        open_notebook(page, lab.notebook_url("threshold.ipynb"))
+    with kept_on_failure(page, log, artifact(jupyter, "failure-threshold")):
+        open_notebook(page, jupyter.notebook_url("threshold.ipynb"))
         run_cell(page, 0)
         wait_cell_done(page, 0)
         root = page.locator(".rw-root").first
         control = root.locator(".rw-threshold")
         control.wait_for(timeout=60_000)
         root.locator(".rw-chart-roc svg").wait_for(timeout=30_000)
-        off = _matrix(root)
+        off = matrix_numbers(root)
 
         # Switch it on (0.5), then drag the thumb with the mouse to a fifth of the track.
         control.locator("input[type=checkbox]").check()
         slider = control.locator("input[type=range]")
         assert not slider.is_disabled()
-        _drag(page, slider, 0.2)
+        drag_slider(page, slider, 0.2)
         page.wait_for_function(
             "(r) => !r.querySelector('.rw-threshold-value').textContent.includes('0.5')",
             arg=root.element_handle(),
@@ -185,7 +165,7 @@ def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
         back = json.loads(cell_output(page, 1))
         assert back["t"] is not None and back["t"] < 0.5, back
         assert shown == "\u2265 " + repr(float(format(back["t"], ".4g"))), (shown, back)
-        assert _matrix(root) == back["matrix"] != off
+        assert matrix_numbers(root) == back["matrix"] != off
         scores = control.locator(".rw-threshold-scores").inner_text()
         assert f"precision {back['precision']:.3f}" in scores
         assert f"F1 {back['f1']:.3f}" in scores
@@ -196,21 +176,52 @@ def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
             assert point.count() == 1
         for chart in ("gains", "lift"):
             assert root.locator(f".rw-chart-{chart} g.rw_threshold_rule_marks line").count() == 1
-        root.screenshot(path=str(ARTIFACTS / "threshold-binary.png"))
+        root.screenshot(path=str(artifact(jupyter, "threshold-binary.png")))
 
-        # Set from Python, between the slider's stops: the page shows the engine's counts.
+        # The keyboard: focused, the slider takes the arrow keys (a stop each), and the
+        # notebook does not (its active cell stays where it was).
+        active = "() => window.jupyterapp.shell.currentWidget.content.activeCellIndex"
+        at = int(slider.input_value())
+        slider.focus()  # (the notebook makes the widget's cell the active one)
+        cell_before = page.evaluate(active)
+        for key in ("ArrowRight", "ArrowRight", "ArrowRight", "ArrowLeft"):
+            page.keyboard.press(key)
+        assert int(slider.input_value()) == at + 2
+        assert page.evaluate(active) == cell_before
+        assert page.evaluate("() => document.activeElement?.type") == "range"
+        by_keys = control.locator(".rw-threshold-value").inner_text()
         run_cell(page, 2)
         wait_cell_done(page, 2)
-        exact = json.loads(cell_output(page, 2))
+        keyed = json.loads(cell_output(page, 2))
+        assert keyed["t"] > back["t"], (keyed, back)
+        assert by_keys == "\u2265 " + repr(float(format(keyed["t"], ".4g"))), (by_keys, keyed)
+        assert matrix_numbers(root) == keyed["matrix"]
+        # A select of the widget takes its arrow keys too (ArrowDown once moved the
+        # notebook to its next cell instead).
+        mode = root.locator(".rw-mode select")
+        mode.focus()
+        cell_before = page.evaluate(active)
+        page.keyboard.press("ArrowDown")
+        assert mode.input_value() == "common"
+        assert page.evaluate(active) == cell_before
+        page.keyboard.press("ArrowUp")
+        assert mode.input_value() == "confused"
+
+        # Set from Python, between the slider's stops: the page shows the engine's counts.
+        run_cell(page, 3)
+        wait_cell_done(page, 3)
+        exact = json.loads(cell_output(page, 3))
         page.wait_for_function(
             "(r) => r.querySelector('.rw-threshold-value').textContent === '\u2265 0.4237'",
             arg=root.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(root) == exact["matrix"]
+        assert matrix_numbers(root) == exact["matrix"]
+        scores = control.locator(".rw-threshold-scores").inner_text()
+        for name in ("precision", "recall", "F1"):
+            assert f"{name} {exact[name.lower()]:.3f}" in scores, (name, scores, exact)
 
         took = root.evaluate(LATENCY)
-        latency = {"matrix": _stats(took["matrix"]), "chart_mark": _stats(took["marks"])}
 
         # Off again: the arg-max matrix, no marks.
         control.locator("input[type=checkbox]").uncheck()
@@ -219,11 +230,11 @@ def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
             arg=root.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(root) == off and slider.is_disabled()
+        assert matrix_numbers(root) == off and slider.is_disabled()
 
         # Detection: the matrix with its background row and column, and the per-class table.
-        run_cell(page, 3)
-        wait_cell_done(page, 3)
+        run_cell(page, 4)
+        wait_cell_done(page, 4)
         droot = page.locator(".rw-root").nth(1)
         dcontrol = droot.locator(".rw-threshold")
         dcontrol.wait_for(timeout=60_000)
@@ -232,30 +243,30 @@ def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
         widths = "(els) => els.map((e) => Math.round(e.getBBox().width))"
         before = bars.evaluate_all(widths)
         dcontrol.locator("input[type=checkbox]").check()
-        _drag(page, dcontrol.locator("input[type=range]"), 0.8)
-        run_cell(page, 4)
-        wait_cell_done(page, 4)
-        dback = json.loads(cell_output(page, 4))
+        drag_slider(page, dcontrol.locator("input[type=range]"), 0.8)
+        run_cell(page, 5)
+        wait_cell_done(page, 5)
+        dback = json.loads(cell_output(page, 5))
         assert dback["t"] is not None and dback["t"] > 0.5, dback
         droot.locator(".rw-matrix").wait_for()
         assert "background" in droot.locator(".rw-matrix thead").inner_text()
-        assert _matrix(droot) == dback["matrix"]
+        assert matrix_numbers(droot) == dback["matrix"]
         precision = droot.locator("table.rw-per-class tbody tr td:nth-child(4)")
         got = [float(x) for x in precision.all_inner_texts()]
         np.testing.assert_allclose(got, dback["precision"], atol=5e-5)
         page.wait_for_timeout(300)  # not for correctness: vega redraws the bars asynchronously
         assert bars.evaluate_all(widths) != before  # the bars moved with the table
-        droot.screenshot(path=str(ARTIFACTS / "threshold-detection.png"))
+        droot.screenshot(path=str(artifact(jupyter, "threshold-detection.png")))
 
-        run_cell(page, 5)
-        wait_cell_done(page, 5)
-        dexact = json.loads(cell_output(page, 5))
+        run_cell(page, 6)
+        wait_cell_done(page, 6)
+        dexact = json.loads(cell_output(page, 6))
         page.wait_for_function(
             "(r) => r.querySelector('.rw-threshold-value').textContent === '\u2265 0.555'",
             arg=droot.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(droot) == dexact["matrix"]
+        assert matrix_numbers(droot) == dexact["matrix"]
         recall = droot.locator("table.rw-per-class tbody tr td:nth-child(5)")
         np.testing.assert_allclose(
             [float(x) for x in recall.all_inner_texts()], dexact["recall"], atol=5e-5
@@ -264,5 +275,9 @@ def test_threshold_slider_and_python_agree_in_jupyterlab(lab, browser):
         np.testing.assert_allclose(
             [-1.0 if x == "\u2014" else float(x) for x in iou], dexact["iou"], atol=5e-5
         )
-        (ARTIFACTS / "threshold-latency.json").write_text(json.dumps(latency, indent=1))
+        _latency.report(
+            artifact(jupyter, "threshold-latency.json"),
+            {"slider input -> matrix painted": took["matrix"],
+             "slider input -> ROC mark moved": took["marks"]},
+        )  # fmt: skip
         log.assert_offline()
