@@ -17,10 +17,13 @@ import json
 import numpy as np
 import pytest
 
+from ._latency import summary
 from ._page import (
     PageLog,
     cell_output,
+    drag_slider,
     kept_on_failure,
+    matrix_numbers,
     open_notebook,
     prompt,
     run_cell,
@@ -28,7 +31,6 @@ from ._page import (
 )
 from ._server import write_notebook
 from .conftest import ARTIFACTS
-from .test_threshold_jupyterlab import _drag, _matrix, _stats
 
 pytestmark = pytest.mark.browser
 
@@ -146,11 +148,11 @@ def check_replay(server, browser, tag: str) -> None:
         slider = control.locator("input[type=range]")
         assert slider.get_attribute("max") == "5" and slider.input_value() == "5"
         assert "(latest)" in control.locator(".rw-replay-value").inner_text()
-        latest = _matrix(root)
+        latest = matrix_numbers(root)
 
         # Drag the thumb with the mouse to a fifth of the track: step 1.
         slider.scroll_into_view_if_needed()
-        _drag(page, slider, 0.2)
+        drag_slider(page, slider, 0.2)
         page.wait_for_function(
             "(r) => r.querySelector('.rw-replay input[type=range]').value === '1'",
             arg=root.element_handle(),
@@ -159,7 +161,7 @@ def check_replay(server, browser, tag: str) -> None:
         wait_cell_done(page, 1)
         back = json.loads(cell_output(page, 1))
         assert back["step"] == 1, back
-        assert _matrix(root) == back["matrix"] != latest
+        assert matrix_numbers(root) == back["matrix"] != latest
         assert _accuracy(root) == pytest.approx(back["accuracy"], abs=5e-5)
         assert control.locator(".rw-replay-value").inner_text() == "1 \u00b7 2 of 6"
 
@@ -172,7 +174,7 @@ def check_replay(server, browser, tag: str) -> None:
             arg=root.element_handle(),
             timeout=10_000,
         )
-        assert _matrix(root) == there["matrix"]
+        assert matrix_numbers(root) == there["matrix"]
         assert _accuracy(root) == pytest.approx(there["accuracy"], abs=5e-5)
         root.screenshot(path=str(ARTIFACTS / f"{tag}-step.png"))
 
@@ -193,7 +195,7 @@ def check_replay(server, browser, tag: str) -> None:
 
         took = root.evaluate(LATENCY)
         assert took["changed"] >= 30, took  # the moves repainted a different matrix
-        latency = {"slider_to_matrix_painted": _stats(took["took"])}
+        latency = {"slider_to_matrix_painted": summary(took["took"])}
 
         # Live: the slider appears at the second step, grows, and follows at the last.
         run_cell(page, 4)
