@@ -4,7 +4,7 @@
 the median absolute error, Spearman and the charts. Sorting all of them at
 every compute made a stream of ``c`` computes over ``n`` points cost
 ``c · n log n``; here the pairs stay sorted by ``y_true`` (the state arrays,
-ties in arrival order) and the order of ``y_pred`` is kept beside them (a
+tied ``y_true`` in no set order) and the order of ``y_pred`` is kept beside them (a
 derived cache, rebuilt by one sort after a load). A batch is sorted on its own
 (``b log b``) and merged into both sorted runs in linear time, as
 ``_scores.py`` does for the classification scores; the ranks then come from
