@@ -785,6 +785,11 @@ def compare(result: dict, oracle: dict, keys=None, relative: bool = False) -> di
     return out
 
 
+def least_cpu(result: dict[str, Any]) -> float:
+    """The least CPU seconds over a contender's timed runs (``--repeat``)."""
+    return min(result.get("all_cpu_seconds", [result["cpu_seconds"]]))
+
+
 def print_table(part: str, results: dict[str, dict], notes: dict[str, str]) -> None:
     """One part's table: seconds, ratio, peak memory, CPU time, load."""
     base = results.get(BASELINE[part])
@@ -813,7 +818,8 @@ def print_table(part: str, results: dict[str, dict], notes: dict[str, str]) -> N
               f"{r['cpu_seconds']:>9.2f}{load:>11}")
         if "all_seconds" in r:
             print(f"{'':<18}  (fastest of {len(r['all_seconds'])} runs: "
-                  + ", ".join(f"{x:.2f}" for x in r["all_seconds"]) + " s)")
+                  + ", ".join(f"{x:.2f}" for x in r["all_seconds"]) + " s; CPU "
+                  + ", ".join(f"{x:.2f}" for x in r.get("all_cpu_seconds", [])) + " s)")
     print("  ratio = contender seconds / runwatch seconds (above 1: runwatch is faster); "
           "cpu s = process CPU time over the same calls;\n  load = 1-minute load average "
           "before-after the timed run (2 cores: above 2 means contenders waited for a core)")
@@ -942,6 +948,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = min(timed, key=lambda r: r["seconds"]) if timed else runs[0]
             if len(timed) > 1:
                 results[name]["all_seconds"] = [r["seconds"] for r in timed]
+                results[name]["all_cpu_seconds"] = [r["cpu_seconds"] for r in timed]
             if name != "torchmetrics" and "error" not in results[name] and not args.no_trace:
                 traced = spawn(part, name, args, trace=True)
                 results[name]["tracemalloc_peak_mb"] = traced.get("tracemalloc_peak_mb")
@@ -995,14 +1002,19 @@ def main(argv: list[str] | None = None) -> int:
             ok = {k: v for k, v in speed.items() if v is not None and "error" not in v}
             if {"runwatch-exact", "sklearn+scipy"} <= set(ok):
                 ratio = ok["sklearn+scipy"]["seconds"] / ok["runwatch-exact"]["seconds"]
-                cpu = ok["sklearn+scipy"]["cpu_seconds"] / ok["runwatch-exact"]["cpu_seconds"]
-                target(f"exact 5x faster than scikit-learn + scipy recomputing ({ratio:.1f}x; "
-                       f"CPU time {cpu:.1f}x)", ratio >= 5)
+                cpu = least_cpu(ok["sklearn+scipy"]) / least_cpu(ok["runwatch-exact"])
+                target(f"exact 5x faster than scikit-learn + scipy recomputing, by wall time "
+                       f"({ratio:.1f}x)", ratio >= 5)
+                # Wall time on a shared machine can hide work in threads or waiting: CPU too.
+                target(f"exact 5x faster than scikit-learn + scipy recomputing, by CPU time "
+                       f"({cpu:.1f}x)", cpu >= 5)
             if {"runwatch-binned", "numpy-floor"} <= set(ok):
                 ratio = ok["runwatch-binned"]["seconds"] / ok["numpy-floor"]["seconds"]
-                cpu = ok["runwatch-binned"]["cpu_seconds"] / ok["numpy-floor"]["cpu_seconds"]
-                target(f"binned within 20x of one numpy pass ({ratio:.1f}x; CPU time "
-                       f"{cpu:.1f}x)", ratio <= 20)
+                cpu = least_cpu(ok["runwatch-binned"]) / least_cpu(ok["numpy-floor"])
+                target(f"binned within 20x of one numpy pass, by wall time ({ratio:.1f}x)",
+                       ratio <= 20)
+                target(f"binned within 20x of one numpy pass, by CPU time ({cpu:.1f}x)",
+                       cpu <= 20)
             exact = acc.get("runwatch-exact (relative)")
             worst = None if exact is None else max(exact.values())
             target(f"exact regression equals scikit-learn/scipy to {REG_TOL:g} "

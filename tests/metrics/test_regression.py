@@ -670,6 +670,32 @@ def test_exact_computes_sort_each_pair_once_not_at_every_compute(monkeypatch, rn
     )
 
 
+def test_exact_median_partitions_the_middle_buckets_not_every_error(monkeypatch, rng):
+    # Issue 17: np.median partitioned all n errors at every compute. The errors' bucket
+    # counts are kept batch by batch, so a compute partitions only the middle bucket's.
+    partitioned = []
+    real = np.partition
+
+    def partition(a, kth, *args, **kwargs):
+        partitioned.append(int(np.size(a)))
+        return real(a, kth, *args, **kwargs)
+
+    y = np.round(rng.gamma(2.0, 10.0, 40_000), 2)
+    p = np.maximum(0.9 * y + rng.normal(0, 3, y.size), 0.0)
+    m = RegressionMetrics()
+    monkeypatch.setattr(np, "partition", partition)
+    for i, part in enumerate(np.array_split(np.arange(y.size), 8)):
+        m.update(y[part], p[part])
+        if i == 3:  # a reload drops the counts: rebuilt from the pairs at the next compute
+            m = RegressionMetrics.from_state_dict(m.state_dict())
+        got = m.compute()["median_absolute_error"]
+        monkeypatch.undo()
+        assert got == skm.median_absolute_error(y[: part[-1] + 1], p[: part[-1] + 1])
+        monkeypatch.setattr(np, "partition", partition)
+    monkeypatch.undo()
+    assert len(partitioned) == 8 and max(partitioned) < y.size // 10
+
+
 @pytest.mark.parametrize("kind", ["ties", "weights", "plain", "constant_y"])
 def test_exact_interleaved_computes_merges_and_loads_equal_the_oracle(kind, rng):
     # The order of y_pred is kept across batches, merges and a reload: each compute

@@ -43,6 +43,11 @@ class Pending:
     ids: np.ndarray
     attributes: dict[str, tuple[str, np.ndarray]]
 
+    def rows(self, part: slice) -> Pending:
+        """The ids and attribute values of a slice of the batch's rows (views)."""
+        attributes = self.attributes.items()
+        return Pending(self.ids[part], {name: (kind, v[part]) for name, (kind, v) in attributes})
+
 
 class Failures:
     """Reservoirs, top losses and attribute columns of one classification engine."""

@@ -53,60 +53,59 @@ def batch_stats(n: int, y: np.ndarray, p: np.ndarray, w: np.ndarray | None) -> d
     MAPE sum and count, and the extremes (columns ``Y`` to ``EW``).
     """
     e = p - y
-    weights = np.ones(n) if w is None else w
     valid = (y > -1) & (p > -1)
+    n_valid = int(np.count_nonzero(valid))
+    every = slice(None)  # masks that keep every row are skipped: a copy of the batch less
+    if n_valid == n:
+        valid = every
     log_error = np.log1p(p[valid]) - np.log1p(y[valid])
-    keep = np.abs(y) >= MAPE_EPSILON
-    positive = weights > 0
+    abs_y = np.abs(y)
+    keep = abs_y >= MAPE_EPSILON
+    n_keep = int(np.count_nonzero(keep))
+    if n_keep == n:
+        keep = every
     abs_e = np.abs(e)
+    lows, highs = [y.min(), p.min(), e.min()], [y.max(), p.max(), e.max()]
+    if w is None:  # unweighted: the same sums without multiplying by ones
+        sums = [np.sum(abs_e), np.sum(e * e), np.sum(log_error * log_error)]
+        lows += [lows[0], lows[2]]
+        highs += [highs[0], highs[2]]
+    else:
+        sums = [np.sum(w * abs_e), np.sum(w * e * e), np.sum(w[valid] * log_error * log_error)]
+        positive = w > 0
+        lows += [y[positive].min(initial=np.inf), e[positive].min(initial=np.inf)]
+        highs += [y[positive].max(initial=-np.inf), e[positive].max(initial=-np.inf)]
     return {
         "n": np.int64(n),
         "y": y,
         "p": p,
-        "y_moments": moments(y, weights),
-        "e_moments": moments(e, weights),
-        "sums": np.array(
-            [
-                np.sum(weights * abs_e),
-                np.sum(weights * e * e),
-                np.sum(weights[valid] * log_error * log_error),
-            ]
-        ),
-        "log_invalid": np.int64(n - np.count_nonzero(valid)),
-        "mape": np.array([np.sum(abs_e[keep] / np.abs(y[keep])), np.count_nonzero(keep)], float),
-        "lows": np.array(
-            [
-                y.min(),
-                p.min(),
-                e.min(),
-                y[positive].min(initial=np.inf),
-                e[positive].min(initial=np.inf),
-            ]
-        ),
-        "highs": np.array(
-            [
-                y.max(),
-                p.max(),
-                e.max(),
-                y[positive].max(initial=-np.inf),
-                e[positive].max(initial=-np.inf),
-            ]
-        ),
+        "y_moments": moments(y, w),
+        "e_moments": moments(e, w),
+        "sums": np.array(sums),
+        "log_invalid": np.int64(n - n_valid),
+        "mape": np.array([np.sum(abs_e[keep] / abs_y[keep]), n_keep], float),
+        "lows": np.array(lows),
+        "highs": np.array(highs),
     }
 
 
-def moments(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+def moments(x: np.ndarray, w: np.ndarray | None) -> np.ndarray:
     """(Σw, weighted mean of x − shift, Σw·(x − mean)², shift) of one batch, two-pass.
 
-    The shift is the batch's first value: data far from zero (targets near 1e9)
-    then keep their small differences exact, so merging many batches adds no
-    error of the size of the offset (the mean is ``shift + m[1]``).
+    ``w`` None: every weight 1. The shift is the batch's first value: data far
+    from zero (targets near 1e9) then keep their small differences exact, so
+    merging many batches adds no error of the size of the offset (the mean is
+    ``shift + m[1]``).
     """
-    total = float(w.sum())
+    total = float(x.size if w is None else w.sum())
     if total <= 0:
         return np.zeros(4)
     shift = float(x[0])
     centred = x - shift
+    if w is None:
+        mean = float(np.sum(centred)) / total
+        d = centred - mean
+        return np.array([total, mean, float(np.sum(d * d)), shift])
     mean = float(np.sum(w * centred)) / total
     d = centred - mean
     return np.array([total, mean, float(np.sum(w * d * d)), shift])

@@ -4,11 +4,11 @@
 the median absolute error, Spearman and the charts. Sorting all of them at
 every compute made a stream of ``c`` computes over ``n`` points cost
 ``c · n log n``; here the pairs stay sorted by ``y_true`` (the state arrays,
-ties in arrival order) and the order of ``y_pred`` is kept beside them (a
+tied ``y_true`` in no set order) and the order of ``y_pred`` is kept beside them (a
 derived cache, rebuilt by one sort after a load). A batch is sorted on its own
 (``b log b``) and merged into both sorted runs in linear time, as
-``_scores.py`` does for the classification scores; midranks then come from one
-pass over each sorted run.
+``_scores.py`` does for the classification scores; the ranks then come from
+one pass over each sorted run, and Spearman's cross sum from one gather.
 
 Pure numpy; every function returns new arrays and never writes its arguments.
 """
@@ -28,15 +28,21 @@ class PredOrder:
     values: np.ndarray
 
 
-def sort_pairs(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs sorted by ``y`` (stable: ties keep their order; linear on sorted input)."""
-    order = np.argsort(y, kind="stable")
+def sort_pairs(y: np.ndarray, p: np.ndarray, kind: str = "stable") -> tuple[np.ndarray, np.ndarray]:
+    """The pairs sorted by ``y``.
+
+    ``"stable"`` (a loaded state: linear on sorted input, ties keep their
+    order) or numpy's default quicksort (a new batch: a third faster on
+    random input; tied ``y`` then come in no particular order, which no
+    metric depends on).
+    """
+    order = np.argsort(y, kind=kind)
     return y[order], p[order]
 
 
 def pred_order(p: np.ndarray) -> PredOrder:
-    """The order of ``p`` (one stable sort), for pairs whose run has none yet."""
-    order = np.argsort(p, kind="stable")
+    """The order of ``p`` (one sort), for pairs whose run has none yet."""
+    order = np.argsort(p)
     return PredOrder(order.astype(index_type(p.size), copy=False), p[order])
 
 
@@ -80,7 +86,7 @@ def add_pairs(
     ``order`` is the order of ``p`` (``None``: not built, and not built here
     either); the one returned is the order of the merged ``p``.
     """
-    new_y, new_p = sort_pairs(new_y, new_p)
+    new_y, new_p = sort_pairs(new_y, new_p, kind="quicksort")
     at, keep = slots_of_new(y, new_y)
     merged_y, merged_p = merge_run(y, new_y, at, keep), merge_run(p, new_p, at, keep)
     if order is None:
@@ -91,46 +97,50 @@ def add_pairs(
     position_new = at.astype(kind, copy=False)
     batch = pred_order(new_p)
     p_at, p_keep = slots_of_new(order.values, batch.values)
-    merged_order = merge_run(position_old[order.order], position_new[batch.order], p_at, p_keep)
+    moved = np.take(position_old, order.order)  # take: faster than indexing on large arrays
+    merged_order = merge_run(moved, position_new[batch.order], p_at, p_keep)
     values = merge_run(order.values, batch.values, p_at, p_keep)
     return merged_y, merged_p, PredOrder(merged_order, values)
 
 
-def midranks_sorted(values: np.ndarray) -> np.ndarray:
-    """The average rank (1-based, as ``scipy.stats.rankdata``) of each value of a sorted run."""
+def centred_ranks(values: np.ndarray) -> np.ndarray:
+    """``2·rank - (n + 1)`` of each value of a sorted run, ranks averaged over ties (scipy's).
+
+    Twice the midrank, centred: whole numbers summing to 0, as float64 (exact
+    below 2**53), so Spearman's sums are plain dot products. A value's is
+    ``first + last + 1 - n`` over the 0-based positions of its tied group.
+    """
     n = values.size
     tied = values[1:] == values[:-1]  # tied[i]: values i and i + 1 share a rank
-    n_tied = int(np.count_nonzero(tied))
-    if 2 * n_tied >= n:  # mostly ties (few distinct values): one rank per group, repeated
-        starts = np.flatnonzero(np.r_[True, ~tied])
-        sizes = np.diff(np.r_[starts, n])
-        return np.repeat(starts + (sizes + 1) / 2.0, sizes)
-    ranks = np.arange(1, n + 1, dtype=np.float64)  # mostly distinct: fix the few tied groups
-    if n_tied:
-        edges = np.diff(tied.astype(np.int8), prepend=0, append=0)
-        first, last = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    at = np.flatnonzero(tied)
+    if 2 * at.size >= n:  # mostly ties (few distinct values): one rank per group, repeated
+        starts = np.flatnonzero(np.logical_not(tied, out=tied))
+        starts += 1
+        sizes = np.diff(starts, prepend=0, append=n)
+        firsts = np.r_[0, starts]
+        return np.repeat((2 * firsts + sizes - n).astype(np.float64), sizes)
+    ranks = np.arange(1 - n, n, 2, dtype=np.float64)  # mostly distinct: fix the tied groups
+    if at.size:
+        # A group is a run of consecutive tied positions: at[i] ties with at[i] + 1.
+        new_group = np.flatnonzero(np.diff(at, prepend=-2) != 1)
+        first = at[new_group]
+        last = np.r_[at[new_group[1:] - 1], at[-1]] + 1
         sizes = last - first + 1
         offsets = np.arange(int(sizes.sum())) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-        ranks[np.repeat(first, sizes) + offsets] = np.repeat((first + last) / 2.0 + 1, sizes)
+        ranks[np.repeat(first, sizes) + offsets] = np.repeat(first + last + 1 - n, sizes)
     return ranks
 
 
-def pair_ranks(y_sorted: np.ndarray, order: PredOrder) -> tuple[np.ndarray, np.ndarray]:
-    """Midranks of ``y_true`` and of ``y_pred`` of each pair, pairs in y-sorted order."""
-    rank_p = np.empty(order.order.size)
-    rank_p[order.order] = midranks_sorted(order.values)
-    return midranks_sorted(y_sorted), rank_p
+def rank_correlation(y_sorted: np.ndarray, order: PredOrder) -> float:
+    """Spearman's rho of the pairs: Pearson's correlation of their midranks, as scipy.
 
-
-def rank_correlation(rank_y: np.ndarray, rank_p: np.ndarray) -> float:
-    """Pearson correlation of two midrank vectors of ``n`` pairs (Spearman's rho).
-
-    Midranks are half-integers averaging exactly ``(n + 1) / 2``, so the
-    centred ranks are exact and the three sums are dot products.
+    With centred doubled ranks ``dy`` (pairs in y-sorted order) and ``dp``
+    (in y_pred-sorted order), rho is ``Σ dy[order]·dp / sqrt(Σ dy² · Σ dp²)``:
+    every term a whole number, so only the three sums round.
     """
-    centre = (rank_y.size + 1) / 2.0
-    dy, dp = rank_y - centre, rank_p - centre
+    dy, dp = centred_ranks(y_sorted), centred_ranks(order.values)
     syy, spp = float(np.dot(dy, dy)), float(np.dot(dp, dp))
     if syy <= 0 or spp <= 0:
         return float("nan")
-    return float(np.clip(float(np.dot(dy, dp)) / np.sqrt(syy * spp), -1.0, 1.0))
+    cross = float(np.dot(np.take(dy, order.order), dp))
+    return float(np.clip(cross / np.sqrt(syy * spp), -1.0, 1.0))

@@ -35,6 +35,9 @@ if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the 
 
 #: Equal-width probability bins of the calibration curve (scikit-learn's binning).
 CALIBRATION_BINS = 10
+#: Binned mode folds a batch in slices of at most this many scores (rows x classes):
+#: its temporaries then stay near 20 MB however large the batch (issue 17).
+UPDATE_CHUNK_SCORES = 1 << 19
 
 #: The names ``compute()`` returns, in this order.
 CLASSIFICATION_METRICS = (
@@ -209,9 +212,18 @@ class ClassificationMetrics(Metric):
         )  # fmt: skip
         n = 0 if batch is None else batch.true.size
         pending = self._failures.prepare(sample_ids, attributes, n, int(self.n_samples))
-        if batch is not None:
+        if batch is None:
+            return
+        if self._bins is None:  # exact mode keeps every score anyway: one slice
             self._commit(batch)
             self._failures.commit(pending, batch)
+            return
+        start = 0
+        for part in batch.chunks(UPDATE_CHUNK_SCORES):
+            rows = slice(start, start + part.true.size)
+            start = rows.stop
+            self._commit(part)
+            self._failures.commit(pending.rows(rows), part)
 
     def _commit(self, b: Batch) -> None:
         """Fold a prepared batch in; nothing here can fail on user input."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _moments, _sketch, _sorted_pairs
+from . import _abs_error_counts, _moments, _sketch, _sorted_pairs
 from ._base import Metric
 from ._moments import EW, MAPE_EPSILON, YW, E, P, Y
 
@@ -163,6 +163,8 @@ class RegressionMetrics(Metric):
         self._pending_size = 0
         # Exact mode: the order of y_pred over the y-sorted pairs (None: rebuilt when needed).
         self._order: _sorted_pairs.PredOrder | None = _sorted_pairs.pred_order(np.zeros(0))
+        # Exact mode: the errors' bucket counts for the median (None: built at the next compute).
+        self._error_counts: np.ndarray | None = None
         self._cache = None
 
     @property
@@ -233,7 +235,11 @@ class RegressionMetrics(Metric):
         self._set_binned(binned)
 
     def _add_pairs(self, y: np.ndarray, p: np.ndarray) -> None:
-        """Merge pairs into the y-sorted exact state (and the order of y_pred, if built)."""
+        """Merge pairs into the y-sorted exact state (and the caches built so far)."""
+        if self._error_counts is not None:
+            with np.errstate(over="ignore"):  # only near the float limit
+                errors = np.abs(p - y)
+            self._error_counts = self._error_counts + _abs_error_counts.bucket_counts(errors)
         self.y_true_values, self.y_pred_values, self._order = _sorted_pairs.add_pairs(
             self.y_true_values, self.y_pred_values, self._order, y, p
         )
@@ -376,7 +382,10 @@ class RegressionMetrics(Metric):
     ) -> None:
         if self._mode == "exact":
             errors = self.y_pred_values - self.y_true_values
-            median = float(np.median(np.abs(errors, out=errors), overwrite_input=True))
+            errors = np.abs(errors, out=errors)
+            if self._error_counts is None:  # one pass, then kept up to date batch by batch
+                self._error_counts = _abs_error_counts.bucket_counts(errors)
+            median = _abs_error_counts.median(errors, self._error_counts)
         else:
             median, bounds["median_absolute_error"] = _sketch.binned_median(
                 self._binned(), int(self.n_samples), self._alpha, DEFAULT_MAX_BUCKETS
@@ -398,8 +407,9 @@ class RegressionMetrics(Metric):
                 reasons["spearman_correlation"] = why
                 return
         if self._mode == "exact":
-            rank_y, rank_p = _sorted_pairs.pair_ranks(self.y_true_values, self._pred_order())
-            values["spearman_correlation"] = _sorted_pairs.rank_correlation(rank_y, rank_p)
+            values["spearman_correlation"] = _sorted_pairs.rank_correlation(
+                self.y_true_values, self._pred_order()
+            )
             return
         rho, bounds["spearman_correlation"] = _sketch.binned_spearman(self._binned(), n)
         values["spearman_correlation"] = rho
@@ -483,7 +493,7 @@ class RegressionMetrics(Metric):
             self.y_true_values, self.y_pred_values = _sorted_pairs.sort_pairs(
                 self.y_true_values, self.y_pred_values
             )
-            self._order = None
+            self._order, self._error_counts = None, None
         if self._mode == "binned":
             _sketch.check_binned(self._binned())
 
