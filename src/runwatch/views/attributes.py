@@ -32,6 +32,7 @@ from ._specs import templated
 __all__ = [
     "ATTRIBUTE_DATA",
     "BUCKET_METRICS",
+    "VISION_BUCKET_METRICS",
     "IMPORTANCE_DATA",
     "MAX_CLASS_LINES",
     "attribute_importance_chart",
@@ -55,6 +56,17 @@ BUCKET_METRICS: dict[str, str] = {
     "accuracy": "accuracy",
     "log_loss": "log loss",
 }
+#: The bucket metrics of vision runs' ``by_attribute`` (buckets of images) -> their title.
+VISION_BUCKET_METRICS: dict[str, str] = {
+    "mAP": "mAP",
+    "mAP_50": "mAP@0.5",
+    "f1": "F1 at the threshold",
+    "precision": "precision at the threshold",
+    "recall": "recall at the threshold",
+    "mean_iou": "mean IoU",
+    "pixel_accuracy": "pixel accuracy",
+}
+_TITLES = {**BUCKET_METRICS, **VISION_BUCKET_METRICS}
 
 #: Per-class recall lines drawn at the most (more read as none).
 MAX_CLASS_LINES = 20
@@ -70,9 +82,9 @@ def recall_column(label: Any) -> str:
 
 
 def _check_metric(metric: str) -> None:
-    if metric not in BUCKET_METRICS:
+    if metric not in _TITLES:
         raise ValueError(
-            f"metric must be one of {', '.join(map(repr, BUCKET_METRICS))}; got {metric!r}."
+            f"metric must be one of {', '.join(map(repr, _TITLES))}; got {metric!r}."
         )
 
 
@@ -89,7 +101,8 @@ def by_attribute_rows(
     table : pandas.DataFrame
         ``ClassificationMetrics.by_attribute(name)``.
     metric : str, default "recall_macro"
-        One of :data:`BUCKET_METRICS`: the series ``overall`` is true for.
+        One of :data:`BUCKET_METRICS` (or :data:`VISION_BUCKET_METRICS` for a
+        vision engine's table): the series ``overall`` is true for.
     classes : sequence of labels, optional
         Classes whose recall gets a series of its own (at most
         :data:`MAX_CLASS_LINES`; a class the table has no column for is
@@ -143,7 +156,7 @@ def by_attribute_rows(
         )
     ]
     rows = [
-        {**b, "series": BUCKET_METRICS[metric], "overall": True, "value": v}
+        {**b, "series": _TITLES[metric], "overall": True, "value": v}
         for b, v in zip(base, values)
     ]
     for c in classes:
