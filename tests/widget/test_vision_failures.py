@@ -62,6 +62,8 @@ def test_the_detection_payload_holds_the_engine_tables(db):
     assert f["top_losses"][0]["true"] == str(first["objects"])
     assert f["top_losses"][0]["predicted"] == f"{first['tp']}, {first['fp']}, {first['fn']}"
     assert f["chart"] is not None and f["importance"] is not None
+    domain = f["importance"]["encoding"]["color"]["scale"]["domain"]
+    assert domain == ["any error", "1 \u2212 F1"]  # not the classifier's log loss
 
 
 def test_a_clicked_detection_cell_lists_its_images_background_included(db):

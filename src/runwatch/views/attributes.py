@@ -254,7 +254,9 @@ def _by_attribute_chart(rows: list[dict[str, Any]], width: int, bar_height: int)
     )
 
 
-def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
+def attribute_importance_rows(
+    frame: Any, targets: tuple[str, str] = ("error", "log loss")
+) -> list[dict[str, Any]]:
     """The importance table as rows, one per attribute and target, strongest attribute first.
 
     Parameters
@@ -262,6 +264,9 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     frame : pandas.DataFrame
         ``ClassificationMetrics.attribute_importance()``: ``attribute``,
         ``kind``, ``measure``, ``with_error``, ``with_loss``.
+    targets : (str, str)
+        What ``with_error`` and ``with_loss`` are with (a vision engine's
+        per-image error and loss have other names).
 
     Returns
     -------
@@ -273,7 +278,7 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     require_columns(frame, ("attribute", "kind", "measure", "with_error", "with_loss"), "frame")
     rows = []
     for rank, rec in enumerate(frame.to_dict("records")):
-        for target, column in (("error", "with_error"), ("log loss", "with_loss")):
+        for target, column in zip(targets, ("with_error", "with_loss")):
             rows.append(
                 {
                     "attribute": text(rec["attribute"]),
@@ -287,24 +292,34 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def attribute_importance_chart(frame: Any, *, width: int = WIDTH, bar_height: int = 10) -> Any:
+def attribute_importance_chart(
+    frame: Any,
+    *,
+    width: int = WIDTH,
+    bar_height: int = 10,
+    targets: tuple[str, str] = ("error", "log loss"),
+) -> Any:
     """Signed bars: each attribute's correlation with being wrong and with the log loss.
 
     Numeric attributes: Spearman's rho (positive: larger values go with more
     errors); categorical: the correlation ratio η in [0, 1]. Strongest on top
     (the engine's order: by ``|with_error|``, then ``|with_loss|``).
+    ``targets`` names the two bars, as :func:`attribute_importance_rows`.
 
     Returns
     -------
     altair.Chart
         Bars over the named data :data:`IMPORTANCE_DATA`, x from -1 to 1.
     """
-    rows = attribute_importance_rows(frame)
-    shape = ("attribute_importance", int(width), int(bar_height))
-    return templated(shape, rows, lambda: _importance_chart(rows, width, bar_height))
+    targets = (str(targets[0]), str(targets[1]))
+    rows = attribute_importance_rows(frame, targets)
+    shape = ("attribute_importance", int(width), int(bar_height), targets)
+    return templated(shape, rows, lambda: _importance_chart(rows, width, bar_height, targets))
 
 
-def _importance_chart(rows: list[dict[str, Any]], width: int, bar_height: int) -> Any:
+def _importance_chart(
+    rows: list[dict[str, Any]], width: int, bar_height: int, targets: tuple[str, str]
+) -> Any:
     subtitle = "Spearman's rho (numeric), correlation ratio (categorical)"
     return (
         alt.Chart(named_data(IMPORTANCE_DATA, rows))
@@ -317,11 +332,11 @@ def _importance_chart(rows: list[dict[str, Any]], width: int, bar_height: int) -
                 sort=alt.EncodingSortField(field="rank", op="min"),
                 axis=alt.Axis(labelLimit=160),
             ),
-            yOffset=alt.YOffset("target:N", sort=["error", "log loss"]),
+            yOffset=alt.YOffset("target:N", sort=list(targets)),
             color=alt.Color(
                 "target:N",
                 title=None,
-                scale=alt.Scale(domain=["error", "log loss"], range=["#e45756", "#4c78a8"]),
+                scale=alt.Scale(domain=list(targets), range=["#e45756", "#4c78a8"]),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[

@@ -29,7 +29,14 @@ import traitlets
 from ._contract import SPLITS, AttributeBuckets, FailureDetail, Gallery, TopLoss
 from ._payload import ENDED, label_text, number
 from ._thumbnails import ThumbnailError, thumbnail_png
-from ._vision_failures import TOP_COLUMNS, cell_names, is_vision, rows_known, top_loss_rows
+from ._vision_failures import (
+    IMPORTANCE_TARGETS,
+    TOP_COLUMNS,
+    cell_names,
+    is_vision,
+    rows_known,
+    top_loss_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,7 +127,8 @@ def failures_detail(engine: Any, bins: int = 10, max_categories: int = 20) -> Fa
                     "loss": _round(x),
                 }  # fmt: skip
             )
-    chart, importance_chart = _specs(importance, frames[0] if frames else None)
+    targets = IMPORTANCE_TARGETS[engine.kind] if vision else ("error", "log loss")
+    chart, importance_chart = _specs(importance, frames[0] if frames else None, targets)
     return {
         "labels": [label_text(c) for c in labels],
         "attributes": tables,
@@ -131,7 +139,7 @@ def failures_detail(engine: Any, bins: int = 10, max_categories: int = 20) -> Fa
     }
 
 
-def _specs(importance: Any, first: Any) -> tuple[Any, Any]:
+def _specs(importance: Any, first: Any, targets: tuple[str, str]) -> tuple[Any, Any]:
     """The by-attribute chart's spec (its data left empty) and the importance chart."""
     if first is None:
         return None, None
@@ -145,7 +153,7 @@ def _specs(importance: Any, first: Any) -> tuple[Any, Any]:
 
     chart = chart_spec(by_attribute_chart, first, width=CHART_WIDTH, bar_height=14)
     chart["data"]["values"] = []
-    spec = chart_spec(attribute_importance_chart, importance, width=CHART_WIDTH)
+    spec = chart_spec(attribute_importance_chart, importance, width=CHART_WIDTH, targets=targets)
     return chart, csv_data(round_data(spec))
 
 

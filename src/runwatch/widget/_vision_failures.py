@@ -29,6 +29,15 @@ TOP_COLUMNS = {
 }
 
 
+#: What the importance chart's two bars correlate with, per engine kind (``with_error``,
+#: ``with_loss``): the engines' per-image error and loss.
+IMPORTANCE_TARGETS = {
+    "detection": ("any error", "1 \u2212 F1"),
+    "instance_segmentation": ("any error", "1 \u2212 F1"),
+    "segmentation": ("pixel error", "1 \u2212 mean IoU"),
+}
+
+
 def is_vision(engine: Any) -> bool:
     """Whether ``engine`` scores images (detection, instance or semantic segmentation)."""
     return getattr(engine, "kind", None) in VISION
