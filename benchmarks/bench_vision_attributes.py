@@ -31,6 +31,7 @@ from runwatch.metrics import DetectionMetrics, SegmentationMetrics  # noqa: E402
 
 
 def detection_batches(n: int, size: int, seed: int = 3) -> list[dict]:
+    """The detection stream: per batch the dicts, string ids and three attributes."""
     rng = np.random.default_rng(seed)
     out = []
     for start in range(0, n, size):
@@ -60,6 +61,7 @@ def detection_batches(n: int, size: int, seed: int = 3) -> list[dict]:
 
 
 def mask_batches(n: int, size: int, seed: int = 4) -> list[dict]:
+    """The segmentation stream: per batch 128x128 masks (80% right) and two attributes."""
     rng = np.random.default_rng(seed)
     out = []
     for start in range(0, n, size):
@@ -73,6 +75,7 @@ def mask_batches(n: int, size: int, seed: int = 4) -> list[dict]:
 
 
 def time_detection(data: list[dict], attributes: bool) -> tuple[float, DetectionMetrics]:
+    """Seconds of the updates and the ``compute()`` that matches them, and the engine."""
     m = DetectionMetrics(labels=list(range(5)))
     start = time.perf_counter()
     for b in data:
@@ -86,6 +89,7 @@ def time_detection(data: list[dict], attributes: bool) -> tuple[float, Detection
 
 
 def time_masks(data: list[dict], attributes: bool) -> tuple[float, SegmentationMetrics]:
+    """Seconds of the updates, and the engine."""
     m = SegmentationMetrics(8)
     start = time.perf_counter()
     for b in data:
@@ -94,6 +98,7 @@ def time_masks(data: list[dict], attributes: bool) -> tuple[float, SegmentationM
 
 
 def state_bytes(m) -> int:
+    """Bytes of the engine's state dict."""
     return sum(v.nbytes for v in m.state_dict().values())
 
 

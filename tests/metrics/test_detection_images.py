@@ -259,6 +259,7 @@ def test_a_state_stored_before_per_image_rows_opens_and_says_what_it_lacks(rng):
     _feed(m, np.array(images, dtype=object), ids, attrs, slice(None))
     old = {k: v for k, v in m.state_dict().items() if not k.startswith("images.")}
     back = DetectionMetrics.from_state_dict(old)
+    assert m.has_image_rows and not back.has_image_rows
     assert back.compute() == pytest.approx(m.compute(), nan_ok=True)
     with pytest.raises(ValueError, match="^by_attribute: this metric holds images stored before"):
         back.by_attribute("source")

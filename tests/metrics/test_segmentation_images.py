@@ -153,12 +153,14 @@ def test_a_state_stored_before_per_image_rows_opens():
     m.update(np.zeros((2, 3, 3), int), np.ones((2, 3, 3), int))
     old = {k: v for k, v in m.state_dict().items() if not k.startswith("images.")}
     back = SegmentationMetrics.from_state_dict(old)
+    assert m.has_image_rows and not back.has_image_rows
     assert np.array_equal(back.confusion_matrix(), m.confusion_matrix())
     with pytest.raises(ValueError, match="^top_losses: this metric holds images stored before"):
         back.top_losses(3)
     empty = {k: v for k, v in SegmentationMetrics(3).state_dict().items()
              if not k.startswith("images.")}  # fmt: skip
     fresh = SegmentationMetrics.from_state_dict(empty)
+    assert fresh.has_image_rows  # an empty state lacks no row
     fresh.update(np.zeros((1, 2, 2), int), np.zeros((1, 2, 2), int))
     assert fresh.top_losses(3)["id"].tolist() == [0]
 

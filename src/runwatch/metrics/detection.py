@@ -639,6 +639,15 @@ class DetectionMetrics(Metric):
         }
 
     # ------------------------------------------------- where the model fails
+    @property
+    def has_image_rows(self) -> bool:
+        """Whether every image's row is known (not for a state stored before they were kept).
+
+        Without them ``by_attribute``, ``attribute_importance``, ``samples``
+        and ``top_losses`` refuse; everything else works.
+        """
+        return self._images.rows.known
+
     def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
         """COCO's metrics per bucket of images of the attribute ``name`` given to ``update_batch``.
 

@@ -264,6 +264,15 @@ class SegmentationMetrics(Metric):
         )
 
     # ------------------------------------------------- where the model fails
+    @property
+    def has_image_rows(self) -> bool:
+        """Whether every image's row is known (not for a state stored before they were kept).
+
+        Without them ``by_attribute``, ``attribute_importance`` and
+        ``top_losses`` refuse; everything else works.
+        """
+        return self._images.known
+
     def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
         """Mean IoU, pixel accuracy and per-class IoU per bucket of images of attribute ``name``.
 

@@ -301,7 +301,8 @@ class SampleGallery(traitlets.HasTraits):
             return state
         engine = self._engine(iteration, split)
         state.update(iteration=str(iid), split=split)
-        cell = cell_labels(engine, self.selected_cell) if hasattr(engine, "samples") else None
+        lists = hasattr(engine, "samples") and (not is_vision(engine) or rows_known(engine))
+        cell = cell_labels(engine, self.selected_cell) if lists else None
         if cell is not None:
             ids = engine.samples(cell[0], cell[1], k=CELL_SAMPLES)
             state.update(cell=list(self.selected_cell), ids=[_json_id(i) for i in ids], _ids=ids)

@@ -45,11 +45,7 @@ def is_vision(engine: Any) -> bool:
 
 def rows_known(engine: Any) -> bool:
     """False for a vision state stored before per-image rows were kept (its tables refuse)."""
-    try:
-        engine.top_losses(1)
-    except ValueError:
-        return False
-    return True
+    return bool(getattr(engine, "has_image_rows", False))
 
 
 def cell_names(engine: Any) -> list[Any]:
