@@ -189,7 +189,8 @@ def test_merge_of_any_split_equals_one_pass(k, masks):
 
 
 def test_memory_independent_of_pixels(rng):
-    # The pixel matrix, plus per image its id and 3 x K counts (for by_attribute, top_losses).
+    # The pixel matrix, plus per image its id, whether the id is its running index (a byte)
+    # and 3 x K counts (for by_attribute, top_losses).
     sizes = []
     for side in (16, 256):
         m = SegmentationMetrics(19, ignore_index=255)
@@ -199,7 +200,7 @@ def test_memory_independent_of_pixels(rng):
         m.update(gt, pred)
         sizes.append((size, sum(a.nbytes for a in m.state_dict().values())))
     assert sizes[0] == sizes[1]
-    assert sizes[0][1] - sizes[0][0] == 2 * (8 + 3 * 19 * 8)
+    assert sizes[0][1] - sizes[0][0] == 2 * (8 + 1 + 3 * 19 * 8)
     assert sizes[0][0] < 5000
 
 

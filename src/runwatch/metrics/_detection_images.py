@@ -5,9 +5,10 @@ match bits, score, rank and confusion row, all computed within its image.
 COCO's accumulation over a set of images needs nothing else but the
 ground-truth counts of those images, so this module keeps, besides the
 per-image rows of ``_image_rows`` (id, attributes, the image's key and auto
-flag: 17 bytes plus the id and 8 per numeric attribute), one row per image
-and class with ground truth: its non-ignored count per COCO area range
-(24 bytes). Then, exactly:
+flag, whether the id is its running index: 18 bytes with an integer id, 8
+more per numeric attribute), one row per image and class with ground
+truth: its non-ignored count per COCO area range (29 bytes with the image's
+key). Then, exactly:
 
 - ``by_attribute``: per bucket of images, COCO's ``mAP`` and ``mAP_50`` over
   the bucket's images (``_coco.accumulate`` on the bucket's detection rows
