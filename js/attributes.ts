@@ -8,13 +8,21 @@ import { drawSpec } from "./charts";
 import { formatNumber, columnFormat } from "./format";
 import type { AttributeBuckets, FailureDetail, Spec } from "./model";
 
-/** The bucket metrics a chart can show, as runwatch.views.attributes.BUCKET_METRICS. */
+/** The bucket metrics a chart can show, as runwatch.views.attributes.BUCKET_METRICS, then
+ * VISION_BUCKET_METRICS (a table offers those it has values for). */
 export const BUCKET_METRICS: [string, string][] = [
   ["recall_macro", "recall (macro)"],
   ["precision_macro", "precision (macro)"],
   ["f1_macro", "F1 (macro)"],
   ["accuracy", "accuracy"],
   ["log_loss", "log loss"],
+  ["mAP", "mAP"],
+  ["mAP_50", "mAP@0.5"],
+  ["f1", "F1 at the threshold"],
+  ["precision", "precision at the threshold"],
+  ["recall", "recall at the threshold"],
+  ["mean_iou", "mean IoU"],
+  ["pixel_accuracy", "pixel accuracy"],
 ];
 
 /** Per-class recall lines drawn at the most (views.attributes.MAX_CLASS_LINES). */
@@ -186,9 +194,11 @@ export class FailurePanels {
     const note = el("div", "rw-muted rw-attribute-note");
     const hidden = this.classes.length - Math.min(this.classes.length, MAX_CLASS_LINES);
     note.textContent =
-      metric === "recall_macro"
-        ? `Lines: recall of the classes the matrix shows${hidden > 0 ? ` (first ${MAX_CLASS_LINES})` : ""}.`
-        : "Per-class lines are drawn with the recall.";
+      data.labels.length === 0
+        ? "Each bucket holds images; its metric is computed over them alone."
+        : metric === "recall_macro"
+          ? `Lines: recall of the classes the matrix shows${hidden > 0 ? ` (first ${MAX_CLASS_LINES})` : ""}.`
+          : "Per-class lines are drawn with the recall.";
     const plot = el("div", "rw-chart rw-chart-by_attribute");
     const body = el("div", "rw-attribute-body");
     body.append(plot, bucketTable(table, metric));

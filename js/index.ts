@@ -6,7 +6,7 @@ import { GAP_CSS, GapPanel } from "./gap";
 import { IterationsChart } from "./iterchart";
 import { ConfusionPanel } from "./confusion";
 import { FailurePanels } from "./attributes";
-import { SamplesPanels, galleryOf } from "./samples";
+import { CELL_SAMPLE_TASKS, SamplesPanels, galleryOf } from "./samples";
 import { metricsTable, noPredictions, paramList, perClassTable, pickSplit, splitSelector } from "./detail";
 import { clockTime, formatDuration, formatMetric } from "./format";
 import { keepKeysInControls } from "./keys";
@@ -340,13 +340,13 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
       failures.draw(); // with the classes the matrix drew just now
       const shown = { iteration: id, split, cell: model.get("selected_cell") };
       const gallery = galleryOf(model.get("_gallery"));
-      samples.update(shown, fd?.top_losses ?? null, gallery);
+      samples.update(shown, fd?.top_losses ?? null, gallery, fd?.top_columns);
       // The thumbnails of what is shown: the kernel makes them when it can answer.
       if (gallery?.enabled && id !== null && split !== null && d?.final) writer.write({ _gallery_request: { iteration: id, split, cell: shown.cell } });
       const failing = el("div", "rw-failures");
       failing.append(failures.byAttribute, failures.importance);
-      // Every classification engine keeps the samples of each cell (ids: given, or the running index).
-      if (sd.confusion !== null && live.state.run.task === "classification") failing.append(samples.cell);
+      // Every classification and detection engine keeps the samples of each cell (ids: given, or the running index).
+      if (sd.confusion !== null && CELL_SAMPLE_TASKS.includes(live.state.run.task)) failing.append(samples.cell);
       failing.append(samples.top);
       children.push(panels, failing);
       // A finished iteration without charts (labels only, a vision task) gets none later.
@@ -539,7 +539,7 @@ function render({ model, el: host }: { model: WidgetModel; el: HTMLElement }): (
     const d = id === null ? undefined : live.state.details[id];
     const split = pickSplit(d, model.get("split"));
     const fd = d !== undefined && split !== null ? (d.splits[split]?.failures ?? null) : null;
-    samples.update({ iteration: id, split, cell: model.get("selected_cell") }, fd?.top_losses ?? null, galleryOf(model.get("_gallery")));
+    samples.update({ iteration: id, split, cell: model.get("selected_cell") }, fd?.top_losses ?? null, galleryOf(model.get("_gallery")), fd?.top_columns);
   };
 
   const stopListening = live.listen(onUpdate);

@@ -91,6 +91,8 @@ export interface FailureDetail {
   chart: Spec | null;
   importance: Spec | null;
   top_losses: TopLoss[];
+  /** Vision runs: the top-losses table's headings for true, predicted and loss (its rows are images). */
+  top_columns?: string[] | null;
 }
 
 /** A thumbnail as it arrives: binary (a DataView from ipywidgets' buffers) or a data: URL. */

@@ -42,6 +42,16 @@ describe("SamplesPanels", () => {
     expect(p.cell.textContent).toContain("this page has none");
   });
 
+  test("a vision run's top losses are images, under the columns the kernel names", () => {
+    const p = new SamplesPanels();
+    const images: TopLoss[] = [{ id: "im-4", true: "3", predicted: "1, 2, 2", loss: 0.75 }];
+    p.update({ iteration: "3", split: "validation", cell: null }, images, galleryOf(undefined), ["Objects", "Found, false, missed", "1 \u2212 F1"]);
+    const head = [...p.top.querySelectorAll(".rw-top-losses-table th")].map((th) => th.textContent);
+    expect(head).toEqual(["Id", "Objects", "Found, false, missed", "1 \u2212 F1"]);
+    p.update({ iteration: "3", split: "validation", cell: null }, TOP, galleryOf(undefined), null);
+    expect([...p.top.querySelectorAll(".rw-top-losses-table th")].map((th) => th.textContent)).toEqual(["Id", "True", "Predicted", "Loss"]);
+  });
+
   test("an answer for another iteration, split or cell is not this one's", () => {
     const g = gallery();
     expect(answers(g, "3", "validation", ["cat", "dog"])).toBe(true);

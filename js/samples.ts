@@ -111,6 +111,9 @@ export interface Shown {
   cell: [string, string] | null;
 }
 
+/** Tasks whose engine lists the samples (images) behind a matrix cell. */
+export const CELL_SAMPLE_TASKS = ["classification", "detection", "instance_segmentation"];
+
 /** The "Samples" panel (the clicked cell) and the "Top losses" panel. */
 export class SamplesPanels {
   readonly cell: HTMLElement;
@@ -123,11 +126,11 @@ export class SamplesPanels {
   }
 
   /** Draw both panels; `top` is null when the split has no failure data (no scores). */
-  update(shown: Shown, top: readonly TopLoss[] | null, g: GalleryState): void {
+  update(shown: Shown, top: readonly TopLoss[] | null, g: GalleryState, columns?: readonly string[] | null): void {
     const current = answers(g, shown.iteration, shown.split) ? g : null;
     if (g !== null) this.urls.keepOnly(Object.values(g.images));
     this.drawCell(shown, g, current);
-    this.drawTop(top, g, current);
+    this.drawTop(top, g, current, columns ?? null);
   }
 
   private drawCell(shown: Shown, g: GalleryState, current: GalleryState): void {
@@ -151,7 +154,7 @@ export class SamplesPanels {
     this.cell.replaceChildren(...parts);
   }
 
-  private drawTop(top: readonly TopLoss[] | null, g: GalleryState, current: GalleryState): void {
+  private drawTop(top: readonly TopLoss[] | null, g: GalleryState, current: GalleryState, columns: readonly string[] | null): void {
     if (top === null || top.length === 0) {
       this.top.hidden = true;
       this.top.replaceChildren();
@@ -170,7 +173,9 @@ export class SamplesPanels {
     }
     const t = el("table", "rw-table rw-top-losses-table");
     const head = t.createTHead().insertRow();
-    for (const [text, num] of [["Id", false], ["True", false], ["Predicted", false], ["Loss", true]] as const) {
+    // Vision runs list images, with their own columns in place of true and predicted.
+    const titles = columns !== null && columns.length === 3 ? columns : ["True", "Predicted", "Loss"];
+    for (const [text, num] of [["Id", false], [titles[0] ?? "", false], [titles[1] ?? "", false], [titles[2] ?? "", true]] as const) {
       const th = document.createElement("th");
       th.textContent = text;
       if (num) th.className = "rw-num";

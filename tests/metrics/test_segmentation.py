@@ -189,12 +189,19 @@ def test_merge_of_any_split_equals_one_pass(k, masks):
 
 
 def test_memory_independent_of_pixels(rng):
-    m = SegmentationMetrics(19, ignore_index=255)
-    gt, pred = random_masks(rng, 19, (2, 256, 256), ignore=255)
-    m.update(gt, pred)
-    size = sum(a.nbytes for a in m.state_dict().values())
-    m.update(gt, pred)
-    assert sum(a.nbytes for a in m.state_dict().values()) == size < 5000
+    # The pixel matrix, plus per image its id, whether the id is its running index (a byte)
+    # and 3 x K counts (for by_attribute, top_losses).
+    sizes = []
+    for side in (16, 256):
+        m = SegmentationMetrics(19, ignore_index=255)
+        gt, pred = random_masks(rng, 19, (2, side, side), ignore=255)
+        m.update(gt, pred)
+        size = sum(a.nbytes for a in m.state_dict().values())
+        m.update(gt, pred)
+        sizes.append((size, sum(a.nbytes for a in m.state_dict().values())))
+    assert sizes[0] == sizes[1]
+    assert sizes[0][1] - sizes[0][0] == 2 * (8 + 1 + 3 * 19 * 8)
+    assert sizes[0][0] < 5000
 
 
 @pytest.mark.parametrize("ignore", [None, 255])

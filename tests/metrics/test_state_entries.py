@@ -27,7 +27,7 @@ from .conftest import assert_same_state, through_npy
 #: Entries that hold class labels, which may be numbers or strings.
 LABEL_KEYS = {"labels", "config.labels", "config.positive_label"}
 #: Entries that hold sample ids, which may be integers or strings.
-ID_KEYS = {"samples.ids", "top.ids"}
+ID_KEYS = {"samples.ids", "top.ids", "images.ids"}
 
 
 def _classification(rng: np.random.Generator, **kwargs) -> ClassificationMetrics:
@@ -87,6 +87,23 @@ def _feed_segmentation(m: SegmentationMetrics, rng: np.random.Generator):
     return m
 
 
+def _feed_detection_attributes(m: DetectionMetrics, rng: np.random.Generator):
+    n = 3
+    boxes = [rng.uniform(0, 20, (2, 2)) for _ in range(n)]
+    preds = [{"boxes": np.c_[b, b + 5], "scores": rng.random(2), "labels": [0, 1]} for b in boxes]
+    targets = [{"boxes": np.c_[b, b + 6], "labels": [0, 2]} for b in boxes]
+    m.update_batch(preds, targets, sample_ids=[f"im{i}" for i in rng.integers(0, 10**6, n)],
+                   attributes={"light": [0.5, np.nan, 2.0], "source": ["a", "b", "a"]})
+    return m
+
+
+def _feed_segmentation_attributes(m: SegmentationMetrics, rng: np.random.Generator):
+    truth = rng.integers(0, 3, (2, 4, 4))
+    m.update(truth, rng.integers(0, 3, (2, 4, 4)), sample_ids=rng.integers(0, 10**6, 2),
+             attributes={"light": [0.5, np.nan], "source": ["a", "b"]})
+    return m
+
+
 #: name: (a metric with some data, how to feed it one more batch)
 CASES = {
     "classification": (_classification, _feed_classification),
@@ -121,6 +138,14 @@ CASES = {
     "detection": (
         lambda rng: _feed_detection(DetectionMetrics(iou_thresholds=[0.5, 0.7]), rng),
         _feed_detection,
+    ),
+    "detection attributes": (
+        lambda rng: _feed_detection_attributes(DetectionMetrics(labels=[0, 1, 2]), rng),
+        _feed_detection_attributes,
+    ),
+    "segmentation attributes": (
+        lambda rng: _feed_segmentation_attributes(SegmentationMetrics(num_classes=3), rng),
+        _feed_segmentation_attributes,
     ),
     "segmentation": (
         lambda rng: _feed_segmentation(

@@ -22,9 +22,12 @@ NUMERIC, CATEGORICAL = "numeric", "categorical"
 
 
 def check_attributes(
-    attributes: Any, n: int, known: dict[str, str]
+    attributes: Any, n: int, known: dict[str, str], rows: str = "y_true has {n} samples"
 ) -> dict[str, tuple[str, np.ndarray]]:
-    """``{name: (kind, values)}`` of a batch; ``ValueError`` naming ``attributes`` if not valid."""
+    """``{name: (kind, values)}`` of a batch; ``ValueError`` naming ``attributes`` if not valid.
+
+    ``rows``: how a length mismatch names the batch (vision engines: its images).
+    """
     if attributes is None:
         return {}
     if hasattr(attributes, "columns") and hasattr(attributes, "iloc"):  # a DataFrame
@@ -43,7 +46,7 @@ def check_attributes(
             raise ValueError(f"attributes names must be non-empty strings; got {name!r}.")
         if name in out:
             raise ValueError(f"attributes has the name {name!r} twice.")
-        out[name] = _column(name, values, n)
+        out[name] = _column(name, values, n, rows)
     if not out or n == 0:  # an empty batch is a no-op: its empty columns have no kind
         return {}
     if known and set(out) != set(known):
@@ -61,7 +64,7 @@ def check_attributes(
 _WORDS = {NUMERIC: "numbers", CATEGORICAL: "strings"}
 
 
-def _column(name: str, values: Any, n: int) -> tuple[str, np.ndarray]:
+def _column(name: str, values: Any, n: int, rows: str) -> tuple[str, np.ndarray]:
     where = f"attributes[{name!r}]"
     if isinstance(values, (str, bytes)):
         raise ValueError(f"{where} must hold one value per sample, not a single string.")
@@ -72,7 +75,7 @@ def _column(name: str, values: Any, n: int) -> tuple[str, np.ndarray]:
     if raw.ndim != 1:
         raise ValueError(f"{where} must be 1-D (one value per sample); got shape {raw.shape}.")
     if raw.shape[0] != n:
-        raise ValueError(f"{where} has {raw.shape[0]} values but y_true has {n} samples.")
+        raise ValueError(f"{where} has {raw.shape[0]} values but {rows.format(n=n)}.")
     kind = raw.dtype.kind
     if kind in "iuf":
         numbers = raw.astype(np.float64)

@@ -260,13 +260,8 @@ def numeric_buckets(
         true, pred, weight, loss, k = outcome
         values = col.values
         finite = ~np.isnan(values)
-        edges = _edges(values[finite], bins)
-        b = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, max(edges.size - 2, 0))
-        inside = (
-            finite
-            & (values >= edges[:1].min(initial=np.inf))
-            & (values <= edges[-1:].max(initial=-np.inf))
-        )  # no edges (every value missing): no bucket but "(missing)"
+        edges = quantile_edges(values[finite], bins)
+        b, inside = bucket_index(values, edges)
         part = (a[inside] if a is not None else None for a in (true, pred, weight, loss))
         classes, totals = st.bucket_stats(b[inside], max(edges.size - 1, 0), k, *part)
         missing = None
@@ -303,7 +298,23 @@ def numeric_buckets(
     return classes, totals, edges, missing
 
 
-def _edges(values: np.ndarray, bins: Any) -> np.ndarray:
+def bucket_index(values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each value's bucket (``lo < v <= hi``, the first one closed) and whether it has one.
+
+    NaN values, values outside the edges, and every value when there are no
+    edges (every value missing) have none.
+    """
+    b = np.clip(np.searchsorted(edges, values, side="left") - 1, 0, max(edges.size - 2, 0))
+    inside = (
+        ~np.isnan(values)
+        & (values >= edges[:1].min(initial=np.inf))
+        & (values <= edges[-1:].max(initial=-np.inf))
+    )
+    return b, inside
+
+
+def quantile_edges(values: np.ndarray, bins: Any) -> np.ndarray:
+    """Edges of ``bins`` quantile buckets of ``values`` (equal quantiles merge), or ``bins``."""
     if not isinstance(bins, (int, np.integer)):
         return np.asarray(bins, dtype=np.float64)
     if values.size == 0:
@@ -336,16 +347,26 @@ def check_bins(bins: Any) -> Any:
 
 def fold_categories(table: Table, most: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Categories by count (largest first, then by name), past ``most`` folded into (other)."""
-    count = table.classes[:, st.TRUE_N].sum(axis=1)
-    order = np.lexsort((table.keys, -count))
-    names = table.keys[order].tolist()
-    classes, totals = table.classes[order], table.totals[order]
-    if len(names) > most:
-        keep = most - 1
-        names = [*names[:keep], "(other)"]
-        classes = np.concatenate([classes[:keep], classes[keep:].sum(axis=0, keepdims=True)])
-        totals = np.concatenate([totals[:keep], totals[keep:].sum(axis=0, keepdims=True)])
+    names, group = fold_order(table.keys, table.classes[:, st.TRUE_N].sum(axis=1), most)
+    classes = np.zeros((len(names), *table.classes.shape[1:]))
+    totals = np.zeros((len(names), table.totals.shape[1]))
+    np.add.at(classes, group, table.classes)
+    np.add.at(totals, group, table.totals)
     return names, classes, totals
+
+
+def fold_order(keys: np.ndarray, count: np.ndarray, most: int) -> tuple[list[str], np.ndarray]:
+    """Bucket names by count (largest first, then by name), past ``most`` one ``(other)``.
+
+    Also returns each key's bucket.
+    """
+    order = np.lexsort((keys, -count))
+    group = np.empty(keys.size, np.int64)
+    group[order] = np.minimum(np.arange(keys.size), most - 1)
+    names = keys[order].tolist()
+    if len(names) > most:
+        names = [*names[: most - 1], "(other)"]
+    return names, group
 
 
 def importance(col: Column, outcome: tuple | None) -> tuple[str, float, float]:

@@ -64,14 +64,23 @@ def id_hash(ids: np.ndarray, seed: int = SEED) -> np.ndarray:
     return _splitmix(x ^ key)
 
 
-def check_ids(sample_ids: Any, n: int, start: int, known: np.ndarray | None) -> np.ndarray:
+def check_ids(
+    sample_ids: Any,
+    n: int,
+    start: int | np.ndarray,
+    known: np.ndarray | None,
+    rows: str = "y_true has {n} samples",
+) -> np.ndarray:
     """The batch's ids as an int64 or unicode array (default: ``start``, ``start + 1``, ...).
 
-    ``known`` holds ids kept so far (their dtype fixes the kind). Raises
-    ``ValueError`` naming ``sample_ids``.
+    ``start`` may instead be the default ids themselves (an int64 array);
+    ``known`` holds ids kept so far (their dtype fixes the kind); ``rows``
+    names the batch's length in a refusal. Raises ``ValueError`` naming
+    ``sample_ids``.
     """
     if sample_ids is None:
-        ids = np.arange(start, start + n, dtype=np.int64)
+        ids = (np.arange(start, start + n, dtype=np.int64) if isinstance(start, int)
+               else np.asarray(start, np.int64))  # fmt: skip
     else:
         if isinstance(sample_ids, (str, bytes)):
             raise ValueError("sample_ids must be a sequence of ids, not a single string.")
@@ -84,7 +93,7 @@ def check_ids(sample_ids: Any, n: int, start: int, known: np.ndarray | None) -> 
                 f"sample_ids must be a 1-D sequence of integers or strings; got shape {raw.shape}."
             )
         if raw.shape[0] != n:
-            raise ValueError(f"sample_ids has {raw.shape[0]} ids but y_true has {n} samples.")
+            raise ValueError(f"sample_ids has {raw.shape[0]} ids but {rows.format(n=n)}.")
         ids = _plain_ids(raw)
     if (
         known is not None

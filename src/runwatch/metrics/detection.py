@@ -38,6 +38,7 @@ from . import _coco, _thresholds
 from . import _detection_batch as _batch
 from . import _detection_confusion as _confusion
 from . import _detection_curves as _curves
+from . import _detection_images as _images
 from . import _detection_match as _match
 from . import _detection_state as _state
 from . import _detection_table as _table
@@ -147,6 +148,7 @@ class DetectionMetrics(Metric):
         self._unmatched: list[_Waiting] = []
         self._pending: list[dict[str, Any]] = []
         self._pending_ids: list[int] = []
+        self._images = _images.DetectionImages()
 
     def _flush(self) -> None:
         """Match the waiting images and concatenate the rows since the last read into the state."""
@@ -237,7 +239,9 @@ class DetectionMetrics(Metric):
         )  # fmt: skip
         self._add_images([image])
 
-    def update_batch(self, preds: Any, targets: Any) -> None:
+    def update_batch(
+        self, preds: Any, targets: Any, *, sample_ids: Any = None, attributes: Any = None
+    ) -> None:
         """Add several images given as torchmetrics' ``MeanAveragePrecision`` takes them.
 
         Parameters
@@ -249,17 +253,28 @@ class DetectionMetrics(Metric):
             One dict per image with ``"boxes"`` (m, 4) xyxy and ``"labels"``
             (m,), optionally ``"iscrowd"``, ``"area"`` and ``"image_id"``
             (as in ``update``).
+        sample_ids : sequence of int or str, optional
+            One id per image, for ``samples`` and ``top_losses`` (default:
+            the target's ``image_id``, else the image's running index).
+        attributes : dict or DataFrame, optional
+            Per-image attributes (name -> one number or string per image),
+            for ``by_attribute`` and ``attribute_importance``; once given,
+            every batch gives them.
 
         Raises
         ------
         ValueError
-            Naming the image and key, when any image is not valid; then no
-            image of the batch is added.
+            Naming the image and key (or the argument), when any image is
+            not valid; then no image of the batch is added.
         """
-        self._add_images(_batch.prepare_batch(preds, targets, self._regions))
+        self._add_images(_batch.prepare_batch(preds, targets, self._regions), sample_ids,
+                         attributes)  # fmt: skip
 
-    def _add_images(self, images: list[_batch.Image]) -> None:
+    def _add_images(
+        self, images: list[_batch.Image], sample_ids: Any = None, attributes: Any = None
+    ) -> None:
         """Resolve ids and labels and check every image, then commit (the one mutation)."""
+        pending = self._images.prepare(sample_ids, attributes, images, self.n_images)
         fresh = _batch.check_image_ids(images, self._seen_ids())
         labels = _batch.resolve_labels(images, self._labels, self._index, self._given is not None)
         index = self._index if labels is self._labels else {v: i for i, v in enumerate(labels)}
@@ -277,7 +292,7 @@ class DetectionMetrics(Metric):
                 key, is_auto, pred_cats, image.pred_scores, true_cats, image.true_iscrowd,
                 image.true_area, self._regions_of(image),
             ))  # fmt: skip
-        self._commit(labels, waiting, fresh, auto - int(self.n_auto))
+        self._commit(labels, waiting, fresh, auto - int(self.n_auto), pending)
 
     def _regions_of(self, image: _batch.Image) -> Any:
         """What matching needs of an image's regions: here its boxes (masks: the IoU)."""
@@ -330,10 +345,11 @@ class DetectionMetrics(Metric):
         part["auto"] = np.array([w.auto for w in waiting], bool)[image]
         self._pending.append(part)
 
-    def _commit(self, labels, waiting, fresh, n_auto) -> None:
+    def _commit(self, labels, waiting, fresh, n_auto, pending) -> None:
         """Fold checked images in; nothing here can fail on user input."""
         if labels is not self._labels:
             self._relabel(labels)  # matches the images waiting under the old labels first
+        self._images.commit(pending, waiting, len(labels))
         self._unmatched.extend(waiting)
         if fresh:
             self._pending_ids.extend(fresh)
@@ -353,6 +369,7 @@ class DetectionMetrics(Metric):
         self.det_label, self.gt_count = _state.relabel(self.det_label, self.gt_count, where, k)
         self.det_cm_true = _state.relabel_rows(self.det_cm_true, where, k)
         self.confmat = _confusion.relabel(self.confmat, where, k)
+        self._images = self._images.relabeled(where)
         self._set_labels(labels)
 
     # ---------------------------------------------------------------- compute
@@ -621,6 +638,81 @@ class DetectionMetrics(Metric):
             "cells": np.stack([row, col, at, counts], axis=1).astype(np.int64),
         }
 
+    # ------------------------------------------------- where the model fails
+    @property
+    def has_image_rows(self) -> bool:
+        """Whether every image's row is known (not for a state stored before they were kept).
+
+        Without them ``by_attribute``, ``attribute_importance``, ``samples``
+        and ``top_losses`` refuse; everything else works.
+        """
+        return self._images.rows.known
+
+    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
+        """COCO's metrics per bucket of images of the attribute ``name`` given to ``update_batch``.
+
+        One row per bucket: ``bucket``, its edges ``lo``/``hi`` (numeric; a
+        bucket holds ``lo < value <= hi``, the first one ``lo`` too, as
+        ``pandas.qcut``), ``count`` (images), ``objects`` (non-crowd ground
+        truths), ``mAP`` and ``mAP_50`` (COCO's over the bucket's images
+        alone: pycocotools on those images; NaN without ground truth), and
+        ``precision``, ``recall``, ``f1`` with ``tp``, ``fp``, ``fn`` at
+        ``score_threshold`` and IoU 0.5 (``per_class()``'s counts summed over
+        the classes; ``zero_division=0``). ``bins`` and ``max_categories`` as
+        ``ClassificationMetrics.by_attribute``; NaN values make a last
+        ``(missing)`` row.
+        """
+        self._flush()
+        return _images.by_attribute(self, name, bins, max_categories)
+
+    def attribute_importance(self) -> pd.DataFrame:
+        """How strongly each per-image attribute relates to the detector's errors, strongest first.
+
+        The per-image error is ``1 - F1`` of the image at ``score_threshold``
+        (IoU 0.5; 0 for an image with nothing to find and nothing found):
+        ``with_loss`` is the attribute's relation to it, ``with_error`` to
+        whether the image has any error (a false positive or a missed
+        object). Numeric attributes: Spearman's rho (signed), missing values
+        left out; categorical: the correlation ratio η. Columns as
+        ``ClassificationMetrics.attribute_importance``.
+        """
+        self._flush()
+        return _images.importance(self)
+
+    def samples(self, true: Any, pred: Any, k: int = 50) -> list[Any]:
+        """Ids of the images with a count in the confusion-matrix cell (``true``, ``pred``), sorted.
+
+        ``true``/``pred`` are classes or ``"background"`` (a missed object:
+        (class, background); a false detection: (background, class)), at
+        ``score_threshold`` as ``confusion_matrix()``. All of them when the
+        cell holds at most ``k`` images; otherwise the ``k`` ids of smallest
+        seeded hash (a uniform sample, the same after any merge as in one
+        pass, as ``ClassificationMetrics.samples``). ``k`` is at most 100.
+        """
+        from ._samples import RESERVOIR
+
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= RESERVOIR:
+            raise ValueError(f"k must be an int from 1 to {RESERVOIR}; got {k!r}.")
+        names = [*self._labels, BACKGROUND]
+        cell = []
+        for arg, label in (("true", true), ("pred", pred)):
+            if label not in names:
+                raise ValueError(f"{arg} {label!r} is not one of the labels {names}.")
+            cell.append(names.index(label))
+        self._flush()
+        return _images.samples(self, cell[0], cell[1], int(k))
+
+    def top_losses(self, k: int = 20) -> pd.DataFrame:
+        """The ``k`` images of highest error ``1 - F1`` (see ``attribute_importance``).
+
+        Columns ``id``, ``loss``, ``objects``, ``tp``, ``fp``, ``fn``; exact
+        (ties: a seeded hash of the id, then the id), the same after any merge.
+        """
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be an int >= 1; got {k!r}.")
+        self._flush()
+        return _images.top_losses(self, int(k))
+
     # ------------------------------------------------------ merge and state
     def merge(self, *others: DetectionMetrics) -> DetectionMetrics:
         """Fold other metrics' images into this one (in place; returns self).
@@ -635,6 +727,7 @@ class DetectionMetrics(Metric):
             if not isinstance(other, DetectionMetrics):
                 break  # the base class refuses it before anything changes
             held.append((other._seen_ids(), other._labels))
+            self._images.rows.check_merge(other._images.rows)
         _batch.check_mergeable(held, labels_given=self._given is not None)
         return super().merge(*others)
 
@@ -650,6 +743,7 @@ class DetectionMetrics(Metric):
         if labels != other._labels:
             other._relabel(labels)
         other.det_image = np.where(other.det_auto, other.det_image + self.n_auto, other.det_image)
+        self._images.merge(other._images, int(self.n_auto))
         self._merge_declared(other)
         self._seen_ids().update(other.image_ids.tolist())
 
@@ -675,6 +769,7 @@ class DetectionMetrics(Metric):
         self._flush()
         out = self._declared_arrays()
         out["labels"] = labels_to_array(self._labels)
+        out.update(self._images.state())
         return out
 
     def _load_state_arrays(self, state: dict[str, np.ndarray]) -> None:
@@ -687,6 +782,7 @@ class DetectionMetrics(Metric):
         self._load_declared(state)
         arrays = {name: getattr(self, name) for name in self._declared}
         _state.check_loaded(arrays, k, len(self._thresholds))
+        self._images = _images.DetectionImages.from_state(state, int(self.image_count), k)
 
 
 @dataclass(frozen=True)

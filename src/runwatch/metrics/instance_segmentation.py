@@ -101,7 +101,9 @@ class InstanceSegmentationMetrics(DetectionMetrics):
         )  # fmt: skip
         self._add_images([image])
 
-    def update_batch(self, preds: Any, targets: Any) -> None:
+    def update_batch(
+        self, preds: Any, targets: Any, *, sample_ids: Any = None, attributes: Any = None
+    ) -> None:
         """Add several images given as torchmetrics' ``MeanAveragePrecision(iou_type="segm")``.
 
         Parameters
@@ -112,6 +114,8 @@ class InstanceSegmentationMetrics(DetectionMetrics):
         targets : sequence of dict
             One dict per image with ``"masks"`` and ``"labels"``, optionally
             ``"iscrowd"``, ``"area"`` and ``"image_id"`` (as in ``update``).
+        sample_ids, attributes : optional
+            Per-image ids and attributes, as ``DetectionMetrics.update_batch``.
 
         Raises
         ------
@@ -119,7 +123,7 @@ class InstanceSegmentationMetrics(DetectionMetrics):
             Naming the image and key, when any image is not valid; then no
             image of the batch is added.
         """
-        super().update_batch(preds, targets)
+        super().update_batch(preds, targets, sample_ids=sample_ids, attributes=attributes)
 
     def _regions_of(self, image: _batch.Image) -> Any:
         """Mask IoU and detection areas, computed now: the masks are not kept to match later."""

@@ -4,7 +4,9 @@ State: one K×K confusion matrix of pixel counts (rows true class, columns
 predicted class), built with ``bincount(K·true + pred)`` over the pixels
 whose true class is not ``ignore_index`` (notes/engine.md §5). Every metric
 is a function of it, so memory does not depend on the number of pixels and
-merging is addition.
+merging is addition. Per image it also keeps an id, the attributes given to
+``update`` and ``3·K`` pixel counts (``_segmentation_images``), which
+``by_attribute``, ``attribute_importance`` and ``top_losses`` read.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _segmentation_images as _images
 from . import _validation
 from ._base import Metric
+from ._image_rows import ImageRows
 from ._labels import as_label_list, labels_to_array
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
@@ -85,6 +89,7 @@ class SegmentationMetrics(Metric):
         self._declared = {}
         self._add_state("confmat", np.zeros((self._k, self._k), np.int64), "sum")
         self._add_state("n_ignored", np.int64(0), "sum")
+        self._images = ImageRows(_images.extra(self._k))
         self._cache = None
 
     @property
@@ -93,7 +98,15 @@ class SegmentationMetrics(Metric):
         return list(self._names) if self._names is not None else list(range(self._k))
 
     # ----------------------------------------------------------------- update
-    def update(self, mask_true: Any, mask_pred: Any = None, y_proba: Any = None) -> None:
+    def update(
+        self,
+        mask_true: Any,
+        mask_pred: Any = None,
+        y_proba: Any = None,
+        *,
+        sample_ids: Any = None,
+        attributes: Any = None,
+    ) -> None:
         """Add a batch of masks.
 
         Parameters
@@ -107,6 +120,14 @@ class SegmentationMetrics(Metric):
             or logits; any finite numbers), the class axis after the batch
             axis as PyTorch models give it. The predicted class is the
             arg-max (ties: the lowest index).
+        sample_ids : sequence of int or str, optional
+            One id per image (the first axis of an (N, ...) batch; a 2-D mask
+            is one image), for ``top_losses``; default the running index of
+            the image.
+        attributes : dict or DataFrame, optional
+            Per-image attributes (name -> one number or string per image),
+            for ``by_attribute`` and ``attribute_importance``; once given,
+            every batch gives them.
 
         Raises
         ------
@@ -125,21 +146,21 @@ class SegmentationMetrics(Metric):
             raise ValueError(
                 f"mask_pred has shape {pred.shape} but mask_true has shape {truth.shape}."
             )
-        truth, pred = truth.ravel(), pred.ravel()
-        if self._ignore is not None:  # select the valid pixels once; no copy without ignore_index
-            valid = truth != self._ignore
-            truth, pred, n_pixels = truth[valid], pred[valid], truth.size
-        else:
-            n_pixels = truth.size
-        _check_range("mask_true", truth, self._k, self._ignore)
-        _check_range("mask_pred", pred, self._k, None)  # ignored pixels' predictions: any
+        valid = None if self._ignore is None else truth != self._ignore
+        n_pixels = truth.size
+        _check_range("mask_true", truth if valid is None else truth[valid], self._k, self._ignore)
+        _check_range("mask_pred", pred if valid is None else pred[valid], self._k,
+                     None)  # ignored pixels' predictions: any  # fmt: skip
+        n_images = (truth.shape[0] if truth.ndim >= 3 else 1) if n_pixels else 0
+        start = self._images.n
+        default_ids = np.arange(start, start + n_images, dtype=np.int64)
+        pending = self._images.prepare(sample_ids, attributes, default_ids)
         if n_pixels == 0:
             return
-        k = self._k
-        cells = truth * k + pred
-        delta = np.bincount(cells, minlength=k * k).reshape(k, k)
+        counts, delta = _images.image_counts(truth, pred, valid, self._k)
         self.confmat = self.confmat + delta
-        self.n_ignored = self.n_ignored + np.int64(n_pixels - cells.size)
+        self.n_ignored = self.n_ignored + np.int64(n_pixels - int(delta.sum()))
+        self._images.commit(pending, {"counts": counts})
         self._cache = None
 
     def _predicted(self, truth: np.ndarray, y_proba: Any) -> np.ndarray:
@@ -242,7 +263,66 @@ class SegmentationMetrics(Metric):
             columns=pd.Index(self.labels, name="predicted"),
         )
 
+    # ------------------------------------------------- where the model fails
+    @property
+    def has_image_rows(self) -> bool:
+        """Whether every image's row is known (not for a state stored before they were kept).
+
+        Without them ``by_attribute``, ``attribute_importance`` and
+        ``top_losses`` refuse; everything else works.
+        """
+        return self._images.known
+
+    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
+        """Mean IoU, pixel accuracy and per-class IoU per bucket of images of attribute ``name``.
+
+        One row per bucket: ``bucket``, ``lo``/``hi`` (as
+        ``ClassificationMetrics.by_attribute``), ``count`` (images), ``pixels``
+        (valid), ``mean_iou`` and ``pixel_accuracy`` over the bucket's valid
+        pixels (as ``compute()`` on those images alone: scikit-learn's
+        ``confusion_matrix`` of their pixels), and ``iou[<label>]`` per class
+        (NaN where the class is neither true nor predicted in the bucket).
+        """
+        return _images.by_attribute(self._images, name, bins, max_categories, self.labels)
+
+    def attribute_importance(self) -> pd.DataFrame:
+        """How strongly each per-image attribute relates to the segmenter's errors, strongest first.
+
+        ``with_error``: against the image's pixel error (1 - pixel
+        accuracy); ``with_loss``: against ``1 - mean IoU`` of the image (over
+        the classes in its truth or prediction). Images without valid pixels
+        are left out. Columns and measures as
+        ``ClassificationMetrics.attribute_importance``.
+        """
+        return self._images.importance(*_images.errors(self._images))
+
+    def top_losses(self, k: int = 20) -> pd.DataFrame:
+        """The ``k`` images of highest ``1 - mean IoU`` (see ``attribute_importance``).
+
+        Columns ``id``, ``loss``, ``pixel_error``, ``pixels`` (valid). Exact
+        (ties: a seeded hash of the id, then the id), the same after any merge.
+        """
+        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"k must be an int >= 1; got {k!r}.")
+        self._images.check_known("top_losses")
+        return _images.top_losses(self._images, int(k))
+
     # ------------------------------------------------------ merge and state
+    def merge(self, *others: SegmentationMetrics) -> SegmentationMetrics:  # noqa: D102
+        for other in others:
+            if isinstance(other, SegmentationMetrics):
+                self._images.check_merge(other._images)
+        return super().merge(*others)
+
+    merge.__doc__ = Metric.merge.__doc__
+
+    def _merge_one(self, other: SegmentationMetrics) -> None:  # type: ignore[override]
+        self._merge_declared(other)
+        self._images.merge(other._images, dict(other._images.extra))
+
+    def _state_arrays(self) -> dict[str, np.ndarray]:
+        return {**self._declared_arrays(), **self._images.state()}
+
     def _config(self) -> dict[str, Any]:
         return {"num_classes": self._k, "ignore_index": self._ignore, "labels": self._names}
 
@@ -272,6 +352,13 @@ class SegmentationMetrics(Metric):
         self._load_declared(state)
         if self.confmat.shape != (self._k, self._k):
             raise ValueError(f"state array 'confmat' does not fit {self._k} classes.")
+        # No per-image count is stored beside the rows: they are as many as their ids.
+        ids = state.get("images.ids")
+        if ids is None:
+            n = 0 if not self.confmat.any() and not self.n_ignored else -1
+        else:
+            n = int(ids.shape[0]) if ids.ndim == 1 else -1
+        self._images = ImageRows.from_state(state, _images.extra(self._k), n)
 
 
 def _check_mask(name: str, value: Any) -> np.ndarray:

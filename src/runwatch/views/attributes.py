@@ -32,6 +32,7 @@ from ._specs import templated
 __all__ = [
     "ATTRIBUTE_DATA",
     "BUCKET_METRICS",
+    "VISION_BUCKET_METRICS",
     "IMPORTANCE_DATA",
     "MAX_CLASS_LINES",
     "attribute_importance_chart",
@@ -55,6 +56,17 @@ BUCKET_METRICS: dict[str, str] = {
     "accuracy": "accuracy",
     "log_loss": "log loss",
 }
+#: The bucket metrics of vision runs' ``by_attribute`` (buckets of images) -> their title.
+VISION_BUCKET_METRICS: dict[str, str] = {
+    "mAP": "mAP",
+    "mAP_50": "mAP@0.5",
+    "f1": "F1 at the threshold",
+    "precision": "precision at the threshold",
+    "recall": "recall at the threshold",
+    "mean_iou": "mean IoU",
+    "pixel_accuracy": "pixel accuracy",
+}
+_TITLES = {**BUCKET_METRICS, **VISION_BUCKET_METRICS}
 
 #: Per-class recall lines drawn at the most (more read as none).
 MAX_CLASS_LINES = 20
@@ -70,9 +82,9 @@ def recall_column(label: Any) -> str:
 
 
 def _check_metric(metric: str) -> None:
-    if metric not in BUCKET_METRICS:
+    if metric not in _TITLES:
         raise ValueError(
-            f"metric must be one of {', '.join(map(repr, BUCKET_METRICS))}; got {metric!r}."
+            f"metric must be one of {', '.join(map(repr, _TITLES))}; got {metric!r}."
         )
 
 
@@ -89,7 +101,8 @@ def by_attribute_rows(
     table : pandas.DataFrame
         ``ClassificationMetrics.by_attribute(name)``.
     metric : str, default "recall_macro"
-        One of :data:`BUCKET_METRICS`: the series ``overall`` is true for.
+        One of :data:`BUCKET_METRICS` (or :data:`VISION_BUCKET_METRICS` for a
+        vision engine's table): the series ``overall`` is true for.
     classes : sequence of labels, optional
         Classes whose recall gets a series of its own (at most
         :data:`MAX_CLASS_LINES`; a class the table has no column for is
@@ -143,7 +156,7 @@ def by_attribute_rows(
         )
     ]
     rows = [
-        {**b, "series": BUCKET_METRICS[metric], "overall": True, "value": v}
+        {**b, "series": _TITLES[metric], "overall": True, "value": v}
         for b, v in zip(base, values)
     ]
     for c in classes:
@@ -241,7 +254,9 @@ def _by_attribute_chart(rows: list[dict[str, Any]], width: int, bar_height: int)
     )
 
 
-def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
+def attribute_importance_rows(
+    frame: Any, targets: tuple[str, str] = ("error", "log loss")
+) -> list[dict[str, Any]]:
     """The importance table as rows, one per attribute and target, strongest attribute first.
 
     Parameters
@@ -249,6 +264,9 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     frame : pandas.DataFrame
         ``ClassificationMetrics.attribute_importance()``: ``attribute``,
         ``kind``, ``measure``, ``with_error``, ``with_loss``.
+    targets : (str, str)
+        What ``with_error`` and ``with_loss`` are with (a vision engine's
+        per-image error and loss have other names).
 
     Returns
     -------
@@ -260,7 +278,7 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     require_columns(frame, ("attribute", "kind", "measure", "with_error", "with_loss"), "frame")
     rows = []
     for rank, rec in enumerate(frame.to_dict("records")):
-        for target, column in (("error", "with_error"), ("log loss", "with_loss")):
+        for target, column in zip(targets, ("with_error", "with_loss")):
             rows.append(
                 {
                     "attribute": text(rec["attribute"]),
@@ -274,24 +292,34 @@ def attribute_importance_rows(frame: Any) -> list[dict[str, Any]]:
     return rows
 
 
-def attribute_importance_chart(frame: Any, *, width: int = WIDTH, bar_height: int = 10) -> Any:
+def attribute_importance_chart(
+    frame: Any,
+    *,
+    width: int = WIDTH,
+    bar_height: int = 10,
+    targets: tuple[str, str] = ("error", "log loss"),
+) -> Any:
     """Signed bars: each attribute's correlation with being wrong and with the log loss.
 
     Numeric attributes: Spearman's rho (positive: larger values go with more
     errors); categorical: the correlation ratio η in [0, 1]. Strongest on top
     (the engine's order: by ``|with_error|``, then ``|with_loss|``).
+    ``targets`` names the two bars, as :func:`attribute_importance_rows`.
 
     Returns
     -------
     altair.Chart
         Bars over the named data :data:`IMPORTANCE_DATA`, x from -1 to 1.
     """
-    rows = attribute_importance_rows(frame)
-    shape = ("attribute_importance", int(width), int(bar_height))
-    return templated(shape, rows, lambda: _importance_chart(rows, width, bar_height))
+    targets = (str(targets[0]), str(targets[1]))
+    rows = attribute_importance_rows(frame, targets)
+    shape = ("attribute_importance", int(width), int(bar_height), targets)
+    return templated(shape, rows, lambda: _importance_chart(rows, width, bar_height, targets))
 
 
-def _importance_chart(rows: list[dict[str, Any]], width: int, bar_height: int) -> Any:
+def _importance_chart(
+    rows: list[dict[str, Any]], width: int, bar_height: int, targets: tuple[str, str]
+) -> Any:
     subtitle = "Spearman's rho (numeric), correlation ratio (categorical)"
     return (
         alt.Chart(named_data(IMPORTANCE_DATA, rows))
@@ -304,11 +332,11 @@ def _importance_chart(rows: list[dict[str, Any]], width: int, bar_height: int) -
                 sort=alt.EncodingSortField(field="rank", op="min"),
                 axis=alt.Axis(labelLimit=160),
             ),
-            yOffset=alt.YOffset("target:N", sort=["error", "log loss"]),
+            yOffset=alt.YOffset("target:N", sort=list(targets)),
             color=alt.Color(
                 "target:N",
                 title=None,
-                scale=alt.Scale(domain=["error", "log loss"], range=["#e45756", "#4c78a8"]),
+                scale=alt.Scale(domain=list(targets), range=["#e45756", "#4c78a8"]),
                 legend=alt.Legend(orient="bottom"),
             ),
             tooltip=[

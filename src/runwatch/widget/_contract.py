@@ -129,6 +129,8 @@ class FailureDetail(TypedDict):
     chart: dict[str, Any] | None  # the by-attribute chart's spec; the page fills its data
     importance: dict[str, Any] | None  # the attribute importance chart
     top_losses: list[TopLoss]
+    # Vision runs: the top-losses table's headings for true, predicted and loss (images).
+    top_columns: list[str] | None
 
 
 class Gallery(TypedDict):

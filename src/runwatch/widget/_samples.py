@@ -29,6 +29,14 @@ import traitlets
 from ._contract import SPLITS, AttributeBuckets, FailureDetail, Gallery, TopLoss
 from ._payload import ENDED, label_text, number
 from ._thumbnails import ThumbnailError, thumbnail_png
+from ._vision_failures import (
+    IMPORTANCE_TARGETS,
+    TOP_COLUMNS,
+    cell_names,
+    is_vision,
+    rows_known,
+    top_loss_rows,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +51,8 @@ ENGINES_KEPT = 4
 #: Significant digits of the payload's numbers (charts a few hundred pixels wide).
 DIGITS = 4
 
-_METRICS = ("recall_macro", "precision_macro", "f1_macro", "accuracy", "log_loss")
+_METRICS = ("recall_macro", "precision_macro", "f1_macro", "accuracy", "log_loss",
+            "mAP", "mAP_50", "precision", "recall", "f1", "mean_iou", "pixel_accuracy")  # fmt: skip
 
 
 def _round(value: Any) -> float | None:
@@ -78,11 +87,14 @@ def failures_detail(engine: Any, bins: int = 10, max_categories: int = 20) -> Fa
     """
     if not hasattr(engine, "attribute_importance"):
         return None
+    vision = is_vision(engine)
+    if vision and not rows_known(engine):
+        return None
     importance = engine.attribute_importance()
-    top = engine.top_losses(TOP_LOSSES) if getattr(engine, "n_scored", 0) else None
+    top = engine.top_losses(TOP_LOSSES) if vision or getattr(engine, "n_scored", 0) else None
     if importance.empty and (top is None or top.empty):
         return None
-    labels = list(engine.labels)
+    labels = [] if vision else list(engine.labels)  # vision buckets have no per-class recall
     tables: list[AttributeBuckets] = []
     frames = [
         engine.by_attribute(name, bins=bins, max_categories=max_categories)
@@ -103,7 +115,9 @@ def failures_detail(engine: Any, bins: int = 10, max_categories: int = 20) -> Fa
             "with_loss": _round(loss),
         })  # fmt: skip
     rows: list[TopLoss] = []
-    if top is not None:
+    if vision:
+        rows = [{**r, "id": _json_id(r["id"])} for r in top_loss_rows(engine, TOP_LOSSES)]
+    elif top is not None:
         for i, t_, p, x in zip(top["id"], top["true"], top["predicted"], top["loss"]):
             rows.append(
                 {
@@ -113,17 +127,19 @@ def failures_detail(engine: Any, bins: int = 10, max_categories: int = 20) -> Fa
                     "loss": _round(x),
                 }  # fmt: skip
             )
-    chart, importance_chart = _specs(importance, frames[0] if frames else None)
+    targets = IMPORTANCE_TARGETS[engine.kind] if vision else ("error", "log loss")
+    chart, importance_chart = _specs(importance, frames[0] if frames else None, targets)
     return {
         "labels": [label_text(c) for c in labels],
         "attributes": tables,
         "chart": chart,
         "importance": importance_chart,
         "top_losses": rows,
+        "top_columns": TOP_COLUMNS[engine.kind] if vision else None,
     }
 
 
-def _specs(importance: Any, first: Any) -> tuple[Any, Any]:
+def _specs(importance: Any, first: Any, targets: tuple[str, str]) -> tuple[Any, Any]:
     """The by-attribute chart's spec (its data left empty) and the importance chart."""
     if first is None:
         return None, None
@@ -137,7 +153,7 @@ def _specs(importance: Any, first: Any) -> tuple[Any, Any]:
 
     chart = chart_spec(by_attribute_chart, first, width=CHART_WIDTH, bar_height=14)
     chart["data"]["values"] = []
-    spec = chart_spec(attribute_importance_chart, importance, width=CHART_WIDTH)
+    spec = chart_spec(attribute_importance_chart, importance, width=CHART_WIDTH, targets=targets)
     return chart, csv_data(round_data(spec))
 
 
@@ -164,7 +180,7 @@ def cell_labels(engine: Any, cell: Any) -> tuple[Any, Any] | None:
     """The engine's labels of a cell given as text (the page's), or None when not its classes."""
     if cell is None:
         return None
-    by_text = {label_text(label): label for label in engine.labels}
+    by_text = {label_text(label): label for label in cell_names(engine)}
     if cell[0] not in by_text or cell[1] not in by_text:
         return None
     return by_text[cell[0]], by_text[cell[1]]
@@ -285,13 +301,14 @@ class SampleGallery(traitlets.HasTraits):
             return state
         engine = self._engine(iteration, split)
         state.update(iteration=str(iid), split=split)
-        cell = cell_labels(engine, self.selected_cell) if hasattr(engine, "samples") else None
+        lists = hasattr(engine, "samples") and (not is_vision(engine) or rows_known(engine))
+        cell = cell_labels(engine, self.selected_cell) if lists else None
         if cell is not None:
             ids = engine.samples(cell[0], cell[1], k=CELL_SAMPLES)
             state.update(cell=list(self.selected_cell), ids=[_json_id(i) for i in ids], _ids=ids)
         if self._thumbnails is not None and hasattr(engine, "top_losses"):
             wanted = list(state["_ids"])
-            if getattr(engine, "n_scored", 0):
+            if getattr(engine, "n_scored", 0) or (is_vision(engine) and rows_known(engine)):
                 wanted += engine.top_losses(TOP_LOSSES)["id"].tolist()
             make = self._thumbnails.get if images else self._thumbnails.kept
             for sample_id in wanted:

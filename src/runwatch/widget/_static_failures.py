@@ -19,6 +19,14 @@ BUCKET_COLUMNS = (
     ("recall_macro", "Recall (macro)"),
     ("precision_macro", "Precision (macro)"),
     ("f1_macro", "F1 (macro)"),
+    # vision runs (buckets of images)
+    ("mAP", "mAP"),
+    ("mAP_50", "mAP@0.5"),
+    ("precision", "Precision"),
+    ("recall", "Recall"),
+    ("f1", "F1"),
+    ("mean_iou", "Mean IoU"),
+    ("pixel_accuracy", "Pixel accuracy"),
 )
 
 
@@ -65,10 +73,11 @@ def importance_table(failures: FailureDetail) -> str:
 
 
 def top_losses_table(failures: FailureDetail) -> str:
-    """The samples of highest log loss: id, true, predicted, loss."""
+    """The samples of highest log loss: id, true, predicted, loss (vision: its own columns)."""
     top = failures["top_losses"]
     losses = fmt_column([r["loss"] for r in top])
-    head = _th("Id") + _th("True") + _th("Predicted") + _th("Loss", True)
+    first, second, third = failures.get("top_columns") or ("True", "Predicted", "Loss")
+    head = _th("Id") + _th(esc(first)) + _th(esc(second)) + _th(esc(third), True)
     body = [
         "<tr>" + _td(esc(r["id"])) + _td(esc(r["true"])) + _td(esc(r["predicted"]))
         + _td(losses[i], True) + "</tr>"
