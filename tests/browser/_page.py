@@ -200,3 +200,17 @@ def drag_slider(page: Any, slider: Any, fraction: float) -> None:
     target = box["x"] + 8 + fraction * (box["width"] - 16)
     page.mouse.move(target, y, steps=12)
     page.mouse.up()
+
+
+def click_matrix_cell(root: Any, cell: list[str]) -> None:
+    """Click the matrix cell of the widget `root` whose true and predicted labels are `cell`."""
+    root.evaluate(
+        """(r, [t, p]) => {
+          for (const td of r.querySelectorAll('.rw-matrix td.rw-clickable')) {
+            const [a, b] = td.title.split('\\n');
+            if (a === 'true: ' + t && b === 'predicted: ' + p) { td.click(); return; }
+          }
+          throw new Error('no such cell');
+        }""",
+        cell,
+    )

@@ -19,6 +19,7 @@ from . import _latency
 from ._page import (
     PageLog,
     cell_output,
+    click_matrix_cell,
     detail_title_is,
     kept_on_failure,
     open_notebook,
@@ -100,19 +101,6 @@ FIND_CELL = """(root) => {
 }"""
 
 
-def _click_cell(root, cell: list[str]) -> None:
-    root.evaluate(
-        """(r, [t, p]) => {
-          for (const td of r.querySelectorAll('.rw-matrix td.rw-clickable')) {
-            const [a, b] = td.title.split('\\n');
-            if (a === 'true: ' + t && b === 'predicted: ' + p) { td.click(); return; }
-          }
-          throw new Error('no such cell');
-        }""",
-        cell,
-    )
-
-
 def test_failure_panels_samples_and_gallery(jupyter, browser):
     write_notebook(jupyter.root / "failures.ipynb", [SETUP, SLOW, READ_BACK])
     page = browser.new_page(viewport=viewport(jupyter, 2600))
@@ -149,7 +137,7 @@ def test_failure_panels_samples_and_gallery(jupyter, browser):
         assert root.locator(".rw-top-losses-table tbody tr").count() == 20
         cell = root.evaluate(FIND_CELL)
         assert cell is not None
-        _click_cell(root, cell)
+        click_matrix_cell(root, cell)
         waiting = root.locator(".rw-cell-samples .rw-waiting")
         waiting.wait_for(timeout=5_000)
         assert "Asking the kernel" in waiting.inner_text()
@@ -188,7 +176,7 @@ def test_failure_panels_samples_and_gallery(jupyter, browser):
         for k in range(10):
             c = cells[k % 2]
             start = time.perf_counter()
-            _click_cell(root, c)
+            click_matrix_cell(root, c)
             page.wait_for_function(
                 """([t, p]) => {
                   const box = document.querySelector('.rw-cell-samples');

@@ -15,9 +15,11 @@ import time
 
 import pytest
 
+from ._latency import summary
 from ._page import (
     PageLog,
     cell_output,
+    click_matrix_cell,
     detail_title_is,
     kept_on_failure,
     open_notebook,
@@ -27,7 +29,6 @@ from ._page import (
 )
 from ._server import write_notebook
 from .conftest import ARTIFACTS
-from .test_samples_jupyterlab import _click_cell, _stats
 
 pytestmark = pytest.mark.browser
 
@@ -121,7 +122,7 @@ def test_detection_failure_panels_cell_images_and_gallery_in_jupyterlab(lab, bro
         # Click a cell of the background row (a false detection): its images, in Python.
         cell = root.evaluate(FIND_BACKGROUND)
         assert cell is not None
-        _click_cell(root, cell)
+        click_matrix_cell(root, cell)
         tiles = root.locator(".rw-cell-samples .rw-sample")
         tiles.first.wait_for(timeout=20_000)
         page.wait_for_function(
@@ -144,7 +145,7 @@ def test_detection_failure_panels_cell_images_and_gallery_in_jupyterlab(lab, bro
         for k in range(10):
             c = cells[k % 2]
             start = time.perf_counter()
-            _click_cell(root, c)
+            click_matrix_cell(root, c)
             page.wait_for_function(
                 """([t, p]) => {
                   const box = document.querySelector('.rw-cell-samples');
@@ -167,7 +168,7 @@ def test_detection_failure_panels_cell_images_and_gallery_in_jupyterlab(lab, bro
             timeout=10_000,
         )
         (ARTIFACTS / "vision-samples-latency.json").write_text(
-            json.dumps({"cell_click_to_gallery": _stats(took)})
+            json.dumps({"cell_click_to_gallery": summary(took)})
         )
         root.locator(".rw-failures").screenshot(path=str(ARTIFACTS / "vision-samples-panels.png"))
         log.assert_offline()
