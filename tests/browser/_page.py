@@ -8,6 +8,7 @@ helpers use only those, so one test body works in either.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -214,3 +215,30 @@ def click_matrix_cell(root: Any, cell: list[str]) -> None:
         }""",
         cell,
     )
+
+
+def time_cell_clicks(page: Any, root: Any, cells: list[list[str]], clicks: int = 10) -> list[float]:
+    """Milliseconds from a click on a matrix cell (taking `cells` in turn) to its samples shown.
+
+    Shown: the panel names the cell, lists its samples and every thumbnail
+    has loaded.
+    """
+    took = []
+    for k in range(clicks):
+        cell = cells[k % len(cells)]
+        start = time.perf_counter()
+        click_matrix_cell(root, cell)
+        page.wait_for_function(
+            """([t, p]) => {
+              const box = document.querySelector('.rw-cell-samples');
+              const head = box.querySelector('.rw-muted');
+              return head !== null && head.textContent.startsWith(`true ${t}, predicted ${p}:`)
+                && box.querySelectorAll('.rw-sample').length > 0
+                && box.querySelectorAll('.rw-thumb-waiting').length === 0
+                && [...box.querySelectorAll('img.rw-thumb')].every((i) => i.complete);
+            }""",
+            arg=cell,
+            timeout=15_000,
+        )
+        took.append(1000 * (time.perf_counter() - start))
+    return took

@@ -26,6 +26,7 @@ from ._page import (
     prompt,
     run_cell,
     texts,
+    time_cell_clicks,
     wait_cell_done,
 )
 from ._server import write_notebook
@@ -172,24 +173,7 @@ def test_failure_panels_samples_and_gallery(jupyter, browser):
 
         # Latency, kernel idle: click a cell -> its ids and thumbnails in the page.
         cells = [cell, [cell[0], cell[0]]]
-        took = []
-        for k in range(10):
-            c = cells[k % 2]
-            start = time.perf_counter()
-            click_matrix_cell(root, c)
-            page.wait_for_function(
-                """([t, p]) => {
-                  const box = document.querySelector('.rw-cell-samples');
-                  const head = box.querySelector('.rw-muted');
-                  return head !== null && head.textContent.startsWith(`true ${t}, predicted ${p}:`)
-                    && box.querySelectorAll('.rw-sample').length > 0
-                    && box.querySelectorAll('.rw-thumb-waiting').length === 0
-                    && [...box.querySelectorAll('img.rw-thumb')].every((i) => i.complete);
-                }""",
-                arg=c,
-                timeout=15_000,
-            )
-            took.append(1000 * (time.perf_counter() - start))
+        took = time_cell_clicks(page, root, cells)
         # Picking another attribute redraws the chart from the payload (no kernel).
         switch = []
         for k in range(10):

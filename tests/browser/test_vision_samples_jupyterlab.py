@@ -11,7 +11,6 @@ tests/browser/artifacts/.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
@@ -25,6 +24,7 @@ from ._page import (
     open_notebook,
     run_cell,
     texts,
+    time_cell_clicks,
     wait_cell_done,
 )
 from ._server import write_notebook
@@ -141,24 +141,7 @@ def test_detection_failure_panels_cell_images_and_gallery_in_jupyterlab(lab, bro
 
         # Latency, kernel idle: click a cell -> its image ids and thumbnails in the page.
         cells = [cell, ["circle", "background"]]
-        took = []
-        for k in range(10):
-            c = cells[k % 2]
-            start = time.perf_counter()
-            click_matrix_cell(root, c)
-            page.wait_for_function(
-                """([t, p]) => {
-                  const box = document.querySelector('.rw-cell-samples');
-                  const head = box.querySelector('.rw-muted');
-                  return head !== null && head.textContent.startsWith(`true ${t}, predicted ${p}:`)
-                    && box.querySelectorAll('.rw-sample').length > 0
-                    && box.querySelectorAll('.rw-thumb-waiting').length === 0
-                    && [...box.querySelectorAll('img.rw-thumb')].every((i) => i.complete);
-                }""",
-                arg=c,
-                timeout=15_000,
-            )
-            took.append(1000 * (time.perf_counter() - start))
+        took = time_cell_clicks(page, root, cells)
         # Pick the other attribute and another metric: redrawn from the payload.
         root.locator(".rw-attribute-pick select").select_option("source")
         root.locator(".rw-bucket-metric select").select_option("f1")

@@ -19,9 +19,12 @@ the engine's rule applied to the slice), log loss and per-class recall, and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TP, TRUE_W, PRED_W, TRUE_N, PRED_N = range(5)
 CORRECT, LOSS_W, WEIGHT_SCORED, LOSS, LOSS_SQ, SCORED = range(6)
@@ -167,3 +170,22 @@ def binned_spearman_error(n: np.ndarray, wrong: np.ndarray) -> float:
     x = np.concatenate([bin_rank, bin_rank])
     y = np.repeat(error_rank, n.size)
     return pearson(x, y, np.concatenate([right, wrong]).astype(np.float64))
+
+
+def importance_frame(rows: list[tuple[Any, ...]]) -> pd.DataFrame:
+    """``attribute_importance()``'s table from its rows, strongest first.
+
+    ``rows`` are (attribute, kind, measure, with_error, with_loss); sorted by
+    ``|with_error|`` then ``|with_loss|``, both descending, NaN last.
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=["attribute", "kind", "measure", "with_error",
+                                        "with_loss"])  # fmt: skip
+    if frame.empty:
+        return frame
+    order = np.lexsort((
+        np.nan_to_num(-frame["with_loss"].abs().to_numpy(), nan=np.inf),
+        np.nan_to_num(-frame["with_error"].abs().to_numpy(), nan=np.inf),
+    ))  # fmt: skip
+    return frame.iloc[order].reset_index(drop=True)

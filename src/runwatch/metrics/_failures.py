@@ -25,7 +25,7 @@ import numpy as np
 from . import _attributes as at
 from . import _samples as sm
 from ._attribute_input import CATEGORICAL, NUMERIC, check_attributes
-from ._attribute_stats import bucket_rows
+from ._attribute_stats import bucket_rows, importance_frame
 from ._sample_pools import Reservoirs, TopLosses
 
 if TYPE_CHECKING:
@@ -259,21 +259,11 @@ class Failures:
 
     def importance(self) -> pd.DataFrame:
         """Per attribute, its rank correlation (or correlation ratio) with error and loss."""
-        import pandas as pd
-
         rows = []
         for name, col in self.columns.items():
             measure, with_error, with_loss = at.importance(col, self._exact_outcome())
             rows.append((name, col.kind, measure, with_error, with_loss))
-        frame = pd.DataFrame(rows, columns=["attribute", "kind", "measure", "with_error",
-                                            "with_loss"])  # fmt: skip
-        if frame.empty:
-            return frame
-        order = np.lexsort((
-            np.nan_to_num(-frame["with_loss"].abs().to_numpy(), nan=np.inf),
-            np.nan_to_num(-frame["with_error"].abs().to_numpy(), nan=np.inf),
-        ))  # fmt: skip
-        return frame.iloc[order].reset_index(drop=True)
+        return importance_frame(rows)
 
     def cell_samples(self, true: int, pred: int, k: int) -> list[Any]:
         """Up to ``k`` ids of the cell (all of them when it holds at most ``k``)."""

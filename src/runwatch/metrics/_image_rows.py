@@ -281,8 +281,6 @@ class ImageRows:
         categorical: the correlation ratio η. Strongest ``|with_error|``
         first, then ``|with_loss|``.
         """
-        import pandas as pd
-
         self.check_known("attribute_importance")
         rows = []
         for name, kind in self.kinds.items():
@@ -303,15 +301,7 @@ class ImageRows:
                     ))  # fmt: skip
             measure = "spearman" if kind == NUMERIC else "correlation ratio"
             rows.append((name, kind, measure, *pair))
-        frame = pd.DataFrame(rows, columns=["attribute", "kind", "measure", "with_error",
-                                            "with_loss"])  # fmt: skip
-        if frame.empty:
-            return frame
-        order = np.lexsort((
-            np.nan_to_num(-frame["with_loss"].abs().to_numpy(), nan=np.inf),
-            np.nan_to_num(-frame["with_error"].abs().to_numpy(), nan=np.inf),
-        ))  # fmt: skip
-        return frame.iloc[order].reset_index(drop=True)
+        return st.importance_frame(rows)
 
     def top(self, loss: np.ndarray, k: int) -> np.ndarray:
         """Row indices of the ``k`` images of highest ``loss`` (NaN left out), highest first.
