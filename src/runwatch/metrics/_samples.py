@@ -39,6 +39,29 @@ _FNV_PRIME = np.uint64(0x100000001B3)
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 
 
+def check_k(k: Any, most: int | None = None) -> int:
+    """``k`` of ``samples`` / ``top_losses``: an int from 1 (to ``most``), or one sentence."""
+    if (
+        not isinstance(k, (int, np.integer))
+        or isinstance(k, bool)
+        or k < 1
+        or (most is not None and k > most)
+    ):
+        span = f"from 1 to {most}" if most is not None else ">= 1"
+        raise ValueError(f"k must be an int {span}; got {k!r}.")
+    return int(k)
+
+
+def check_cell(true: Any, pred: Any, labels: list[Any]) -> tuple[int, int]:
+    """The (row, column) of the confusion-matrix cell (``true``, ``pred``) among ``labels``."""
+    cell = []
+    for arg, label in (("true", true), ("pred", pred)):
+        if label not in labels:
+            raise ValueError(f"{arg} {label!r} is not one of the labels {labels}.")
+        cell.append(labels.index(label))
+    return cell[0], cell[1]
+
+
 def _splitmix(x: np.ndarray) -> np.ndarray:
     x = x + _GOLDEN
     x = (x ^ (x >> np.uint64(30))) * _M1

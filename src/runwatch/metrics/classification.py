@@ -504,16 +504,10 @@ class ClassificationMetrics(Metric):
         smallest seeded hash (bottom-k sampling), deterministic and the same
         after any merge as in one pass. ``k`` is at most 100.
         """
-        from ._samples import RESERVOIR
+        from ._samples import RESERVOIR, check_cell, check_k
 
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= RESERVOIR:
-            raise ValueError(f"k must be an int from 1 to {RESERVOIR}; got {k!r}.")
-        cell = []
-        for arg, label in (("true", true), ("pred", pred)):
-            if label not in self._index:
-                raise ValueError(f"{arg} {label!r} is not one of the labels {self._labels}.")
-            cell.append(self._index[label])
-        return self._failures.cell_samples(cell[0], cell[1], int(k))
+        k = check_k(k, RESERVOIR)
+        return self._failures.cell_samples(*check_cell(true, pred, self._labels), k)
 
     def top_losses(self, k: int = 20) -> pd.DataFrame:
         """The ``k`` samples of highest log loss: ``id``, ``true``, ``predicted``, ``loss``.
@@ -521,11 +515,9 @@ class ClassificationMetrics(Metric):
         Exact (ties: a seeded hash of the id decides), merged exactly; only
         batches given ``y_proba`` have a loss. ``k`` is at most 100.
         """
-        from ._samples import TOP_LOSSES
+        from ._samples import TOP_LOSSES, check_k
 
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= TOP_LOSSES:
-            raise ValueError(f"k must be an int from 1 to {TOP_LOSSES}; got {k!r}.")
-        return self._failures.top_losses(int(k), self._labels)
+        return self._failures.top_losses(check_k(k, TOP_LOSSES), self._labels)
 
     def per_class(self) -> pd.DataFrame:
         """Precision, recall, F1, support (weighted) and, with scores, AUC and AP per class."""

@@ -689,18 +689,12 @@ class DetectionMetrics(Metric):
         seeded hash (a uniform sample, the same after any merge as in one
         pass, as ``ClassificationMetrics.samples``). ``k`` is at most 100.
         """
-        from ._samples import RESERVOIR
+        from ._samples import RESERVOIR, check_cell, check_k
 
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 1 <= k <= RESERVOIR:
-            raise ValueError(f"k must be an int from 1 to {RESERVOIR}; got {k!r}.")
-        names = [*self._labels, BACKGROUND]
-        cell = []
-        for arg, label in (("true", true), ("pred", pred)):
-            if label not in names:
-                raise ValueError(f"{arg} {label!r} is not one of the labels {names}.")
-            cell.append(names.index(label))
+        k = check_k(k, RESERVOIR)
+        row, column = check_cell(true, pred, [*self._labels, BACKGROUND])
         self._flush()
-        return _images.samples(self, cell[0], cell[1], int(k))
+        return _images.samples(self, row, column, k)
 
     def top_losses(self, k: int = 20) -> pd.DataFrame:
         """The ``k`` images of highest error ``1 - F1`` (see ``attribute_importance``).
@@ -708,10 +702,11 @@ class DetectionMetrics(Metric):
         Columns ``id``, ``loss``, ``objects``, ``tp``, ``fp``, ``fn``; exact
         (ties: a seeded hash of the id, then the id), the same after any merge.
         """
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be an int >= 1; got {k!r}.")
+        from ._samples import check_k
+
+        k = check_k(k)
         self._flush()
-        return _images.top_losses(self, int(k))
+        return _images.top_losses(self, k)
 
     # ------------------------------------------------------ merge and state
     def merge(self, *others: DetectionMetrics) -> DetectionMetrics:

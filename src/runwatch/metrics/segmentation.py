@@ -302,10 +302,11 @@ class SegmentationMetrics(Metric):
         Columns ``id``, ``loss``, ``pixel_error``, ``pixels`` (valid). Exact
         (ties: a seeded hash of the id, then the id), the same after any merge.
         """
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"k must be an int >= 1; got {k!r}.")
+        from ._samples import check_k
+
+        k = check_k(k)
         self._images.check_known("top_losses")
-        return _images.top_losses(self._images, int(k))
+        return _images.top_losses(self._images, k)
 
     # ------------------------------------------------------ merge and state
     def merge(self, *others: SegmentationMetrics) -> SegmentationMetrics:  # noqa: D102
