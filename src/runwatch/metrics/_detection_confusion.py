@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The row and column of the confusion matrix for "no box there".
+BACKGROUND = "background"
+
 
 def kept_rows(
     keep: np.ndarray,

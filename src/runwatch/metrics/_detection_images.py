@@ -35,6 +35,7 @@ import numpy as np
 from . import _coco
 from . import _detection_state as _state
 from . import _samples as sm
+from ._detection_confusion import BACKGROUND
 from ._image_rows import ImageRows, Pending
 
 if TYPE_CHECKING:
@@ -273,3 +274,80 @@ def samples(m: Any, true: int, pred: int, k: int) -> list[Any]:
     m._images.rows.check_known("samples")
     kept = sm.keep_per_cell(Reader(m, m._score_threshold).cells(), k)
     return sm.cell_ids(kept, true, pred, k)
+
+
+class DetectionFailures:
+    """``DetectionMetrics``' "where the model fails" methods, over the engine's image rows.
+
+    A mixin: ``self`` is the engine (its ``_images``, ``_labels`` and
+    ``_flush``); the tables are the functions above.
+    """
+
+    @property
+    def has_image_rows(self) -> bool:
+        """Whether every image's row is known (not for a state stored before they were kept).
+
+        Without them ``by_attribute``, ``attribute_importance``, ``samples``
+        and ``top_losses`` refuse; everything else works.
+        """
+        return self._images.rows.known
+
+    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
+        """COCO's metrics per bucket of images of the attribute ``name`` given to ``update_batch``.
+
+        One row per bucket: ``bucket``, its edges ``lo``/``hi`` (numeric; a
+        bucket holds ``lo < value <= hi``, the first one ``lo`` too, as
+        ``pandas.qcut``), ``count`` (images), ``objects`` (non-crowd ground
+        truths), ``mAP`` and ``mAP_50`` (COCO's over the bucket's images
+        alone: pycocotools on those images; NaN without ground truth), and
+        ``precision``, ``recall``, ``f1`` with ``tp``, ``fp``, ``fn`` at
+        ``score_threshold`` and IoU 0.5 (``per_class()``'s counts summed over
+        the classes; ``zero_division=0``). ``bins`` and ``max_categories`` as
+        ``ClassificationMetrics.by_attribute``; NaN values make a last
+        ``(missing)`` row.
+        """
+        self._flush()
+        return by_attribute(self, name, bins, max_categories)
+
+    def attribute_importance(self) -> pd.DataFrame:
+        """How strongly each per-image attribute relates to the detector's errors, strongest first.
+
+        The per-image error is ``1 - F1`` of the image at ``score_threshold``
+        (IoU 0.5; 0 for an image with nothing to find and nothing found):
+        ``with_loss`` is the attribute's relation to it, ``with_error`` to
+        whether the image has any error (a false positive or a missed
+        object). Numeric attributes: Spearman's rho (signed), missing values
+        left out; categorical: the correlation ratio η. Columns as
+        ``ClassificationMetrics.attribute_importance``.
+        """
+        self._flush()
+        return importance(self)
+
+    def samples(self, true: Any, pred: Any, k: int = 50) -> list[Any]:
+        """Ids of the images with a count in the confusion-matrix cell (``true``, ``pred``), sorted.
+
+        ``true``/``pred`` are classes or ``"background"`` (a missed object:
+        (class, background); a false detection: (background, class)), at
+        ``score_threshold`` as ``confusion_matrix()``. All of them when the
+        cell holds at most ``k`` images; otherwise the ``k`` ids of smallest
+        seeded hash (a uniform sample, the same after any merge as in one
+        pass, as ``ClassificationMetrics.samples``). ``k`` is at most 100.
+        """
+        from ._samples import RESERVOIR, check_cell, check_k
+
+        k = check_k(k, RESERVOIR)
+        row, column = check_cell(true, pred, [*self._labels, BACKGROUND])
+        self._flush()
+        return samples(self, row, column, k)
+
+    def top_losses(self, k: int = 20) -> pd.DataFrame:
+        """The ``k`` images of highest error ``1 - F1`` (see ``attribute_importance``).
+
+        Columns ``id``, ``loss``, ``objects``, ``tp``, ``fp``, ``fn``; exact
+        (ties: a seeded hash of the id, then the id), the same after any merge.
+        """
+        from ._samples import check_k
+
+        k = check_k(k)
+        self._flush()
+        return top_losses(self, k)

@@ -26,7 +26,7 @@ from . import _confusion, _confusion_tables, _curves
 from ._areas import area_metrics
 from ._base import Metric
 from ._classification_batch import Batch, positive_index, prepare_batch
-from ._failures import Failures
+from ._failures import ClassificationFailures, Failures
 from ._labels import as_label_list, labels_to_array, merged_labels
 from ._scores import DEFAULT_CURVE_BINS, BinnedScores, Curve, ExactScores
 
@@ -61,7 +61,7 @@ _SCORE_METRICS = tuple(
 _BINARY_METRICS = tuple(n for n in CLASSIFICATION_METRICS if n.endswith("_binary"))
 
 
-class ClassificationMetrics(Metric):
+class ClassificationMetrics(ClassificationFailures, Metric):
     """Binary and multiclass classification metrics, computed batch by batch.
 
     Parameters
@@ -454,70 +454,6 @@ class ClassificationMetrics(Metric):
         """The ``k`` classes with the most true samples: ``(label, count)``, largest first."""
         matrix = _confusion_tables.shown(self.confmat, self.counts)
         return _confusion_tables.most_common(matrix, self._labels, k)
-
-    # ------------------------------------------------- where the model fails
-    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
-        """Performance per bucket of the attribute ``name`` given to ``update``.
-
-        One row per bucket: ``bucket``, its edges ``lo``/``hi`` (numeric; a
-        bucket holds ``lo < value <= hi``, the first one ``lo`` too, as
-        ``pandas.qcut``), ``count``, ``weight``, ``accuracy``,
-        ``precision_macro``, ``recall_macro``, ``f1_macro`` (averaged over
-        the labels seen in the bucket's ``y_true`` or predicted,
-        ``zero_division=0``: scikit-learn's defaults on the bucket's rows),
-        ``log_loss`` (with scores) and ``recall[<label>]`` per class (NaN
-        where the class is absent from the bucket's ``y_true``).
-
-        ``bins``: the number of quantile buckets over the values seen
-        (equal quantiles merge), or increasing edges (values outside them
-        are left out). NaN values make a last ``(missing)`` row. In binned
-        mode (``curve_bins``) the buckets are unions of the bins of a grid
-        on ``asinh(value)`` (at most 1,024): the edges reported are exact for
-        the rows counted, a quantile edge or a given edge moves to the
-        bin boundary at or above it. Categorical values are their own buckets,
-        largest first; past ``max_categories`` the smallest fold into
-        ``(other)``.
-        """
-        return self._failures.by_attribute(name, bins, max_categories, self._labels)
-
-    def attribute_importance(self) -> pd.DataFrame:
-        """How strongly each attribute relates to being wrong, strongest first.
-
-        Columns ``attribute``, ``kind``, ``measure``, ``with_error`` (against
-        the per-sample error, 1 wrong, 0 right) and ``with_loss`` (against the
-        per-sample log loss; NaN without scores). Numeric attributes:
-        Spearman's rho (ties by midranks, as ``scipy.stats.spearmanr``; the
-        sign says whether larger values go with more errors), missing values
-        left out; in binned mode the values of a grid bin tie (and, for
-        ``with_loss``, the losses of a bin of a joint grid). Categorical
-        attributes: the correlation ratio η in [0, 1] (unsigned: categories
-        have no order). Sorted by ``|with_error|``, then ``|with_loss|``;
-        samples count unweighted.
-        """
-        return self._failures.importance()
-
-    def samples(self, true: Any, pred: Any, k: int = 50) -> list[Any]:
-        """Ids of the samples of the confusion-matrix cell (``true``, ``pred``), sorted.
-
-        All of them when the cell holds at most ``k``; otherwise a uniform
-        sample of exactly ``k`` without replacement: the ``k`` ids of
-        smallest seeded hash (bottom-k sampling), deterministic and the same
-        after any merge as in one pass. ``k`` is at most 100.
-        """
-        from ._samples import RESERVOIR, check_cell, check_k
-
-        k = check_k(k, RESERVOIR)
-        return self._failures.cell_samples(*check_cell(true, pred, self._labels), k)
-
-    def top_losses(self, k: int = 20) -> pd.DataFrame:
-        """The ``k`` samples of highest log loss: ``id``, ``true``, ``predicted``, ``loss``.
-
-        Exact (ties: a seeded hash of the id decides), merged exactly; only
-        batches given ``y_proba`` have a loss. ``k`` is at most 100.
-        """
-        from ._samples import TOP_LOSSES, check_k
-
-        return self._failures.top_losses(check_k(k, TOP_LOSSES), self._labels)
 
     def per_class(self) -> pd.DataFrame:
         """Precision, recall, F1, support (weighted) and, with scores, AUC and AP per class."""

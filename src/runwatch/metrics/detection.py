@@ -43,6 +43,7 @@ from . import _detection_match as _match
 from . import _detection_state as _state
 from . import _detection_table as _table
 from ._base import Metric
+from ._detection_confusion import BACKGROUND
 from ._labels import encode, labels_to_array
 
 if TYPE_CHECKING:  # pandas is imported when a table is asked for, not with the engine
@@ -55,9 +56,6 @@ DETECTION_METRICS = (
     "mean_matched_iou",
 )  # fmt: skip
 
-#: The row and column of the confusion matrix for "no box there".
-BACKGROUND = "background"
-
 #: IoU at which the per-class table, the matched IoU and the confusion matrix match boxes.
 TABLE_IOU = 0.5
 
@@ -68,7 +66,7 @@ _N_AREA = _state.N_AREA
 MATCH_EVERY = 512
 
 
-class DetectionMetrics(Metric):
+class DetectionMetrics(_images.DetectionFailures, Metric):
     """Object-detection metrics (COCO's mAP and mAR, per-class P/R/F1), image by image.
 
     Parameters
@@ -637,76 +635,6 @@ class DetectionMetrics(Metric):
             "n_true": self.confmat[:-1].sum(axis=1),
             "cells": np.stack([row, col, at, counts], axis=1).astype(np.int64),
         }
-
-    # ------------------------------------------------- where the model fails
-    @property
-    def has_image_rows(self) -> bool:
-        """Whether every image's row is known (not for a state stored before they were kept).
-
-        Without them ``by_attribute``, ``attribute_importance``, ``samples``
-        and ``top_losses`` refuse; everything else works.
-        """
-        return self._images.rows.known
-
-    def by_attribute(self, name: str, bins: Any = 10, max_categories: int = 20) -> pd.DataFrame:
-        """COCO's metrics per bucket of images of the attribute ``name`` given to ``update_batch``.
-
-        One row per bucket: ``bucket``, its edges ``lo``/``hi`` (numeric; a
-        bucket holds ``lo < value <= hi``, the first one ``lo`` too, as
-        ``pandas.qcut``), ``count`` (images), ``objects`` (non-crowd ground
-        truths), ``mAP`` and ``mAP_50`` (COCO's over the bucket's images
-        alone: pycocotools on those images; NaN without ground truth), and
-        ``precision``, ``recall``, ``f1`` with ``tp``, ``fp``, ``fn`` at
-        ``score_threshold`` and IoU 0.5 (``per_class()``'s counts summed over
-        the classes; ``zero_division=0``). ``bins`` and ``max_categories`` as
-        ``ClassificationMetrics.by_attribute``; NaN values make a last
-        ``(missing)`` row.
-        """
-        self._flush()
-        return _images.by_attribute(self, name, bins, max_categories)
-
-    def attribute_importance(self) -> pd.DataFrame:
-        """How strongly each per-image attribute relates to the detector's errors, strongest first.
-
-        The per-image error is ``1 - F1`` of the image at ``score_threshold``
-        (IoU 0.5; 0 for an image with nothing to find and nothing found):
-        ``with_loss`` is the attribute's relation to it, ``with_error`` to
-        whether the image has any error (a false positive or a missed
-        object). Numeric attributes: Spearman's rho (signed), missing values
-        left out; categorical: the correlation ratio η. Columns as
-        ``ClassificationMetrics.attribute_importance``.
-        """
-        self._flush()
-        return _images.importance(self)
-
-    def samples(self, true: Any, pred: Any, k: int = 50) -> list[Any]:
-        """Ids of the images with a count in the confusion-matrix cell (``true``, ``pred``), sorted.
-
-        ``true``/``pred`` are classes or ``"background"`` (a missed object:
-        (class, background); a false detection: (background, class)), at
-        ``score_threshold`` as ``confusion_matrix()``. All of them when the
-        cell holds at most ``k`` images; otherwise the ``k`` ids of smallest
-        seeded hash (a uniform sample, the same after any merge as in one
-        pass, as ``ClassificationMetrics.samples``). ``k`` is at most 100.
-        """
-        from ._samples import RESERVOIR, check_cell, check_k
-
-        k = check_k(k, RESERVOIR)
-        row, column = check_cell(true, pred, [*self._labels, BACKGROUND])
-        self._flush()
-        return _images.samples(self, row, column, k)
-
-    def top_losses(self, k: int = 20) -> pd.DataFrame:
-        """The ``k`` images of highest error ``1 - F1`` (see ``attribute_importance``).
-
-        Columns ``id``, ``loss``, ``objects``, ``tp``, ``fp``, ``fn``; exact
-        (ties: a seeded hash of the id, then the id), the same after any merge.
-        """
-        from ._samples import check_k
-
-        k = check_k(k)
-        self._flush()
-        return _images.top_losses(self, k)
 
     # ------------------------------------------------------ merge and state
     def merge(self, *others: DetectionMetrics) -> DetectionMetrics:
