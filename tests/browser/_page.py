@@ -7,6 +7,7 @@ helpers use only those, so one test body works in either.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -87,6 +88,13 @@ def cell_output(page: Any, index: int, timeout: float = 30_000) -> str:
     out = page.locator(CELLS).nth(index).locator(".jp-OutputArea-output").first
     out.wait_for(timeout=timeout)
     return out.inner_text()
+
+
+def cell_json(page: Any, index: int) -> Any:
+    """Run cell `index`, wait for it, and read its output as JSON (what Python says)."""
+    run_cell(page, index)
+    wait_cell_done(page, index)
+    return json.loads(cell_output(page, index))
 
 
 def texts(locator: Any) -> list[str]:

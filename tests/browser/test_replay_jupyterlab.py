@@ -20,7 +20,7 @@ import pytest
 from ._latency import summary
 from ._page import (
     PageLog,
-    cell_output,
+    cell_json,
     drag_slider,
     kept_on_failure,
     matrix_numbers,
@@ -157,18 +157,14 @@ def check_replay(server, browser, tag: str) -> None:
             "(r) => r.querySelector('.rw-replay input[type=range]').value === '1'",
             arg=root.element_handle(),
         )
-        run_cell(page, 1)
-        wait_cell_done(page, 1)
-        back = json.loads(cell_output(page, 1))
+        back = cell_json(page, 1)
         assert back["step"] == 1, back
         assert matrix_numbers(root) == back["matrix"] != latest
         assert _accuracy(root) == pytest.approx(back["accuracy"], abs=5e-5)
         assert control.locator(".rw-replay-value").inner_text() == "1 \u00b7 2 of 6"
 
         # Set from Python: the page follows.
-        run_cell(page, 2)
-        wait_cell_done(page, 2)
-        there = json.loads(cell_output(page, 2))
+        there = cell_json(page, 2)
         page.wait_for_function(
             "(r) => r.querySelector('.rw-replay input[type=range]').value === '2'",
             arg=root.element_handle(),
@@ -179,9 +175,7 @@ def check_replay(server, browser, tag: str) -> None:
         root.screenshot(path=str(ARTIFACTS / f"{tag}-step.png"))
 
         # Δ vs best at step 2: compare's diverging cells, equal to views.replay's.
-        run_cell(page, 3)
-        wait_cell_done(page, 3)
-        oracle = json.loads(cell_output(page, 3))
+        oracle = cell_json(page, 3)
         assert oracle["best"] == "strong"
         control.locator("input[type=checkbox]").check()
         root.locator(".rw-replay-matrix .rw-diff-matrix").wait_for(timeout=10_000)

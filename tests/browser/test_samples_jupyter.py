@@ -10,7 +10,6 @@ engine says the clicked cell's samples are. Screenshots and the latencies
 
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from . import _latency
 from ._page import (
     PageLog,
-    cell_output,
+    cell_json,
     click_matrix_cell,
     detail_title_is,
     kept_on_failure,
@@ -156,9 +155,7 @@ def test_failure_panels_samples_and_gallery(jupyter, browser):
             timeout=15_000,
         )
         shown = tiles.evaluate_all("(els) => els.map((e) => e.dataset.id)")
-        run_cell(page, 2)
-        wait_cell_done(page, 2)
-        back = json.loads(cell_output(page, 2))
+        back = cell_json(page, 2)
         assert back["cell"] == cell
         assert back["selected_samples"] == back["engine"] == shown  # ids reached Python
         # A thumbnail the function failed on says why, in one sentence.

@@ -12,15 +12,13 @@ and the per-move latency (p50, p95, max) go to tests/browser/artifacts/.
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from . import _latency
 from ._page import (
     PageLog,
-    cell_output,
+    cell_json,
     drag_slider,
     kept_on_failure,
     matrix_numbers,
@@ -160,9 +158,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
             arg=root.element_handle(),
         )
         shown = control.locator(".rw-threshold-value").inner_text()
-        run_cell(page, 1)
-        wait_cell_done(page, 1)
-        back = json.loads(cell_output(page, 1))
+        back = cell_json(page, 1)
         assert back["t"] is not None and back["t"] < 0.5, back
         assert shown == "\u2265 " + repr(float(format(back["t"], ".4g"))), (shown, back)
         assert matrix_numbers(root) == back["matrix"] != off
@@ -190,9 +186,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         assert page.evaluate(active) == cell_before
         assert page.evaluate("() => document.activeElement?.type") == "range"
         by_keys = control.locator(".rw-threshold-value").inner_text()
-        run_cell(page, 2)
-        wait_cell_done(page, 2)
-        keyed = json.loads(cell_output(page, 2))
+        keyed = cell_json(page, 2)
         assert keyed["t"] > back["t"], (keyed, back)
         assert by_keys == "\u2265 " + repr(float(format(keyed["t"], ".4g"))), (by_keys, keyed)
         assert matrix_numbers(root) == keyed["matrix"]
@@ -208,9 +202,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         assert mode.input_value() == "confused"
 
         # Set from Python, between the slider's stops: the page shows the engine's counts.
-        run_cell(page, 3)
-        wait_cell_done(page, 3)
-        exact = json.loads(cell_output(page, 3))
+        exact = cell_json(page, 3)
         page.wait_for_function(
             "(r) => r.querySelector('.rw-threshold-value').textContent === '\u2265 0.4237'",
             arg=root.element_handle(),
@@ -244,9 +236,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         before = bars.evaluate_all(widths)
         dcontrol.locator("input[type=checkbox]").check()
         drag_slider(page, dcontrol.locator("input[type=range]"), 0.8)
-        run_cell(page, 5)
-        wait_cell_done(page, 5)
-        dback = json.loads(cell_output(page, 5))
+        dback = cell_json(page, 5)
         assert dback["t"] is not None and dback["t"] > 0.5, dback
         droot.locator(".rw-matrix").wait_for()
         assert "background" in droot.locator(".rw-matrix thead").inner_text()
@@ -258,9 +248,7 @@ def test_threshold_slider_and_python_agree(jupyter, browser):
         assert bars.evaluate_all(widths) != before  # the bars moved with the table
         droot.screenshot(path=str(artifact(jupyter, "threshold-detection.png")))
 
-        run_cell(page, 6)
-        wait_cell_done(page, 6)
-        dexact = json.loads(cell_output(page, 6))
+        dexact = cell_json(page, 6)
         page.wait_for_function(
             "(r) => r.querySelector('.rw-threshold-value').textContent === '\u2265 0.555'",
             arg=droot.element_handle(),

@@ -10,7 +10,6 @@ to tests/browser/artifacts/.
 
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -19,12 +18,11 @@ import pytest
 from . import _latency
 from ._page import (
     PageLog,
-    cell_output,
+    cell_json,
     kept_on_failure,
     open_notebook,
     run_cell,
     texts,
-    wait_cell_done,
 )
 from ._server import write_notebook
 from .conftest import artifact, viewport
@@ -123,9 +121,7 @@ def test_detection_and_segmentation_charts(jupyter, browser):
         run_cell(page, 0)
         det = page.locator(".rw-root").first
         det.locator(".rw-chart-matched_iou g.mark-rect path").first.wait_for(timeout=90_000)
-        run_cell(page, 1)
-        wait_cell_done(page, 1)
-        want = json.loads(cell_output(page, 1))
+        want = cell_json(page, 1)
 
         # The matrix: five classes and the background, both ways, every count as the engine's.
         heads, cells = _matrix(det)
@@ -175,9 +171,7 @@ def test_detection_and_segmentation_charts(jupyter, browser):
         det.screenshot(path=str(artifact(jupyter, "vision-detection-charts.png")))
 
         # Semantic segmentation: metrics, IoU bars weakest first, a 7 + "(other)" matrix.
-        run_cell(page, 2)
-        wait_cell_done(page, 2)
-        got = json.loads(cell_output(page, 2))
+        got = cell_json(page, 2)
         run_cell(page, 3)
         seg = page.locator(".rw-root").nth(1)
         seg.locator(".rw-chart-per_class g.mark-rect path").nth(9).wait_for(timeout=60_000)

@@ -16,6 +16,7 @@ import pytest
 
 from ._page import (
     PageLog,
+    cell_json,
     cell_output,
     detail_title_is,
     kept_on_failure,
@@ -102,9 +103,7 @@ def test_detection_and_segmentation_details_in_jupyterlab(lab, browser):
         run_cell(page, 0)
         det = page.locator(".rw-root").first
         det.locator(".rw-per-class tbody tr").first.wait_for(timeout=90_000)
-        run_cell(page, 1)
-        wait_cell_done(page, 1)
-        want = json.loads(cell_output(page, 1))
+        want = cell_json(page, 1)
         detail_title_is(page, f"Iteration #2: {want['best']}")
 
         # Groups: mAP's first (the primary metric on top), then mAR's and matching; no "other".
@@ -155,9 +154,10 @@ def test_detection_and_segmentation_details_in_jupyterlab(lab, browser):
         seg = page.locator(".rw-root").nth(1)
         seg.locator(".rw-per-class tbody tr").first.wait_for(timeout=30_000)
         assert texts(seg.locator(".rw-metrics tr.rw-group")) == ["segmentation"]
-        assert seg.locator(".rw-metrics tr.rw-metric-row").first.get_attribute(
-            "data-metric"
-        ) == "mean_iou"
+        assert (
+            seg.locator(".rw-metrics tr.rw-metric-row").first.get_attribute("data-metric")
+            == "mean_iou"
+        )
         stable = seg.locator("table.rw-per-class")
         assert texts(stable.locator("thead th")) == SEG_HEADS
         shown = _numbers(texts(stable.locator("tbody tr td:nth-child(2)")))

@@ -17,7 +17,7 @@ import pytest
 from ._latency import summary
 from ._page import (
     PageLog,
-    cell_output,
+    cell_json,
     click_matrix_cell,
     detail_title_is,
     kept_on_failure,
@@ -132,9 +132,7 @@ def test_detection_failure_panels_cell_images_and_gallery_in_jupyterlab(lab, bro
             timeout=20_000,
         )
         shown = tiles.evaluate_all("(els) => els.map((e) => e.dataset.id)")
-        run_cell(page, 1)
-        wait_cell_done(page, 1)
-        back = json.loads(cell_output(page, 1))
+        back = cell_json(page, 1)
         assert back["cell"] == cell
         assert back["selected_samples"] == back["engine"] == shown and shown
         root.screenshot(path=str(ARTIFACTS / "vision-samples-gallery.png"))
